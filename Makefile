@@ -1,0 +1,115 @@
+# otabundle - plain Makefile with knobs (see README.md)
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+BUILD ?= build
+
+CFLAGS ?= -O2 -g
+WARNFLAGS = -std=c17 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
+LIB_PKGS = libarchive libcrypto yaml-0.1 libzstd
+CLI_PKGS = jansson
+ALL_CFLAGS = $(WARNFLAGS) -D_FILE_OFFSET_BITS=64 -fPIC -Iinclude -Isrc \
+	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS)) $(CFLAGS)
+LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) -lpthread
+CLI_LIBS = $(shell $(PKG_CONFIG) --libs $(CLI_PKGS))
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
+
+LIB_SRC = $(wildcard src/*.c)
+CLI_SRC = $(wildcard cli/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+TOOL_SRC = $(wildcard tests/tools/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
+HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h
+
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5
+
+.PHONY: all deps check unit cli-test sanitize demo install uninstall clean lint-man bench
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/otabundle $(BUILD)/libotabundle.a $(BUILD)/libotabundle.so
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libotabundle.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libotabundle.so: $(LIB_OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libotabundle.so.0 -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
+
+$(BUILD)/otabundle: $(CLI_OBJ) $(BUILD)/libotabundle.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libotabundle.a $(CLI_LIBS) $(LIB_LIBS) $(LDFLAGS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libotabundle.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libotabundle.a $(TEST_LIBS) $(LIB_LIBS) $(LDFLAGS)
+
+$(BUILD)/tests/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_LIBS) $(LDFLAGS)
+
+# Install missing Debian packages (apt-get; needs root or sudo).
+deps:
+	@sh scripts/deps.sh
+
+unit: all $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; OAB_TESTDATA=$(CURDIR)/tests/data $$t; done
+
+cli-test: all $(TOOL_BIN)
+	@OTABUNDLE=$(CURDIR)/$(BUILD)/otabundle OAB_TOOLS=$(CURDIR)/$(BUILD)/tests \
+		sh tests/cli/run.sh
+
+# The same suites again, built with AddressSanitizer + UBSan.
+sanitize:
+	$(MAKE) BUILD=build/asan CFLAGS="$(SANFLAGS)" LDFLAGS="-fsanitize=address,undefined" unit cli-test
+
+lint-man:
+	@if command -v mandoc >/dev/null; then mandoc -Tlint -Wwarning $(MANPAGES); \
+	else echo "mandoc missing: man pages not linted"; fi
+
+check: deps
+	$(MAKE) all
+	$(MAKE) lint-man
+	$(MAKE) unit
+	$(MAKE) cli-test
+	$(MAKE) sanitize
+	@echo "make check: all tests passed"
+
+demo: deps
+	$(MAKE) all
+	@sh scripts/demo.sh $(CURDIR)/$(BUILD)/otabundle
+
+bench: deps all
+	@sh bench/run.sh $(CURDIR)/$(BUILD)/otabundle
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/otabundle \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(BUILD)/otabundle $(DESTDIR)$(BINDIR)/otabundle
+	install -m 644 $(BUILD)/libotabundle.a $(DESTDIR)$(LIBDIR)/libotabundle.a
+	install -m 755 $(BUILD)/libotabundle.so $(DESTDIR)$(LIBDIR)/libotabundle.so.0
+	ln -sf libotabundle.so.0 $(DESTDIR)$(LIBDIR)/libotabundle.so
+	install -m 644 include/otabundle/*.h $(DESTDIR)$(INCLUDEDIR)/otabundle/
+	install -m 644 man/otabundle.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/otabundle-manifest.5 man/otabundle-format.5 $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/otabundle $(DESTDIR)$(LIBDIR)/libotabundle.a \
+		$(DESTDIR)$(LIBDIR)/libotabundle.so $(DESTDIR)$(LIBDIR)/libotabundle.so.0 \
+		$(DESTDIR)$(MANDIR)/man1/otabundle.1 $(DESTDIR)$(MANDIR)/man5/otabundle-manifest.5 \
+		$(DESTDIR)$(MANDIR)/man5/otabundle-format.5
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/otabundle
+
+clean:
+	rm -rf build

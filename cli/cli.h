@@ -1,0 +1,56 @@
+/* cli.h - shared pieces of the otabundle command line (not the library). */
+#ifndef OAB_CLI_H
+#define OAB_CLI_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "otabundle/otabundle.h"
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	const char *usage; /* lines after "usage: otabundle " */
+};
+
+extern const struct cli_cmd cli_commands[];
+
+int cmd_build(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+
+/* Print "otabundle: error: MSG" and return the exit status for err. */
+int cli_fail(const struct oab_err *err);
+/* Print a usage error for cmd and return 2. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print the help of one command to f. */
+void cli_help_cmd(FILE *f, const char *cmd);
+/* Open a bundle for reading ("-" = stdin). Returns fd or -1 (err set). */
+int cli_open_bundle(const char *path, struct oab_err *err);
+
+/* Trust / policy options shared by verify and extract. */
+struct cli_verify_args {
+	struct oab_trust *trust;
+	struct oab_verify_opts opts;
+};
+/* Handle one getopt option for verify/extract; returns 1 if consumed, 0
+ * if not ours, -1 on error (exit status in *status). */
+int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, const char *arg,
+		      int *status);
+#define CLI_VERIFY_LONGOPTS                                        \
+	{"ca", required_argument, NULL, 1001},                     \
+	{"trust", required_argument, NULL, 1002},                  \
+	{"compatible", required_argument, NULL, 1003},             \
+	{"min-security-version", required_argument, NULL, 1004},   \
+	{"threshold", required_argument, NULL, 1005},              \
+	{"now", required_argument, NULL, 1006}
+
+/* Render a report. */
+void cli_report_text(FILE *f, const struct oab_report *r, int judged);
+json_t *cli_report_json(const struct oab_report *r, int judged, const struct oab_err *err);
+int cli_json_print(json_t *j); /* prints to stdout, frees j; 0 or -1 */
+
+#endif

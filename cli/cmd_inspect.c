@@ -1,0 +1,49 @@
+/* cmd_inspect.c - otabundle inspect */
+#include <getopt.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cmd_inspect(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"json", no_argument, NULL, 'J'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct oab_report *rep = NULL;
+	struct oab_err err = {0};
+	int opt, json = 0, rc, fd;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'J':
+			json = 1;
+			break;
+		case 'h':
+			cli_help_cmd(stdout, "inspect");
+			return 0;
+		default:
+			return cli_usage("inspect", "invalid option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage("inspect", "expected one BUNDLE argument");
+	fd = cli_open_bundle(argv[optind], &err);
+	if (fd < 0)
+		return cli_fail(&err);
+	rc = oab_inspect(fd, argv[optind], &rep, &err);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (rc == 0) {
+		if (json)
+			rc = cli_json_print(cli_report_json(rep, 0, NULL)) < 0 ? OAB_E_IO : 0;
+		else
+			cli_report_text(stdout, rep, 0);
+	} else {
+		rc = cli_fail(&err);
+	}
+	oab_report_free(rep);
+	return rc;
+}

@@ -1,0 +1,152 @@
+/* cmd_verify.c - otabundle verify, and the trust/policy options it shares
+ * with extract. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int parse_count(const char *cmd, const char *opt, const char *arg, long long max,
+		       long long *out)
+{
+	char *end;
+	long long v;
+
+	v = strtoll(arg, &end, 10);
+	if (!*arg || *end || v < 0 || v > max || arg[0] == '-' || arg[0] == '+')
+		return cli_usage(cmd, "%s: expected an integer from 0 to %lld, found '%s'", opt, max, arg);
+	*out = v;
+	return 0;
+}
+
+int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, const char *arg,
+		      int *status)
+{
+	struct oab_err err = {0};
+	long long v;
+
+	if (!va->trust) {
+		va->trust = oab_trust_new();
+		if (!va->trust) {
+			oab_err_set(&err, OAB_E_INTERNAL, "out of memory");
+			*status = cli_fail(&err);
+			return -1;
+		}
+	}
+	switch (opt) {
+	case 1001:
+		if (oab_trust_add_ca(va->trust, arg, &err) < 0)
+			goto fail;
+		return 1;
+	case 1002:
+		if (oab_trust_add_pinned(va->trust, arg, &err) < 0)
+			goto fail;
+		return 1;
+	case 1003:
+		va->opts.compatible = arg;
+		return 1;
+	case 1004:
+		if ((*status = parse_count(cmd, "--min-security-version", arg, INT64_MAX, &v)))
+			return -1;
+		va->opts.min_security_version = v;
+		return 1;
+	case 1005:
+		if ((*status = parse_count(cmd, "--threshold", arg, 64, &v)))
+			return -1;
+		if (v < 1) {
+			*status = cli_usage(cmd, "--threshold: expected at least 1");
+			return -1;
+		}
+		va->opts.threshold = (unsigned)v;
+		return 1;
+	case 1006: {
+		int64_t t;
+
+		if (oab_time_parse(arg, &t) < 0) {
+			*status = cli_usage(cmd, "--now: expected an RFC 3339 time such as 2027-06-30T00:00:00Z, found '%s'", arg);
+			return -1;
+		}
+		va->opts.now = t;
+		return 1;
+	}
+	default:
+		return 0;
+	}
+fail:
+	*status = cli_fail(&err);
+	return -1;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		CLI_VERIFY_LONGOPTS,
+		{"json", no_argument, NULL, 'J'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_verify_args va = {.opts = {.min_security_version = -1, .now = -1}};
+	struct oab_report *rep = NULL;
+	struct oab_err err = {0};
+	int opt, json = 0, quiet = 0, rc = 0, fd;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
+		int st = 0, r = cli_verify_option(&va, "verify", opt, optarg, &st);
+
+		if (r < 0) {
+			rc = st;
+			goto out;
+		}
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'J':
+			json = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			cli_help_cmd(stdout, "verify");
+			goto out;
+		default:
+			rc = cli_usage("verify", "invalid option");
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		rc = cli_usage("verify", "expected one BUNDLE argument");
+		goto out;
+	}
+	if (oab_trust_count(va.trust) == 0) {
+		rc = cli_usage("verify", "no trust anchor: give --ca PEM or --trust PEM");
+		goto out;
+	}
+	va.opts.trust = va.trust;
+	fd = cli_open_bundle(argv[optind], &err);
+	if (fd < 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	rc = oab_verify(fd, argv[optind], &va.opts, &rep, &err);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (json) {
+		if (cli_json_print(cli_report_json(rep, 1, rc < 0 ? &err : NULL)) < 0)
+			rc = -1, err.code = OAB_E_IO;
+	} else if (!quiet && rep) {
+		cli_report_text(stdout, rep, 1);
+	}
+	if (rc < 0)
+		rc = cli_fail(&err);
+	else if (!quiet && !json)
+		printf("OK: %s verified\n", argv[optind]);
+out:
+	oab_report_free(rep);
+	oab_trust_free(va.trust);
+	return rc;
+}

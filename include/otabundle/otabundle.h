@@ -1,0 +1,251 @@
+/* otabundle/otabundle.h - build, sign, verify, inspect and extract update
+ * bundles (libotabundle's public interface).
+ *
+ * Conventions
+ *  - Every function that can fail returns 0 on success, -1 on failure and
+ *    fills the caller's struct oab_err (see error.h). Nothing here prints,
+ *    exits, or keeps global mutable state.
+ *  - oab_X_new()/oab_X_free(): the library allocates, the caller frees.
+ *    Pointers inside returned structs belong to the struct and are freed
+ *    with it; callers must not free or keep them past the _free() call.
+ *  - Strings are NUL-terminated UTF-8. Times are seconds since the epoch.
+ */
+#ifndef OTABUNDLE_OTABUNDLE_H
+#define OTABUNDLE_OTABUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otabundle/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OAB_VERSION "0.1.0"
+#define OAB_FORMAT_VERSION 1
+
+/* Limits applied to everything read (manifests and bundles). */
+#define OAB_MAX_MANIFEST_BYTES (1024 * 1024) /* source or resolved manifest */
+#define OAB_MAX_SIG_BYTES (1024 * 1024)      /* manifest.sig */
+#define OAB_MAX_ITEMS 1024                   /* payloads + scripts + sbom */
+#define OAB_MAX_NAME 64                      /* item name length */
+#define OAB_MAX_YAML_DEPTH 16
+#define OAB_MAX_YAML_NODES 100000
+#define OAB_MAX_SCALAR (64 * 1024)
+#define OAB_ZSTD_WINDOWLOG_MAX 27 /* 128 MiB decoder window at most */
+
+/* ------------------------------------------------------------------ */
+/* Manifest                                                            */
+
+enum oab_item_kind { OAB_ITEM_PAYLOAD, OAB_ITEM_SCRIPT, OAB_ITEM_SBOM };
+enum oab_compression { OAB_COMP_NONE, OAB_COMP_ZSTD };
+
+/* One payload, script or SBOM. */
+struct oab_item {
+	enum oab_item_kind kind;
+	char *name;   /* unique in the bundle: [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
+	char *type;   /* payload: "image" | "archive" | "file"; else NULL */
+	char *slot;   /* payload: target slot, optional (NULL) */
+	char *hook;   /* script: "pre-install" | "post-install"; else NULL */
+	char *source; /* build: path of the input file; NULL when read from a bundle */
+	enum oab_compression compression;
+	int level;    /* zstd level when compression == OAB_COMP_ZSTD */
+	char *member; /* member name in the bundle, e.g. "payloads/rootfs.zst" */
+	uint64_t size;                  /* content bytes */
+	unsigned char sha256[32];       /* content SHA-256 */
+	uint64_t stored_size;           /* bytes of the member as stored */
+	unsigned char stored_sha256[32];
+	int line; /* line in the manifest where the item starts (for messages) */
+};
+
+struct oab_meta {
+	char *key;
+	char *value;
+};
+
+struct oab_manifest {
+	int format; /* always OAB_FORMAT_VERSION */
+	char *name;
+	char *version;
+	char *description; /* NULL if absent */
+	uint64_t security_version;
+	char **compatible;
+	size_t n_compatible;
+	int has_expires;
+	int64_t expires;
+	int has_created;
+	int64_t created; /* build time (resolved manifests) */
+	struct oab_meta *meta; /* free-form bundle.meta, in manifest order */
+	size_t n_meta;
+	struct oab_item *items; /* bundle order: payloads, scripts, sbom */
+	size_t n_items;
+};
+
+enum oab_manifest_mode {
+	OAB_MANIFEST_SOURCE,   /* a user's manifest: sources, no hashes */
+	OAB_MANIFEST_RESOLVED, /* the one inside a bundle: hashes, no sources */
+};
+
+/* Parse a manifest held in memory. label names it in messages (e.g. the
+ * file name). basedir: folder that relative sources are resolved against
+ * (SOURCE mode only; NULL = current folder). On success *out is a new
+ * manifest owned by the caller (oab_manifest_free). Errors: OAB_E_USAGE,
+ * text "LABEL:LINE:COL: ..." naming the key and what was expected. */
+int oab_manifest_parse(const char *buf, size_t len, const char *label,
+		       const char *basedir, enum oab_manifest_mode mode,
+		       struct oab_manifest **out, struct oab_err *err);
+
+/* Read and parse a user's manifest file; "-" reads standard input, with
+ * sources relative to the current folder. */
+int oab_manifest_load(const char *path, struct oab_manifest **out,
+		      struct oab_err *err);
+
+/* Emit the resolved manifest (the exact bytes that get signed). *buf is
+ * malloc'd and owned by the caller. Deterministic for equal input. */
+int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
+		      struct oab_err *err);
+
+void oab_manifest_free(struct oab_manifest *m);
+
+/* Find an item by name; NULL if none. */
+const struct oab_item *oab_manifest_find(const struct oab_manifest *m,
+					 const char *name);
+
+/* Parse / format RFC 3339 times ("2027-06-30T00:00:00Z", offsets allowed). */
+int oab_time_parse(const char *s, int64_t *out);
+void oab_time_format(int64_t t, char buf[32]);
+
+/* ------------------------------------------------------------------ */
+/* Keys and signers                                                    */
+
+/* Where one signer's key and certificate come from. key and cert are PEM
+ * file paths (a "pkcs11:" URI is recognised and reported as unsupported
+ * by this build). pass is a passphrase source "env:VAR", "file:PATH" or
+ * "fd:N" (never a literal); NULL prompts on a terminal or fails. */
+struct oab_signer_spec {
+	const char *key;
+	const char *cert;
+	const char *pass;
+};
+
+/* Progress callback: done and total bytes of the current phase. */
+typedef void (*oab_progress_fn)(void *arg, const char *phase, uint64_t done,
+				uint64_t total);
+
+/* ------------------------------------------------------------------ */
+/* Build                                                               */
+
+struct oab_build_opts {
+	const char *output;                   /* bundle path (required) */
+	const struct oab_signer_spec *signers; /* n_signers == 0: unsigned */
+	size_t n_signers;
+	const char *const *chain_files; /* PEM files of intermediates to embed */
+	size_t n_chain_files;
+	int threads;        /* zstd workers; <= 0: all online CPUs */
+	int64_t build_time; /* < 0: $SOURCE_DATE_EPOCH, else the current time */
+	oab_progress_fn progress;
+	void *progress_arg;
+};
+
+/* Compress and hash every item of m (filling sizes and hashes in m), sign
+ * the resolved manifest and write the bundle atomically to opts->output
+ * (temp file beside it, fsync, rename). On failure the output path keeps
+ * its previous content or stays absent. */
+int oab_build(struct oab_manifest *m, const struct oab_build_opts *opts,
+	      struct oab_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Trust anchors                                                       */
+
+struct oab_trust;
+
+struct oab_trust *oab_trust_new(void); /* NULL on out of memory */
+/* Add every certificate of a PEM file as a trust anchor (root or
+ * intermediate; a signer's chain must end at one of them). */
+int oab_trust_add_ca(struct oab_trust *t, const char *pem_path,
+		     struct oab_err *err);
+/* Pin signer certificates or public keys (PEM): a signature by one of
+ * these keys is trusted without any chain. */
+int oab_trust_add_pinned(struct oab_trust *t, const char *pem_path,
+			 struct oab_err *err);
+size_t oab_trust_count(const struct oab_trust *t);
+void oab_trust_free(struct oab_trust *t);
+
+/* ------------------------------------------------------------------ */
+/* Verify, inspect, extract                                            */
+
+struct oab_verify_opts {
+	const struct oab_trust *trust; /* required for verify/extract */
+	const char *compatible;        /* NULL: not checked */
+	int64_t min_security_version;  /* < 0: not checked */
+	int64_t now;                   /* < 0: current time */
+	unsigned threshold;            /* distinct trusted keys needed; 0 = 1 */
+	oab_progress_fn progress;
+	void *progress_arg;
+};
+
+struct oab_extract_opts {
+	const char *dir;               /* target folder (must exist) */
+	const char *const *names;      /* items to write; n_names == 0: all */
+	size_t n_names;
+	int force;                     /* replace existing files */
+};
+
+struct oab_signer_report {
+	char *subject;
+	char *issuer;
+	char *serial;     /* hex */
+	char *key_type;   /* "EC P-256", "RSA-3072", "Ed25519", ... */
+	char *key_id;     /* hex SHA-256 of the DER SubjectPublicKeyInfo */
+	int64_t signing_time; /* -1 if the signer gave none */
+	int64_t not_before;
+	int64_t not_after;
+	int signature_ok; /* 1 valid, 0 invalid, -1 not checked (inspect) */
+	int trusted;      /* 1 trusted and counted, 0 not, -1 not checked */
+	char *note;       /* why (untrusted, duplicate key, ...), may be NULL */
+};
+
+struct oab_check {
+	char *name;   /* "signature", "member payloads/rootfs.zst sha256", ... */
+	int ok;
+	char *detail; /* expected vs found, or NULL */
+};
+
+struct oab_report {
+	struct oab_manifest *manifest; /* NULL if it could not be read */
+	int signed_bundle;             /* manifest.sig present */
+	struct oab_signer_report *signers;
+	size_t n_signers;
+	struct oab_check *checks;
+	size_t n_checks;
+	size_t trusted_keys; /* distinct trusted keys with valid signatures */
+	int verified;        /* 1 if every check passed */
+};
+
+void oab_report_free(struct oab_report *r);
+
+/* Verify the bundle read from fd (read sequentially from its current
+ * position; label names it in messages). Signature and trust first, then
+ * policy, then every member as it streams past. Returns 0 if the bundle
+ * verified. *report (may be NULL) receives every check made, also on
+ * failure when anything was read; caller frees it. */
+int oab_verify(int fd, const char *label, const struct oab_verify_opts *opts,
+	       struct oab_report **report, struct oab_err *err);
+
+/* Read metadata and signers without judging trust; payloads are not
+ * read. report->verified is always 0. */
+int oab_inspect(int fd, const char *label, struct oab_report **report,
+		struct oab_err *err);
+
+/* Verify, then write the chosen items (decompressed) into xo->dir. Nothing
+ * is written unless the whole bundle verifies; the bytes written are the
+ * bytes that were checked. */
+int oab_extract(int fd, const char *label, const struct oab_verify_opts *opts,
+		const struct oab_extract_opts *xo, struct oab_report **report,
+		struct oab_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

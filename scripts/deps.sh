@@ -1,0 +1,16 @@
+#!/bin/sh
+# Install the Debian packages otabundle needs to build and test, if missing.
+set -eu
+PKGS="gcc make pkg-config libarchive-dev libssl-dev libyaml-dev libzstd-dev libjansson-dev
+libcmocka-dev openssl zstd tar mandoc"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing

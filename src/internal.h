@@ -1,0 +1,122 @@
+/* internal.h - helpers shared by libotabundle's modules (not installed). */
+#ifndef OAB_INTERNAL_H
+#define OAB_INTERNAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <openssl/cms.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "otabundle/otabundle.h"
+
+#define OAB_IO_BUF (1024 * 1024)
+
+/* util.c ------------------------------------------------------------ */
+void *oab_xcalloc(size_t n, size_t size); /* NULL on overflow/OOM */
+char *oab_strdup(const char *s);          /* NULL-safe */
+void oab_hex(const unsigned char *in, size_t n, char *out /* 2n+1 */);
+int oab_unhex(const char *hex, unsigned char *out, size_t n);
+/* Printable copy of untrusted text for messages: non-printables as \xNN,
+ * at most 80 visible bytes. out must hold 4*80+4 bytes. */
+void oab_escape(const char *s, size_t len, char *out, size_t outsz);
+int oab_write_all(int fd, const void *buf, size_t n);    /* -1 sets errno */
+ssize_t oab_read_full(int fd, void *buf, size_t n);      /* short only at EOF */
+/* Read a whole small file (limit bytes at most). *buf malloc'd, NUL-ended. */
+int oab_read_file(const char *path, size_t limit, char **buf, size_t *len,
+		  struct oab_err *err);
+/* An anonymous temp file in dir (O_TMPFILE, else mkstemp + unlink). */
+int oab_anon_tmpfile(const char *dir, struct oab_err *err);
+/* Read a secret from "env:VAR", "file:PATH" or "fd:N" into buf (first
+ * line, without newline). Returns its length or -1. */
+int oab_secret_read(const char *src, char *buf, size_t bufsz,
+		    struct oab_err *err);
+int oab_online_cpus(void);
+
+/* An output written to a temp file beside its target, then renamed. */
+struct oab_outfile {
+	int fd;
+	int dirfd;
+	char *path;     /* target */
+	char *base;     /* target's name inside dirfd */
+	char *tmpname;  /* non-NULL when mkstemp was used */
+};
+int oab_outfile_open(struct oab_outfile *o, const char *path,
+		     struct oab_err *err);
+/* fsync, give it the target's name (replacing it), fsync the folder. */
+int oab_outfile_commit(struct oab_outfile *o, struct oab_err *err);
+/* Drop the temp file; the target is untouched. Safe after commit. */
+void oab_outfile_abort(struct oab_outfile *o);
+/* Link an O_TMPFILE/anon fd (or rename tmpname) to dirfd/name; with
+ * replace an existing entry is replaced (never followed). */
+int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,
+		     struct oab_err *err);
+
+/* report.c ---------------------------------------------------------- */
+struct oab_report *oab_report_new(void);
+/* Append a check; returns ok. detail is printf-formatted, may be NULL. */
+int oab_report_check(struct oab_report *r, int ok, const char *name,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+struct oab_signer_report *oab_report_add_signer(struct oab_report *r);
+
+/* payload.c --------------------------------------------------------- */
+/* Compress (or copy) it->source into out_fd, filling it's sizes and
+ * hashes. threads >= 1 zstd workers. */
+int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
+		     oab_progress_fn progress, void *parg, struct oab_err *err);
+
+/* Streaming decoder for one member: feed stored bytes, get content bytes
+ * hashed, size-bounded and optionally written to out_fd (-1: discard). */
+struct oab_unpack;
+struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
+				  struct oab_err *err);
+int oab_unpack_feed(struct oab_unpack *u, const void *buf, size_t n,
+		    struct oab_err *err);
+/* Finish: checks the frame ended, the size and the SHA-256. */
+int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err);
+void oab_unpack_free(struct oab_unpack *u);
+
+/* keys.c ------------------------------------------------------------ */
+struct oab_signer {
+	EVP_PKEY *key;
+	X509 *cert;
+	char *label; /* for messages: the key's path or URI */
+};
+int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
+		    struct oab_err *err);
+void oab_signer_release(struct oab_signer *s);
+/* Load every certificate of a PEM file (at least one) into *out. */
+int oab_load_certs(const char *path, STACK_OF(X509) **out, struct oab_err *err);
+/* "EC P-256", "RSA-3072", "Ed25519"... into buf. */
+void oab_key_describe(EVP_PKEY *k, char *buf, size_t n);
+/* Hex SHA-256 of the DER SubjectPublicKeyInfo (65 bytes buf). */
+int oab_key_id(EVP_PKEY *k, char out[65]);
+
+/* cms.c ------------------------------------------------------------- */
+/* Detached CMS SignedData (DER) over data, one SignerInfo per signer. */
+int oab_cms_sign(const unsigned char *data, size_t len,
+		 struct oab_signer *signers, size_t n,
+		 STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
+		 struct oab_err *err);
+/* Parse a detached SignedData. */
+CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len,
+			       struct oab_err *err);
+
+/* trust.c ----------------------------------------------------------- */
+/* Check every signer of cms over data, and judge each against trust at
+ * time now. Fills report signers and checks. Returns 0 if every signature
+ * is valid and at least threshold distinct trusted keys signed. With
+ * trust == NULL only describes the signers (inspect). */
+int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
+		       const unsigned char *data, size_t len, int64_t now,
+		       unsigned threshold, struct oab_report *rep,
+		       struct oab_err *err);
+
+/* policy.c ---------------------------------------------------------- */
+int oab_policy_check(const struct oab_manifest *m,
+		     const struct oab_verify_opts *o, int64_t now,
+		     struct oab_report *rep, struct oab_err *err);
+
+#endif

@@ -1,0 +1,217 @@
+/* keys.c - the one loader for signing keys and certificates. The rest of
+ * the code sees an EVP_PKEY and an X509 and never where they live. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ui.h>
+
+#include "internal.h"
+
+struct pass_ctx {
+	const char *src;
+	const char *label;
+	struct oab_err *err;
+	int asked;
+	int failed;
+};
+
+/* OpenSSL asks for the passphrase only when the key is encrypted. */
+static int pass_cb(char *buf, int size, int rwflag, void *u)
+{
+	struct pass_ctx *pc = u;
+	int n;
+
+	(void)rwflag;
+	pc->asked = 1;
+	if (pc->src) {
+		n = oab_secret_read(pc->src, buf, (size_t)size, pc->err);
+		if (n < 0)
+			pc->failed = 1;
+		return n < 0 ? -1 : n;
+	}
+	if (!isatty(STDIN_FILENO)) {
+		pc->failed = 1;
+		oab_err_set(pc->err, OAB_E_KEY,
+			    "key '%s' is encrypted: give its passphrase with --pass env:VAR, file:PATH or fd:N",
+			    pc->label);
+		return -1;
+	}
+	{
+		char prompt[256];
+
+		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", pc->label);
+		if (EVP_read_pw_string(buf, size, prompt, 0) != 0) {
+			pc->failed = 1;
+			oab_err_set(pc->err, OAB_E_KEY, "key '%s': no passphrase entered", pc->label);
+			return -1;
+		}
+	}
+	return (int)strlen(buf);
+}
+
+int oab_load_certs(const char *path, STACK_OF(X509) **out, struct oab_err *err)
+{
+	BIO *b = BIO_new_file(path, "r");
+	STACK_OF(X509) *sk;
+	X509 *x;
+
+	*out = NULL;
+	if (!b)
+		return oab_err_ssl(err, OAB_E_IO, "certificate file '%s': cannot open", path);
+	sk = sk_X509_new_null();
+	while (sk && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			break;
+		}
+	BIO_free(b);
+	ERR_clear_error();
+	if (!sk || sk_X509_num(sk) == 0) {
+		sk_X509_pop_free(sk, X509_free);
+		return oab_err_set(err, OAB_E_KEY, "certificate file '%s': no PEM certificate found",
+				   path);
+	}
+	*out = sk;
+	return 0;
+}
+
+int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
+		    struct oab_err *err)
+{
+	struct pass_ctx pc = {.src = spec->pass, .label = spec->key, .err = err};
+	STACK_OF(X509) *certs = NULL;
+	BIO *b = NULL;
+	int rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (!spec->key || !spec->cert)
+		return oab_err_set(err, OAB_E_USAGE, "a signer needs both --key and --cert");
+	if (strncmp(spec->key, "pkcs11:", 7) == 0 || strncmp(spec->cert, "pkcs11:", 7) == 0)
+		return oab_err_set(err, OAB_E_USAGE,
+				   "PKCS#11 URIs are not supported by this build yet; use PEM files");
+	s->label = strdup(spec->key);
+	if (!s->label)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	b = BIO_new_file(spec->key, "r");
+	if (!b) {
+		oab_err_ssl(err, OAB_E_IO, "key '%s': cannot open", spec->key);
+		goto out;
+	}
+	s->key = PEM_read_bio_PrivateKey(b, NULL, pass_cb, &pc);
+	if (!s->key) {
+		if (pc.failed)
+			goto out; /* err already says why */
+		if (pc.asked)
+			oab_err_set(err, OAB_E_KEY, "key '%s': wrong passphrase or damaged key",
+				    spec->key);
+		else
+			oab_err_ssl(err, OAB_E_KEY, "key '%s': not a PEM private key", spec->key);
+		ERR_clear_error();
+		goto out;
+	}
+	if (oab_load_certs(spec->cert, &certs, err) < 0)
+		goto out;
+	s->cert = sk_X509_shift(certs);
+	if (X509_check_private_key(s->cert, s->key) != 1) {
+		ERR_clear_error();
+		oab_err_set(err, OAB_E_KEY, "key '%s' does not belong to certificate '%s'",
+			    spec->key, spec->cert);
+		goto out;
+	}
+	switch (EVP_PKEY_get_base_id(s->key)) {
+	case EVP_PKEY_RSA:
+	case EVP_PKEY_RSA_PSS:
+		if (EVP_PKEY_get_bits(s->key) < 2048) {
+			oab_err_set(err, OAB_E_KEY, "key '%s': RSA keys need at least 2048 bits (has %d)",
+				    spec->key, EVP_PKEY_get_bits(s->key));
+			goto out;
+		}
+		break;
+	case EVP_PKEY_EC: {
+		char grp[64] = "";
+
+		EVP_PKEY_get_utf8_string_param(s->key, "group", grp, sizeof(grp), NULL);
+		if (strcmp(grp, "prime256v1") != 0 && strcmp(grp, "secp384r1") != 0 &&
+		    strcmp(grp, "secp521r1") != 0) {
+			oab_err_set(err, OAB_E_KEY, "key '%s': EC curve '%s' is not supported (P-256, P-384, P-521)",
+				    spec->key, grp);
+			goto out;
+		}
+		break;
+	}
+	case EVP_PKEY_ED25519:
+		break;
+	default:
+		oab_err_set(err, OAB_E_KEY,
+			    "key '%s': unsupported key type (use ECDSA P-256/P-384, RSA >= 2048 or Ed25519)",
+			    spec->key);
+		goto out;
+	}
+	rc = 0;
+out:
+	BIO_free(b);
+	sk_X509_pop_free(certs, X509_free);
+	if (rc < 0)
+		oab_signer_release(s);
+	return rc;
+}
+
+void oab_signer_release(struct oab_signer *s)
+{
+	EVP_PKEY_free(s->key);
+	X509_free(s->cert);
+	free(s->label);
+	memset(s, 0, sizeof(*s));
+}
+
+void oab_key_describe(EVP_PKEY *k, char *buf, size_t n)
+{
+	char grp[64] = "";
+
+	switch (EVP_PKEY_get_base_id(k)) {
+	case EVP_PKEY_RSA:
+		snprintf(buf, n, "RSA-%d", EVP_PKEY_get_bits(k));
+		break;
+	case EVP_PKEY_RSA_PSS:
+		snprintf(buf, n, "RSA-PSS-%d", EVP_PKEY_get_bits(k));
+		break;
+	case EVP_PKEY_EC:
+		EVP_PKEY_get_utf8_string_param(k, "group", grp, sizeof(grp), NULL);
+		snprintf(buf, n, "EC %s", strcmp(grp, "prime256v1") == 0 ? "P-256"
+					: strcmp(grp, "secp384r1") == 0 ? "P-384"
+					: strcmp(grp, "secp521r1") == 0 ? "P-521" : grp);
+		break;
+	case EVP_PKEY_ED25519:
+		snprintf(buf, n, "Ed25519");
+		break;
+	case EVP_PKEY_ED448:
+		snprintf(buf, n, "Ed448");
+		break;
+	default:
+		snprintf(buf, n, "%s", OBJ_nid2sn(EVP_PKEY_get_base_id(k)));
+	}
+}
+
+int oab_key_id(EVP_PKEY *k, char out[65])
+{
+	unsigned char *der = NULL, md[32];
+	int len = i2d_PUBKEY(k, &der);
+	unsigned int dl;
+	int ok;
+
+	if (len <= 0)
+		return -1;
+	ok = EVP_Digest(der, (size_t)len, md, &dl, EVP_sha256(), NULL);
+	OPENSSL_free(der);
+	if (ok != 1)
+		return -1;
+	oab_hex(md, 32, out);
+	return 0;
+}

@@ -1,0 +1,1198 @@
+/* manifest.c - strict YAML manifest parser (libyaml events -> small tree ->
+ * schema) and the emitter of the resolved manifest that gets signed.
+ *
+ * The same schema reads a user's manifest (sources, no hashes) and the
+ * resolved manifest inside a bundle (hashes and member names, no sources),
+ * so a verifier and the builder can never disagree about a field. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <yaml.h>
+
+#include "internal.h"
+
+/* ---- tree ------------------------------------------------------------ */
+
+enum ykind { Y_SCALAR, Y_MAP, Y_SEQ };
+
+struct ynode {
+	enum ykind kind;
+	size_t line, col;
+	char *s;       /* scalar text */
+	size_t slen;
+	int plain;     /* scalar was written without quotes */
+	struct ynode **kid; /* map: key, value, key, value...; seq: items */
+	size_t n, cap;
+};
+
+struct yctx {
+	const char *label;
+	struct oab_err *err;
+	size_t nodes;
+};
+
+static void ynode_free(struct ynode *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n; i++)
+		ynode_free(n->kid[i]);
+	free(n->kid);
+	free(n->s);
+	free(n);
+}
+
+static int yfail(struct yctx *c, size_t line, size_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int yfail(struct yctx *c, size_t line, size_t col, const char *fmt, ...)
+{
+	char msg[OAB_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return oab_err_set(c->err, OAB_E_USAGE, "%s:%zu:%zu: %s", c->label, line, col, msg);
+}
+
+static int ynode_push(struct yctx *c, struct ynode *parent, struct ynode *kid)
+{
+	if (parent->n == parent->cap) {
+		size_t ncap = parent->cap ? parent->cap * 2 : 8;
+		struct ynode **nk = realloc(parent->kid, ncap * sizeof(*nk));
+
+		if (!nk)
+			return oab_err_set(c->err, OAB_E_INTERNAL, "out of memory");
+		parent->kid = nk;
+		parent->cap = ncap;
+	}
+	parent->kid[parent->n++] = kid;
+	return 0;
+}
+
+/* Build the node that starts with event ev (already taken), reading its
+ * children from p. */
+static int yread_node(struct yctx *c, yaml_parser_t *p, yaml_event_t *ev,
+		      int depth, struct ynode **out)
+{
+	struct ynode *n;
+	const char *anchor = NULL, *tag = NULL;
+	int implicit = 1;
+
+	*out = NULL;
+	if (++c->nodes > OAB_MAX_YAML_NODES)
+		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
+			     "more than %d YAML nodes", OAB_MAX_YAML_NODES);
+	if (depth > OAB_MAX_YAML_DEPTH)
+		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
+			     "nesting deeper than %d levels", OAB_MAX_YAML_DEPTH);
+	switch (ev->type) {
+	case YAML_ALIAS_EVENT:
+		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
+			     "YAML aliases (*name) are not allowed in a manifest");
+	case YAML_SCALAR_EVENT:
+		anchor = (const char *)ev->data.scalar.anchor;
+		tag = (const char *)ev->data.scalar.tag;
+		implicit = ev->data.scalar.plain_implicit || ev->data.scalar.quoted_implicit;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		anchor = (const char *)ev->data.mapping_start.anchor;
+		tag = (const char *)ev->data.mapping_start.tag;
+		implicit = ev->data.mapping_start.implicit;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		anchor = (const char *)ev->data.sequence_start.anchor;
+		tag = (const char *)ev->data.sequence_start.tag;
+		implicit = ev->data.sequence_start.implicit;
+		break;
+	default:
+		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
+			     "unexpected YAML structure");
+	}
+	if (anchor)
+		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
+			     "YAML anchors (&%s) are not allowed in a manifest", anchor);
+	if (tag && !implicit)
+		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
+			     "YAML tags (%s) are not allowed in a manifest", tag);
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return oab_err_set(c->err, OAB_E_INTERNAL, "out of memory");
+	n->line = ev->start_mark.line + 1;
+	n->col = ev->start_mark.column + 1;
+	if (ev->type == YAML_SCALAR_EVENT) {
+		n->kind = Y_SCALAR;
+		n->slen = ev->data.scalar.length;
+		if (n->slen > OAB_MAX_SCALAR) {
+			free(n);
+			return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
+				     "scalar longer than %d bytes", OAB_MAX_SCALAR);
+		}
+		n->s = malloc(n->slen + 1);
+		if (!n->s) {
+			free(n);
+			return oab_err_set(c->err, OAB_E_INTERNAL, "out of memory");
+		}
+		memcpy(n->s, ev->data.scalar.value, n->slen);
+		n->s[n->slen] = '\0';
+		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		*out = n;
+		return 0;
+	}
+	n->kind = ev->type == YAML_MAPPING_START_EVENT ? Y_MAP : Y_SEQ;
+	for (;;) {
+		yaml_event_t kev;
+		struct ynode *kid;
+		int rc;
+
+		if (!yaml_parser_parse(p, &kev)) {
+			yfail(c, p->problem_mark.line + 1, p->problem_mark.column + 1,
+			      "invalid YAML: %s", p->problem ? p->problem : "syntax error");
+			ynode_free(n);
+			return -1;
+		}
+		if (kev.type == YAML_MAPPING_END_EVENT || kev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&kev);
+			break;
+		}
+		rc = yread_node(c, p, &kev, depth + 1, &kid);
+		yaml_event_delete(&kev);
+		if (rc < 0 || ynode_push(c, n, kid) < 0) {
+			ynode_free(kid);
+			ynode_free(n);
+			return -1;
+		}
+	}
+	*out = n;
+	return 0;
+}
+
+static int yparse(struct yctx *c, const char *buf, size_t len, struct ynode **root)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int rc = -1, docs = 0;
+
+	*root = NULL;
+	if (!yaml_parser_initialize(&p))
+		return oab_err_set(c->err, OAB_E_INTERNAL, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	for (;;) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			yfail(c, p.problem_mark.line + 1, p.problem_mark.column + 1,
+			      "invalid YAML: %s", p.problem ? p.problem : "syntax error");
+			goto out;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type == YAML_DOCUMENT_START_EVENT) {
+			if (++docs > 1) {
+				yfail(c, ev.start_mark.line + 1, ev.start_mark.column + 1,
+				      "more than one YAML document");
+				yaml_event_delete(&ev);
+				goto out;
+			}
+		} else if (ev.type != YAML_STREAM_START_EVENT &&
+			   ev.type != YAML_DOCUMENT_END_EVENT) {
+			int r = yread_node(c, &p, &ev, 1, root);
+
+			yaml_event_delete(&ev);
+			if (r < 0)
+				goto out;
+			continue;
+		}
+		yaml_event_delete(&ev);
+	}
+	if (!*root) {
+		oab_err_set(c->err, OAB_E_USAGE, "%s: empty manifest", c->label);
+		goto out;
+	}
+	rc = 0;
+out:
+	yaml_parser_delete(&p);
+	if (rc < 0) {
+		ynode_free(*root);
+		*root = NULL;
+	}
+	return rc;
+}
+
+/* ---- schema helpers ---------------------------------------------------- */
+
+struct sctx {
+	struct yctx y;
+	enum oab_manifest_mode mode;
+	const char *basedir;
+};
+
+static const char *kind_name(enum ykind k)
+{
+	return k == Y_MAP ? "a mapping" : k == Y_SEQ ? "a list" : "a scalar";
+}
+
+/* Check that map n holds only keys from allowed (NULL-terminated), no
+ * duplicates, and that every required key (prefix '!') is there. */
+static int check_keys(struct sctx *c, struct ynode *n, const char *where,
+		      const char *const *allowed)
+{
+	for (size_t i = 0; i < n->n; i += 2) {
+		struct ynode *k = n->kid[i];
+		int found = 0;
+		char list[512] = "";
+
+		if (k->kind != Y_SCALAR)
+			return yfail(&c->y, k->line, k->col, "'%s': keys must be scalars", where);
+		for (size_t j = 0; j < i; j += 2)
+			if (strcmp(n->kid[j]->s, k->s) == 0)
+				return yfail(&c->y, k->line, k->col,
+					     "duplicate key '%s' in '%s' (first on line %zu)",
+					     k->s, where, n->kid[j]->line);
+		for (const char *const *a = allowed; *a; a++) {
+			const char *name = **a == '!' ? *a + 1 : *a;
+
+			if (strcmp(name, k->s) == 0)
+				found = 1;
+			if (strlen(list) + strlen(name) + 3 < sizeof(list)) {
+				if (*list)
+					strcat(list, ", ");
+				strcat(list, name);
+			}
+		}
+		if (!found) {
+			char esc[400];
+
+			oab_escape(k->s, k->slen, esc, sizeof(esc));
+			return yfail(&c->y, k->line, k->col,
+				     "unknown key '%s' in '%s' (expected one of: %s)",
+				     esc, where, list);
+		}
+	}
+	for (const char *const *a = allowed; *a; a++) {
+		int found = 0;
+
+		if (**a != '!')
+			continue;
+		for (size_t i = 0; i < n->n; i += 2)
+			if (strcmp(n->kid[i]->s, *a + 1) == 0)
+				found = 1;
+		if (!found)
+			return yfail(&c->y, n->line, n->col, "'%s': missing required key '%s'",
+				     where, *a + 1);
+	}
+	return 0;
+}
+
+static struct ynode *get(struct ynode *map, const char *key)
+{
+	for (size_t i = 0; i + 1 < map->n; i += 2)
+		if (strcmp(map->kid[i]->s, key) == 0)
+			return map->kid[i + 1];
+	return NULL;
+}
+
+static int want_kind(struct sctx *c, struct ynode *n, enum ykind k, const char *key)
+{
+	if (n->kind != k)
+		return yfail(&c->y, n->line, n->col, "key '%s': expected %s, found %s",
+			     key, kind_name(k), kind_name(n->kind));
+	return 0;
+}
+
+static int is_null_scalar(const struct ynode *n)
+{
+	return n->plain && (n->slen == 0 || strcmp(n->s, "~") == 0 ||
+			    strcmp(n->s, "null") == 0 || strcmp(n->s, "Null") == 0 ||
+			    strcmp(n->s, "NULL") == 0);
+}
+
+/* A string: any scalar but null, no NUL bytes, no control characters
+ * except in description (tab/newline). */
+static int get_str(struct sctx *c, struct ynode *n, const char *key, size_t max,
+		   int multiline, char **out)
+{
+	if (want_kind(c, n, Y_SCALAR, key) < 0)
+		return -1;
+	if (is_null_scalar(n))
+		return yfail(&c->y, n->line, n->col, "key '%s': expected a string, found null", key);
+	if (strlen(n->s) != n->slen)
+		return yfail(&c->y, n->line, n->col, "key '%s': NUL byte in string", key);
+	if (n->slen > max)
+		return yfail(&c->y, n->line, n->col, "key '%s': longer than %zu bytes", key, max);
+	for (size_t i = 0; i < n->slen; i++) {
+		unsigned char ch = (unsigned char)n->s[i];
+
+		if ((ch < 0x20 && !(multiline && (ch == '\n' || ch == '\t'))) || ch == 0x7f)
+			return yfail(&c->y, n->line, n->col,
+				     "key '%s': control character 0x%02x in string", key, ch);
+	}
+	*out = strdup(n->s);
+	if (!*out)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	return 0;
+}
+
+static int get_uint(struct sctx *c, struct ynode *n, const char *key, uint64_t max,
+		    uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (want_kind(c, n, Y_SCALAR, key) < 0)
+		return -1;
+	if (!n->plain || n->slen == 0 || n->s[0] < '0' || n->s[0] > '9')
+		goto bad;
+	if (n->slen > 1 && n->s[0] == '0')
+		goto bad; /* no octal look-alikes */
+	errno = 0;
+	v = strtoull(n->s, &end, 10);
+	if (errno || *end || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	return yfail(&c->y, n->line, n->col,
+		     "key '%s': expected an integer from 0 to %llu, found '%.40s'", key,
+		     (unsigned long long)max, n->s);
+}
+
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > OAB_MAX_NAME)
+		return 0;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	      (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int get_name(struct sctx *c, struct ynode *n, const char *key, char **out)
+{
+	if (get_str(c, n, key, 4096, 0, out) < 0)
+		return -1;
+	if (!valid_name(*out)) {
+		char esc[400];
+
+		oab_escape(n->s, n->slen, esc, sizeof(esc));
+		free(*out);
+		*out = NULL;
+		return yfail(&c->y, n->line, n->col,
+			     "key '%s': '%s' is not a valid name (1 to %d characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)",
+			     key, esc, OAB_MAX_NAME);
+	}
+	return 0;
+}
+
+static int get_enum(struct sctx *c, struct ynode *n, const char *key,
+		    const char *const *values, char **out)
+{
+	char list[256] = "";
+
+	if (get_str(c, n, key, 64, 0, out) < 0)
+		return -1;
+	for (const char *const *v = values; *v; v++) {
+		if (strcmp(*v, *out) == 0)
+			return 0;
+		if (*list)
+			strcat(list, " | ");
+		strcat(list, *v);
+	}
+	free(*out);
+	*out = NULL;
+	return yfail(&c->y, n->line, n->col, "key '%s': expected %s, found '%.40s'", key,
+		     list, n->s);
+}
+
+static int get_time(struct sctx *c, struct ynode *n, const char *key, int64_t *out)
+{
+	if (want_kind(c, n, Y_SCALAR, key) < 0)
+		return -1;
+	if (oab_time_parse(n->s, out) < 0)
+		return yfail(&c->y, n->line, n->col,
+			     "key '%s': expected an RFC 3339 time such as 2027-06-30T00:00:00Z, found '%.40s'",
+			     key, n->s);
+	return 0;
+}
+
+static int get_sha(struct sctx *c, struct ynode *n, const char *key, unsigned char out[32])
+{
+	if (want_kind(c, n, Y_SCALAR, key) < 0)
+		return -1;
+	if (oab_unhex(n->s, out, 32) < 0)
+		return yfail(&c->y, n->line, n->col,
+			     "key '%s': expected 64 lowercase hex digits", key);
+	return 0;
+}
+
+static int get_compression(struct sctx *c, struct ynode *n, const char *key,
+			   struct oab_item *it)
+{
+	char *end;
+	long lvl;
+
+	if (want_kind(c, n, Y_SCALAR, key) < 0)
+		return -1;
+	if (strcmp(n->s, "none") == 0) {
+		it->compression = OAB_COMP_NONE;
+		it->level = 0;
+		return 0;
+	}
+	if (strcmp(n->s, "zstd") == 0) {
+		it->compression = OAB_COMP_ZSTD;
+		it->level = 3;
+		return 0;
+	}
+	if (strncmp(n->s, "zstd:", 5) == 0 && n->s[5] >= '1' && n->s[5] <= '9') {
+		errno = 0;
+		lvl = strtol(n->s + 5, &end, 10);
+		if (!errno && !*end && lvl >= 1 && lvl <= 22) {
+			it->compression = OAB_COMP_ZSTD;
+			it->level = (int)lvl;
+			return 0;
+		}
+	}
+	return yfail(&c->y, n->line, n->col,
+		     "key '%s': expected zstd, zstd:LEVEL (1-22) or none, found '%.40s'", key, n->s);
+}
+
+static char *join_path(const char *dir, const char *rel)
+{
+	char *out;
+
+	if (rel[0] == '/' || !dir || !*dir || strcmp(dir, ".") == 0)
+		return strdup(rel);
+	if (asprintf(&out, "%s/%s", dir, rel) < 0)
+		return NULL;
+	return out;
+}
+
+static const char *kind_dir(enum oab_item_kind k)
+{
+	return k == OAB_ITEM_PAYLOAD ? "payloads" : k == OAB_ITEM_SCRIPT ? "scripts" : "sbom";
+}
+
+static char *member_name(const struct oab_item *it)
+{
+	char *out;
+
+	if (asprintf(&out, "%s/%s%s", kind_dir(it->kind), it->name,
+		     it->compression == OAB_COMP_ZSTD ? ".zst" : "") < 0)
+		return NULL;
+	return out;
+}
+
+/* Fields common to payloads, scripts and sbom: compression, and either
+ * source (SOURCE mode) or member/hashes (RESOLVED mode). */
+static int parse_common(struct sctx *c, struct ynode *map, struct oab_item *it,
+			const char *where)
+{
+	struct ynode *v;
+	char key[128];
+
+	it->compression = OAB_COMP_ZSTD;
+	it->level = 3;
+	if ((v = get(map, "compression"))) {
+		snprintf(key, sizeof(key), "%s.compression", where);
+		if (get_compression(c, v, key, it) < 0)
+			return -1;
+	}
+	if (c->mode == OAB_MANIFEST_SOURCE) {
+		char *src = NULL;
+
+		snprintf(key, sizeof(key), "%s.source", where);
+		if (get_str(c, get(map, "source"), key, 4096, 0, &src) < 0)
+			return -1;
+		it->source = join_path(c->basedir, src);
+		free(src);
+		if (!it->source)
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	} else {
+		char *mem = NULL;
+		struct ynode *mn = get(map, "member");
+
+		snprintf(key, sizeof(key), "%s.member", where);
+		if (get_str(c, mn, key, 4096, 0, &mem) < 0)
+			return -1;
+		it->member = member_name(it);
+		if (!it->member) {
+			free(mem);
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+		}
+		if (strcmp(mem, it->member) != 0) {
+			char esc[400];
+
+			oab_escape(mem, strlen(mem), esc, sizeof(esc));
+			free(mem);
+			return yfail(&c->y, mn->line, mn->col, "key '%s': expected '%s', found '%s'",
+				     key, it->member, esc);
+		}
+		free(mem);
+		snprintf(key, sizeof(key), "%s.size", where);
+		if (get_uint(c, get(map, "size"), key, INT64_MAX, &it->size) < 0)
+			return -1;
+		snprintf(key, sizeof(key), "%s.sha256", where);
+		if (get_sha(c, get(map, "sha256"), key, it->sha256) < 0)
+			return -1;
+		snprintf(key, sizeof(key), "%s.stored-size", where);
+		if (get_uint(c, get(map, "stored-size"), key, INT64_MAX, &it->stored_size) < 0)
+			return -1;
+		snprintf(key, sizeof(key), "%s.stored-sha256", where);
+		if (get_sha(c, get(map, "stored-sha256"), key, it->stored_sha256) < 0)
+			return -1;
+		if (it->compression == OAB_COMP_NONE &&
+		    (it->size != it->stored_size ||
+		     memcmp(it->sha256, it->stored_sha256, 32) != 0))
+			return yfail(&c->y, map->line, map->col,
+				     "'%s': stored without compression but stored size/sha256 differ from content",
+				     where);
+	}
+	return 0;
+}
+
+static struct oab_item *add_item(struct sctx *c, struct oab_manifest *m)
+{
+	if (m->n_items >= OAB_MAX_ITEMS) {
+		oab_err_set(c->y.err, OAB_E_USAGE, "%s: more than %d payloads, scripts and sboms",
+			    c->y.label, OAB_MAX_ITEMS);
+		return NULL;
+	}
+	/* items is sized up front by the caller */
+	return &m->items[m->n_items++];
+}
+
+static const char *const res_payload_keys[] = {
+	"!name", "!type", "slot", "compression", "!member", "!size", "!sha256",
+	"!stored-size", "!stored-sha256", NULL};
+static const char *const src_payload_keys[] = {
+	"!name", "!type", "slot", "compression", "!source", NULL};
+static const char *const res_script_keys[] = {
+	"!name", "!hook", "compression", "!member", "!size", "!sha256",
+	"!stored-size", "!stored-sha256", NULL};
+static const char *const src_script_keys[] = {"!name", "!hook", "compression", "!source", NULL};
+static const char *const res_sbom_keys[] = {
+	"!name", "compression", "!member", "!size", "!sha256", "!stored-size",
+	"!stored-sha256", NULL};
+static const char *const src_sbom_keys[] = {"name", "compression", "!source", NULL};
+
+static const char *const payload_types[] = {"image", "archive", "file", NULL};
+static const char *const script_hooks[] = {"pre-install", "post-install", NULL};
+
+static int parse_items(struct sctx *c, struct oab_manifest *m, struct ynode *seq,
+		       enum oab_item_kind kind)
+{
+	const char *what = kind == OAB_ITEM_PAYLOAD ? "payloads" : "scripts";
+	int res = c->mode == OAB_MANIFEST_RESOLVED;
+
+	if (want_kind(c, seq, Y_SEQ, what) < 0)
+		return -1;
+	for (size_t i = 0; i < seq->n; i++) {
+		struct ynode *e = seq->kid[i];
+		struct oab_item *it;
+		char where[64], key[96];
+
+		snprintf(where, sizeof(where), "%s[%zu]", what, i);
+		if (want_kind(c, e, Y_MAP, where) < 0)
+			return -1;
+		if (check_keys(c, e, where,
+			       kind == OAB_ITEM_PAYLOAD ? (res ? res_payload_keys : src_payload_keys)
+						       : (res ? res_script_keys : src_script_keys)) < 0)
+			return -1;
+		if (!(it = add_item(c, m)))
+			return -1;
+		it->kind = kind;
+		it->line = (int)e->line;
+		snprintf(key, sizeof(key), "%s.name", where);
+		if (get_name(c, get(e, "name"), key, &it->name) < 0)
+			return -1;
+		if (kind == OAB_ITEM_PAYLOAD) {
+			snprintf(key, sizeof(key), "%s.type", where);
+			if (get_enum(c, get(e, "type"), key, payload_types, &it->type) < 0)
+				return -1;
+			if (get(e, "slot")) {
+				snprintf(key, sizeof(key), "%s.slot", where);
+				if (get_name(c, get(e, "slot"), key, &it->slot) < 0)
+					return -1;
+			}
+		} else {
+			snprintf(key, sizeof(key), "%s.hook", where);
+			if (get_enum(c, get(e, "hook"), key, script_hooks, &it->hook) < 0)
+				return -1;
+		}
+		if (parse_common(c, e, it, where) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_sbom(struct sctx *c, struct oab_manifest *m, struct ynode *n)
+{
+	struct oab_item *it;
+	int res = c->mode == OAB_MANIFEST_RESOLVED;
+
+	if (!(it = add_item(c, m)))
+		return -1;
+	it->kind = OAB_ITEM_SBOM;
+	it->line = (int)n->line;
+	if (!res && n->kind == Y_SCALAR) {
+		/* Short form: `sbom: file`; the name is the file's base name. */
+		char *src = NULL;
+		const char *base;
+
+		if (get_str(c, n, "sbom", 4096, 0, &src) < 0)
+			return -1;
+		base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+		it->name = strdup(valid_name(base) ? base : "sbom");
+		it->source = join_path(c->basedir, src);
+		free(src);
+		it->compression = OAB_COMP_ZSTD;
+		it->level = 3;
+		if (!it->name || !it->source)
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+		return 0;
+	}
+	if (want_kind(c, n, Y_MAP, "sbom") < 0)
+		return -1;
+	if (check_keys(c, n, "sbom", res ? res_sbom_keys : src_sbom_keys) < 0)
+		return -1;
+	if (get(n, "name")) {
+		if (get_name(c, get(n, "name"), "sbom.name", &it->name) < 0)
+			return -1;
+	}
+	if (parse_common(c, n, it, "sbom") < 0)
+		return -1;
+	if (!it->name) {
+		const char *base = strrchr(it->source, '/') ? strrchr(it->source, '/') + 1 : it->source;
+
+		it->name = strdup(valid_name(base) ? base : "sbom");
+		if (!it->name)
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	}
+	return 0;
+}
+
+static const char *const top_src_keys[] = {"!format", "!bundle", "!payloads", "scripts", "sbom", NULL};
+static const char *const bundle_src_keys[] = {
+	"!name", "!version", "!security-version", "!compatible", "description",
+	"expires", "meta", NULL};
+static const char *const bundle_res_keys[] = {
+	"!name", "!version", "!security-version", "!compatible", "description",
+	"expires", "meta", "!created", NULL};
+
+static int parse_bundle(struct sctx *c, struct oab_manifest *m, struct ynode *b)
+{
+	struct ynode *v;
+	int res = c->mode == OAB_MANIFEST_RESOLVED;
+
+	if (want_kind(c, b, Y_MAP, "bundle") < 0 ||
+	    check_keys(c, b, "bundle", res ? bundle_res_keys : bundle_src_keys) < 0)
+		return -1;
+	if (get_name(c, get(b, "name"), "bundle.name", &m->name) < 0 ||
+	    get_str(c, get(b, "version"), "bundle.version", 128, 0, &m->version) < 0 ||
+	    get_uint(c, get(b, "security-version"), "bundle.security-version", INT64_MAX,
+		     &m->security_version) < 0)
+		return -1;
+	v = get(b, "compatible");
+	if (v->kind == Y_SCALAR && !res) {
+		m->compatible = calloc(1, sizeof(char *));
+		if (!m->compatible)
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+		m->n_compatible = 1;
+		if (get_str(c, v, "bundle.compatible", 256, 0, &m->compatible[0]) < 0)
+			return -1;
+	} else {
+		if (want_kind(c, v, Y_SEQ, "bundle.compatible") < 0)
+			return -1;
+		if (v->n == 0 || v->n > 64)
+			return yfail(&c->y, v->line, v->col,
+				     "key 'bundle.compatible': expected 1 to 64 entries, found %zu", v->n);
+		m->compatible = calloc(v->n, sizeof(char *));
+		if (!m->compatible)
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+		for (size_t i = 0; i < v->n; i++) {
+			m->n_compatible++;
+			if (get_str(c, v->kid[i], "bundle.compatible", 256, 0, &m->compatible[i]) < 0)
+				return -1;
+			if (!*m->compatible[i])
+				return yfail(&c->y, v->kid[i]->line, v->kid[i]->col,
+					     "key 'bundle.compatible': empty entry");
+		}
+	}
+	if ((v = get(b, "description")) &&
+	    get_str(c, v, "bundle.description", 4096, 1, &m->description) < 0)
+		return -1;
+	if ((v = get(b, "expires"))) {
+		if (get_time(c, v, "bundle.expires", &m->expires) < 0)
+			return -1;
+		m->has_expires = 1;
+	}
+	if ((v = get(b, "created"))) {
+		if (get_time(c, v, "bundle.created", &m->created) < 0)
+			return -1;
+		m->has_created = 1;
+	}
+	if ((v = get(b, "meta"))) {
+		if (want_kind(c, v, Y_MAP, "bundle.meta") < 0)
+			return -1;
+		m->n_meta = 0;
+		m->meta = calloc(v->n / 2 + 1, sizeof(*m->meta));
+		if (!m->meta)
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+		for (size_t i = 0; i + 1 < v->n; i += 2) {
+			struct oab_meta *e = &m->meta[m->n_meta++];
+
+			if (get_name(c, v->kid[i], "bundle.meta key", &e->key) < 0)
+				return -1;
+			for (size_t j = 0; j < i; j += 2)
+				if (strcmp(v->kid[j]->s, v->kid[i]->s) == 0)
+					return yfail(&c->y, v->kid[i]->line, v->kid[i]->col,
+						     "duplicate key '%s' in 'bundle.meta'", e->key);
+			if (get_str(c, v->kid[i + 1], e->key, 4096, 1, &e->value) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_unique(struct sctx *c, struct oab_manifest *m)
+{
+	for (size_t i = 0; i < m->n_items; i++)
+		for (size_t j = 0; j < i; j++) {
+			char *mi, *mj;
+			int same;
+
+			if (strcmp(m->items[i].name, m->items[j].name) == 0)
+				return yfail(&c->y, (size_t)m->items[i].line, 1,
+					     "duplicate name '%s' (first used on line %d)",
+					     m->items[i].name, m->items[j].line);
+			mi = member_name(&m->items[i]);
+			mj = member_name(&m->items[j]);
+			same = mi && mj && strcmp(mi, mj) == 0;
+			free(mi);
+			free(mj);
+			if (same)
+				return yfail(&c->y, (size_t)m->items[i].line, 1,
+					     "'%s' and '%s' would be stored under the same member name",
+					     m->items[i].name, m->items[j].name);
+		}
+	return 0;
+}
+
+int oab_manifest_parse(const char *buf, size_t len, const char *label,
+		       const char *basedir, enum oab_manifest_mode mode,
+		       struct oab_manifest **out, struct oab_err *err)
+{
+	struct sctx c = {.y = {.label = label ? label : "manifest", .err = err},
+			 .mode = mode, .basedir = basedir};
+	struct ynode *root = NULL, *v;
+	struct oab_manifest *m = NULL;
+	uint64_t fmt;
+	size_t cap;
+	int rc = -1;
+
+	*out = NULL;
+	if (len > OAB_MAX_MANIFEST_BYTES)
+		return oab_err_set(err, OAB_E_USAGE, "%s: larger than %d bytes", c.y.label,
+				   OAB_MAX_MANIFEST_BYTES);
+	if (yparse(&c.y, buf, len, &root) < 0)
+		return -1;
+	if (want_kind(&c, root, Y_MAP, "(top level)") < 0 ||
+	    check_keys(&c, root, "(top level)", top_src_keys) < 0)
+		goto out;
+	if (get_uint(&c, get(root, "format"), "format", 1000, &fmt) < 0)
+		goto out;
+	if (fmt != OAB_FORMAT_VERSION) {
+		v = get(root, "format");
+		yfail(&c.y, v->line, v->col, "key 'format': version %llu is not supported (expected %d)",
+		      (unsigned long long)fmt, OAB_FORMAT_VERSION);
+		goto out;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	m->format = (int)fmt;
+	if (parse_bundle(&c, m, get(root, "bundle")) < 0)
+		goto out;
+	v = get(root, "payloads");
+	cap = (v->kind == Y_SEQ ? v->n : 0) + 1;
+	if ((v = get(root, "scripts")) && v->kind == Y_SEQ)
+		cap += v->n;
+	if (cap > OAB_MAX_ITEMS + 1) {
+		oab_err_set(err, OAB_E_USAGE, "%s: more than %d payloads, scripts and sboms",
+			    c.y.label, OAB_MAX_ITEMS);
+		goto out;
+	}
+	m->items = calloc(cap, sizeof(*m->items));
+	if (!m->items) {
+		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	v = get(root, "payloads");
+	if (parse_items(&c, m, v, OAB_ITEM_PAYLOAD) < 0)
+		goto out;
+	if (m->n_items == 0) {
+		yfail(&c.y, v->line, v->col, "key 'payloads': expected at least one payload");
+		goto out;
+	}
+	if ((v = get(root, "scripts")) && parse_items(&c, m, v, OAB_ITEM_SCRIPT) < 0)
+		goto out;
+	if ((v = get(root, "sbom")) && parse_sbom(&c, m, v) < 0)
+		goto out;
+	if (mode == OAB_MANIFEST_RESOLVED && !m->has_created) {
+		oab_err_set(err, OAB_E_USAGE, "%s: missing bundle.created", c.y.label);
+		goto out;
+	}
+	if (check_unique(&c, m) < 0)
+		goto out;
+	for (size_t i = 0; mode == OAB_MANIFEST_SOURCE && i < m->n_items; i++) {
+		m->items[i].member = member_name(&m->items[i]);
+		if (!m->items[i].member) {
+			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+			goto out;
+		}
+	}
+	*out = m;
+	m = NULL;
+	rc = 0;
+out:
+	ynode_free(root);
+	oab_manifest_free(m);
+	return rc;
+}
+
+int oab_manifest_load(const char *path, struct oab_manifest **out, struct oab_err *err)
+{
+	char *buf = NULL, *dir = NULL;
+	size_t len;
+	int rc;
+
+	if (oab_read_file(path, OAB_MAX_MANIFEST_BYTES, &buf, &len, err) < 0)
+		return oab_err_prefix(err, "manifest: ");
+	if (strcmp(path, "-") != 0) {
+		const char *slash = strrchr(path, '/');
+
+		dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+		if (!dir) {
+			free(buf);
+			return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		}
+	}
+	rc = oab_manifest_parse(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path,
+				dir, OAB_MANIFEST_SOURCE, out, err);
+	free(buf);
+	free(dir);
+	return rc;
+}
+
+void oab_manifest_free(struct oab_manifest *m)
+{
+	if (!m)
+		return;
+	free(m->name);
+	free(m->version);
+	free(m->description);
+	for (size_t i = 0; i < m->n_compatible; i++)
+		free(m->compatible[i]);
+	free(m->compatible);
+	for (size_t i = 0; i < m->n_meta; i++) {
+		free(m->meta[i].key);
+		free(m->meta[i].value);
+	}
+	free(m->meta);
+	for (size_t i = 0; i < m->n_items; i++) {
+		struct oab_item *it = &m->items[i];
+
+		free(it->name);
+		free(it->type);
+		free(it->slot);
+		free(it->hook);
+		free(it->source);
+		free(it->member);
+	}
+	free(m->items);
+	free(m);
+}
+
+const struct oab_item *oab_manifest_find(const struct oab_manifest *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_items; i++)
+		if (strcmp(m->items[i].name, name) == 0)
+			return &m->items[i];
+	return NULL;
+}
+
+/* ---- times ------------------------------------------------------------- */
+
+int oab_time_parse(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	int Y, M, D, h, mi, sec, n = 0, off = 0;
+	const char *p;
+	time_t t;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &Y, &M, &D, &n) != 3 || n != 10)
+		return -1;
+	if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
+		return -1;
+	if (sscanf(s + 11, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8)
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+		off = 0;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		int oh, om;
+
+		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
+			return -1;
+		off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+	} else {
+		return -1;
+	}
+	for (int i = 0; i < 19; i++)
+		if (i != 4 && i != 7 && i != 10 && i != 13 && i != 16 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60 || Y < 1970)
+		return -1;
+	tm.tm_year = Y - 1900;
+	tm.tm_mon = M - 1;
+	tm.tm_mday = D;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*out = (int64_t)t - off;
+	return 0;
+}
+
+void oab_time_format(int64_t t, char buf[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (!gmtime_r(&tt, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 32, "@%lld", (long long)t);
+}
+
+/* ---- emitter ----------------------------------------------------------- */
+
+struct emit {
+	yaml_emitter_t e;
+	char *buf;
+	size_t len, cap;
+	int failed;
+};
+
+static int emit_write(void *data, unsigned char *buffer, size_t size)
+{
+	struct emit *em = data;
+
+	if (em->len + size + 1 > em->cap) {
+		size_t ncap = (em->cap ? em->cap : 4096);
+		char *nb;
+
+		while (ncap < em->len + size + 1)
+			ncap *= 2;
+		nb = realloc(em->buf, ncap);
+		if (!nb)
+			return 0;
+		em->buf = nb;
+		em->cap = ncap;
+	}
+	memcpy(em->buf + em->len, buffer, size);
+	em->len += size;
+	em->buf[em->len] = '\0';
+	return 1;
+}
+
+static void ev_emit(struct emit *em, yaml_event_t *ev, int ok)
+{
+	if (em->failed)
+		return;
+	if (!ok || !yaml_emitter_emit(&em->e, ev))
+		em->failed = 1;
+}
+
+static void e_scalar(struct emit *em, const char *s, yaml_scalar_style_t style)
+{
+	yaml_event_t ev;
+
+	ev_emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
+						      (int)strlen(s), 1, 1, style));
+}
+
+static void e_key(struct emit *em, const char *k)
+{
+	e_scalar(em, k, YAML_PLAIN_SCALAR_STYLE);
+}
+
+static void e_str(struct emit *em, const char *k, const char *v)
+{
+	e_key(em, k);
+	e_scalar(em, v, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+}
+
+static void e_plain(struct emit *em, const char *k, const char *v)
+{
+	e_key(em, k);
+	e_scalar(em, v, YAML_PLAIN_SCALAR_STYLE);
+}
+
+static void e_uint(struct emit *em, const char *k, uint64_t v)
+{
+	char b[32];
+
+	snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
+	e_plain(em, k, b);
+}
+
+static void e_map(struct emit *em, int start)
+{
+	yaml_event_t ev;
+
+	if (start)
+		ev_emit(em, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+								      YAML_BLOCK_MAPPING_STYLE));
+	else
+		ev_emit(em, &ev, yaml_mapping_end_event_initialize(&ev));
+}
+
+static void e_seq(struct emit *em, int start, yaml_sequence_style_t style)
+{
+	yaml_event_t ev;
+
+	if (start)
+		ev_emit(em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, style));
+	else
+		ev_emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
+}
+
+static void e_item(struct emit *em, const struct oab_item *it)
+{
+	char b[72];
+
+	e_map(em, 1);
+	e_str(em, "name", it->name);
+	if (it->type)
+		e_plain(em, "type", it->type);
+	if (it->slot)
+		e_str(em, "slot", it->slot);
+	if (it->hook)
+		e_plain(em, "hook", it->hook);
+	if (it->compression == OAB_COMP_NONE) {
+		e_plain(em, "compression", "none");
+	} else {
+		snprintf(b, sizeof(b), "zstd:%d", it->level);
+		e_plain(em, "compression", b);
+	}
+	e_plain(em, "member", it->member);
+	e_uint(em, "size", it->size);
+	oab_hex(it->sha256, 32, b);
+	e_plain(em, "sha256", b);
+	e_uint(em, "stored-size", it->stored_size);
+	oab_hex(it->stored_sha256, 32, b);
+	e_plain(em, "stored-sha256", b);
+	e_map(em, 0);
+}
+
+int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
+		      struct oab_err *err)
+{
+	struct emit em = {0};
+	yaml_event_t ev;
+	char tb[32];
+	int any;
+
+	*buf = NULL;
+	if (!yaml_emitter_initialize(&em.e))
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	yaml_emitter_set_output(&em.e, emit_write, &em);
+	yaml_emitter_set_width(&em.e, -1);
+	yaml_emitter_set_unicode(&em.e, 1);
+	yaml_emitter_set_break(&em.e, YAML_LN_BREAK);
+	ev_emit(&em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+	ev_emit(&em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+	e_map(&em, 1);
+	e_uint(&em, "format", (uint64_t)m->format);
+	e_key(&em, "bundle");
+	e_map(&em, 1);
+	e_str(&em, "name", m->name);
+	e_str(&em, "version", m->version);
+	e_uint(&em, "security-version", m->security_version);
+	e_key(&em, "compatible");
+	e_seq(&em, 1, YAML_FLOW_SEQUENCE_STYLE);
+	for (size_t i = 0; i < m->n_compatible; i++)
+		e_scalar(&em, m->compatible[i], YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+	e_seq(&em, 0, 0);
+	if (m->description)
+		e_str(&em, "description", m->description);
+	if (m->has_expires) {
+		oab_time_format(m->expires, tb);
+		e_plain(&em, "expires", tb);
+	}
+	oab_time_format(m->created, tb);
+	e_plain(&em, "created", tb);
+	if (m->n_meta) {
+		e_key(&em, "meta");
+		e_map(&em, 1);
+		for (size_t i = 0; i < m->n_meta; i++)
+			e_str(&em, m->meta[i].key, m->meta[i].value);
+		e_map(&em, 0);
+	}
+	e_map(&em, 0);
+	for (int kind = OAB_ITEM_PAYLOAD; kind <= OAB_ITEM_SBOM; kind++) {
+		any = 0;
+		for (size_t i = 0; i < m->n_items; i++) {
+			if ((int)m->items[i].kind != kind)
+				continue;
+			if (!any && kind != OAB_ITEM_SBOM) {
+				e_key(&em, kind == OAB_ITEM_PAYLOAD ? "payloads" : "scripts");
+				e_seq(&em, 1, YAML_BLOCK_SEQUENCE_STYLE);
+			} else if (kind == OAB_ITEM_SBOM) {
+				e_key(&em, "sbom");
+			}
+			any = 1;
+			e_item(&em, &m->items[i]);
+		}
+		if (any && kind != OAB_ITEM_SBOM)
+			e_seq(&em, 0, 0);
+	}
+	e_map(&em, 0);
+	ev_emit(&em, &ev, yaml_document_end_event_initialize(&ev, 1));
+	ev_emit(&em, &ev, yaml_stream_end_event_initialize(&ev));
+	if (!em.failed && !yaml_emitter_flush(&em.e))
+		em.failed = 1;
+	yaml_emitter_delete(&em.e);
+	if (em.failed || !em.buf) {
+		free(em.buf);
+		return oab_err_set(err, OAB_E_INTERNAL, "cannot emit the resolved manifest");
+	}
+	*buf = em.buf;
+	*len = em.len;
+	return 0;
+}

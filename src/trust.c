@@ -1,0 +1,404 @@
+/* trust.c - trust anchors (CA certificates, pinned keys), per-signer
+ * signature checks, chain validation and threshold counting. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+
+struct oab_trust {
+	STACK_OF(X509) *cas;
+	EVP_PKEY **pinned;
+	char **pinned_from;
+	size_t n_pinned;
+};
+
+struct oab_trust *oab_trust_new(void)
+{
+	struct oab_trust *t = calloc(1, sizeof(*t));
+
+	if (t && !(t->cas = sk_X509_new_null())) {
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
+
+void oab_trust_free(struct oab_trust *t)
+{
+	if (!t)
+		return;
+	sk_X509_pop_free(t->cas, X509_free);
+	for (size_t i = 0; i < t->n_pinned; i++) {
+		EVP_PKEY_free(t->pinned[i]);
+		free(t->pinned_from[i]);
+	}
+	free(t->pinned);
+	free(t->pinned_from);
+	free(t);
+}
+
+size_t oab_trust_count(const struct oab_trust *t)
+{
+	return t ? (size_t)sk_X509_num(t->cas) + t->n_pinned : 0;
+}
+
+int oab_trust_add_ca(struct oab_trust *t, const char *path, struct oab_err *err)
+{
+	STACK_OF(X509) *sk;
+	X509 *x;
+
+	if (oab_load_certs(path, &sk, err) < 0)
+		return oab_err_prefix(err, "--ca: ");
+	while ((x = sk_X509_shift(sk)))
+		if (!sk_X509_push(t->cas, x)) {
+			X509_free(x);
+			sk_X509_pop_free(sk, X509_free);
+			return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		}
+	sk_X509_free(sk);
+	return 0;
+}
+
+static int pin_push(struct oab_trust *t, EVP_PKEY *k, const char *path)
+{
+	EVP_PKEY **np = realloc(t->pinned, (t->n_pinned + 1) * sizeof(*np));
+	char **nf;
+
+	if (!np)
+		return -1;
+	t->pinned = np;
+	nf = realloc(t->pinned_from, (t->n_pinned + 1) * sizeof(*nf));
+	if (!nf)
+		return -1;
+	t->pinned_from = nf;
+	t->pinned[t->n_pinned] = k;
+	t->pinned_from[t->n_pinned] = strdup(path);
+	t->n_pinned++;
+	return 0;
+}
+
+int oab_trust_add_pinned(struct oab_trust *t, const char *path, struct oab_err *err)
+{
+	BIO *b = BIO_new_file(path, "r");
+	STACK_OF(X509_INFO) *infos;
+	int added = 0;
+
+	if (!b)
+		return oab_err_ssl(err, OAB_E_IO, "--trust: cannot open '%s'", path);
+	/* X509_INFO reads certificates; public keys need a second pass. */
+	infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+	for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(infos, i);
+
+		if (xi->x509) {
+			EVP_PKEY *k = X509_get_pubkey(xi->x509);
+
+			if (k && pin_push(t, k, path) == 0)
+				added++;
+			else
+				EVP_PKEY_free(k);
+		}
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	ERR_clear_error();
+	BIO_free(b);
+	if (!added) {
+		EVP_PKEY *k;
+
+		b = BIO_new_file(path, "r");
+		while (b && (k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL))) {
+			if (pin_push(t, k, path) == 0)
+				added++;
+			else
+				EVP_PKEY_free(k);
+		}
+		BIO_free(b);
+		ERR_clear_error();
+	}
+	if (!added)
+		return oab_err_set(err, OAB_E_KEY,
+				   "--trust: '%s' holds no PEM certificate or public key", path);
+	return 0;
+}
+
+/* ---- describing a signer ---------------------------------------------- */
+
+static char *name_str(const X509_NAME *n)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *out = NULL;
+	BUF_MEM *m;
+
+	if (!b)
+		return NULL;
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+		BIO_get_mem_ptr(b, &m);
+		out = strndup(m->data, m->length);
+	}
+	BIO_free(b);
+	return out;
+}
+
+static int64_t asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+static int64_t signing_time(CMS_SignerInfo *si)
+{
+	int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
+	X509_ATTRIBUTE *a;
+	ASN1_TYPE *t;
+
+	if (idx < 0 || !(a = CMS_signed_get_attr(si, idx)) || !(t = X509_ATTRIBUTE_get0_type(a, 0)))
+		return -1;
+	if (t->type == V_ASN1_UTCTIME || t->type == V_ASN1_GENERALIZEDTIME)
+		return asn1_time((const ASN1_TIME *)t->value.asn1_string);
+	return -1;
+}
+
+static void describe(struct oab_signer_report *sr, X509 *cert)
+{
+	char kt[64], kid[65];
+	EVP_PKEY *k = X509_get0_pubkey(cert);
+	const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
+	BIGNUM *bn = serial ? ASN1_INTEGER_to_BN(serial, NULL) : NULL;
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+	sr->subject = name_str(X509_get_subject_name(cert));
+	sr->issuer = name_str(X509_get_issuer_name(cert));
+	sr->serial = hex ? strdup(hex) : NULL;
+	OPENSSL_free(hex);
+	BN_free(bn);
+	sr->not_before = asn1_time(X509_get0_notBefore(cert));
+	sr->not_after = asn1_time(X509_get0_notAfter(cert));
+	if (k) {
+		oab_key_describe(k, kt, sizeof(kt));
+		sr->key_type = strdup(kt);
+		if (oab_key_id(k, kid) == 0)
+			sr->key_id = strdup(kid);
+	}
+}
+
+/* ---- judging ------------------------------------------------------------ */
+
+static char *chain_check(const struct oab_trust *t, X509 *leaf, STACK_OF(X509) *untrusted,
+			 int64_t now)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	char *why = NULL;
+	uint32_t xku, ku;
+
+	if (!store || !ctx) {
+		why = strdup("out of memory");
+		goto out;
+	}
+	for (int i = 0; i < sk_X509_num(t->cas); i++)
+		X509_STORE_add_cert(store, sk_X509_value(t->cas, i));
+	ERR_clear_error();
+	if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+		why = strdup("cannot set up chain validation");
+		goto out;
+	}
+	/* An anchor may be an intermediate; certificates carried in the
+	 * signature are only ever untrusted helpers. */
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT);
+	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)now);
+	if (X509_verify_cert(ctx) != 1) {
+		int e = X509_STORE_CTX_get_error(ctx);
+
+		if (asprintf(&why, "certificate chain not trusted: %s",
+			     X509_verify_cert_error_string(e)) < 0)
+			why = NULL;
+		goto out;
+	}
+	xku = X509_get_extended_key_usage(leaf);
+	if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) && !(xku & XKU_CODE_SIGN)) {
+		why = strdup("signer certificate lacks extendedKeyUsage codeSigning");
+		goto out;
+	}
+	ku = X509_get_key_usage(leaf);
+	if (ku != UINT32_MAX && !(ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))) {
+		why = strdup("signer certificate's keyUsage does not allow digitalSignature");
+		goto out;
+	}
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return why;
+}
+
+static const char *pinned_match(const struct oab_trust *t, EVP_PKEY *k)
+{
+	for (size_t i = 0; k && i < t->n_pinned; i++)
+		if (EVP_PKEY_eq(t->pinned[i], k) == 1)
+			return t->pinned_from[i];
+	return NULL;
+}
+
+/* Free the digest BIOs CMS_dataInit pushed on top of our content BIO. */
+static void free_upto(BIO *f, BIO *upto)
+{
+	while (f && f != upto) {
+		BIO *next = BIO_pop(f);
+
+		BIO_free(f);
+		f = next;
+	}
+}
+
+int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
+		       const unsigned char *data, size_t len, int64_t now,
+		       unsigned threshold, struct oab_report *rep, struct oab_err *err)
+{
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+	STACK_OF(X509) *certs = CMS_get1_certs(cms);
+	BIO *content = NULL, *chain = NULL;
+	int n = sis ? sk_CMS_SignerInfo_num(sis) : 0;
+	int bad = 0, rc = -1;
+	size_t first = rep->n_signers;
+	char buf[4096];
+
+	if (threshold == 0)
+		threshold = 1;
+	if (n == 0) {
+		oab_report_check(rep, 0, "signature", "no signers");
+		oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': has no signers");
+		goto out;
+	}
+	CMS_set1_signers_certs(cms, NULL, 0);
+	ERR_clear_error();
+	if (trust) {
+		content = BIO_new_mem_buf(data, (int)len);
+		chain = content ? CMS_dataInit(cms, content) : NULL;
+		if (!chain) {
+			oab_err_ssl(err, OAB_E_INTERNAL, "cannot start CMS digests");
+			goto out;
+		}
+		while (BIO_read(chain, buf, sizeof(buf)) > 0)
+			;
+	}
+	for (int i = 0; i < n; i++) {
+		CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, i);
+		struct oab_signer_report *sr = oab_report_add_signer(rep);
+		X509 *cert = NULL;
+		char what[32];
+		const char *pin;
+		int ok;
+
+		if (!sr) {
+			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+			goto out;
+		}
+		snprintf(what, sizeof(what), "signer %d", i + 1);
+		sr->signing_time = signing_time(si);
+		sr->signature_ok = -1;
+		sr->trusted = -1;
+		CMS_SignerInfo_get0_algs(si, NULL, &cert, NULL, NULL);
+		if (!cert) {
+			sr->signature_ok = 0;
+			sr->trusted = 0;
+			sr->note = strdup("signer certificate not included in the signature");
+			oab_report_check(rep, 0, what, "signer certificate not included");
+			bad++;
+			continue;
+		}
+		describe(sr, cert);
+		if (!trust)
+			continue;
+		ok = 1;
+		if (CMS_signed_get_attr_count(si) >= 0 && CMS_SignerInfo_verify(si) != 1)
+			ok = 0;
+		if (ok && CMS_SignerInfo_verify_content(si, chain) != 1)
+			ok = 0;
+		ERR_clear_error();
+		sr->signature_ok = ok;
+		oab_report_check(rep, ok, what, ok ? "signature valid (%s, %s)" : "signature INVALID (%s, %s)",
+				 sr->subject ? sr->subject : "?", sr->key_type ? sr->key_type : "?");
+		if (!ok) {
+			sr->trusted = 0;
+			sr->note = strdup("signature does not match the manifest");
+			bad++;
+			continue;
+		}
+		for (size_t j = first; j < rep->n_signers - 1; j++)
+			if (rep->signers[j].trusted == 1 && sr->key_id && rep->signers[j].key_id &&
+			    strcmp(rep->signers[j].key_id, sr->key_id) == 0) {
+				sr->trusted = 0;
+				if (asprintf(&sr->note, "same key as signer %zu, counted once",
+					     j - first + 1) < 0)
+					sr->note = NULL;
+			}
+		if (sr->trusted == 0)
+			continue;
+		if ((pin = pinned_match(trust, X509_get0_pubkey(cert)))) {
+			sr->trusted = 1;
+			if (asprintf(&sr->note, "pinned key from '%s'", pin) < 0)
+				sr->note = NULL;
+		} else if (sk_X509_num(trust->cas) > 0) {
+			char *why = chain_check(trust, cert, certs, now);
+
+			sr->trusted = why == NULL;
+			sr->note = why ? why : strdup("chain validates to a --ca anchor");
+		} else {
+			sr->trusted = 0;
+			sr->note = strdup("key not pinned with --trust");
+		}
+		oab_report_check(rep, sr->trusted, what, "%s: %s",
+				 sr->trusted ? "trusted" : "NOT trusted", sr->note ? sr->note : "");
+		if (sr->trusted)
+			rep->trusted_keys++;
+	}
+	if (!trust) {
+		rc = 0;
+		goto out;
+	}
+	if (bad) {
+		oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': %d of %d signature%s invalid",
+			    bad, n, n == 1 ? "" : "s");
+		goto out;
+	}
+	if (rep->trusted_keys < threshold) {
+		const char *why = NULL;
+
+		for (size_t j = first; j < rep->n_signers; j++)
+			if (rep->signers[j].trusted == 0 && rep->signers[j].note) {
+				why = rep->signers[j].note;
+				break;
+			}
+		oab_report_check(rep, 0, "threshold", "%zu trusted key%s, %u required",
+				 rep->trusted_keys, rep->trusted_keys == 1 ? "" : "s", threshold);
+		if (threshold == 1)
+			oab_err_set(err, OAB_E_REJECTED, "signer not trusted: %s",
+				    why ? why : "no trusted signer");
+		else
+			oab_err_set(err, OAB_E_REJECTED,
+				    "%zu distinct trusted signing key%s, %u required%s%s",
+				    rep->trusted_keys, rep->trusted_keys == 1 ? "" : "s", threshold,
+				    why ? "; " : "", why ? why : "");
+		goto out;
+	}
+	oab_report_check(rep, 1, "threshold", "%zu trusted key%s, %u required",
+			 rep->trusted_keys, rep->trusted_keys == 1 ? "" : "s", threshold);
+	rc = 0;
+out:
+	ERR_clear_error();
+	free_upto(chain, content);
+	BIO_free(content);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}

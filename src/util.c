@@ -1,0 +1,487 @@
+/* util.c - errors, small I/O helpers, temp files and secret sources. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+void oab_err_clear(struct oab_err *err)
+{
+	if (!err)
+		return;
+	err->code = OAB_OK;
+	err->msg[0] = '\0';
+}
+
+int oab_err_set(struct oab_err *err, enum oab_code code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int oab_err_prefix(struct oab_err *err, const char *fmt, ...)
+{
+	char pre[OAB_ERR_MAX], old[OAB_ERR_MAX];
+	va_list ap;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	{
+		size_t pl = strnlen(pre, sizeof(err->msg) - 1);
+		size_t ol = strnlen(old, sizeof(old) - 1);
+
+		if (pl + ol > sizeof(err->msg) - 1)
+			ol = sizeof(err->msg) - 1 - pl;
+		memcpy(err->msg, pre, pl);
+		memcpy(err->msg + pl, old, ol);
+		err->msg[pl + ol] = '\0';
+	}
+	return -1;
+}
+
+int oab_err_ssl(struct oab_err *err, enum oab_code code, const char *fmt, ...)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	va_list ap;
+	size_t n;
+
+	if (!err) {
+		ERR_clear_error();
+		return -1;
+	}
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	n = strlen(err->msg);
+	if (reason && n < sizeof(err->msg))
+		snprintf(err->msg + n, sizeof(err->msg) - n, " (%s)", reason);
+	ERR_clear_error();
+	return -1;
+}
+
+void *oab_xcalloc(size_t n, size_t size)
+{
+	if (n == 0 || size == 0)
+		return calloc(1, 1);
+	return calloc(n, size);
+}
+
+char *oab_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+void oab_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int oab_unhex(const char *hex, unsigned char *out, size_t n)
+{
+	if (strlen(hex) != 2 * n)
+		return -1;
+	for (size_t i = 0; i < 2 * n; i++) {
+		char c = hex[i];
+		int v;
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else
+			return -1; /* lowercase only: one spelling per digest */
+		if (i % 2 == 0)
+			out[i / 2] = (unsigned char)(v << 4);
+		else
+			out[i / 2] |= (unsigned char)v;
+	}
+	return 0;
+}
+
+void oab_escape(const char *s, size_t len, char *out, size_t outsz)
+{
+	size_t o = 0, shown = 0;
+
+	if (outsz == 0)
+		return;
+	for (size_t i = 0; i < len && o + 5 < outsz; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (shown++ >= 80) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out[o++] = (char)c;
+		} else {
+			snprintf(out + o, outsz - o, "\\x%02x", c);
+			o += 4;
+		}
+	}
+	out[o] = '\0';
+}
+
+int oab_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+ssize_t oab_read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+int oab_read_file(const char *path, size_t limit, char **buf, size_t *len,
+		  struct oab_err *err)
+{
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 64 * 1024, n = 0;
+	char *b = NULL;
+
+	if (fd < 0)
+		return oab_err_set(err, OAB_E_IO, "'%s': cannot open: %s", path,
+				   strerror(errno));
+	b = malloc(cap + 1);
+	if (!b)
+		goto oom;
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap > limit)
+				break;
+			cap *= 2;
+			nb = realloc(b, cap + 1);
+			if (!nb)
+				goto oom;
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			oab_err_set(err, OAB_E_IO, "'%s': cannot read: %s", path,
+				    strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > limit)
+			break;
+	}
+	if (n > limit) {
+		oab_err_set(err, OAB_E_USAGE, "'%s': larger than the limit of %zu bytes",
+			    path, limit);
+		goto fail;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+oom:
+	oab_err_set(err, OAB_E_INTERNAL, "'%s': out of memory", path);
+fail:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	free(b);
+	return -1;
+}
+
+int oab_anon_tmpfile(const char *dir, struct oab_err *err)
+{
+	char *tmpl;
+	int fd;
+
+	if (!dir || !*dir)
+		dir = ".";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	if (asprintf(&tmpl, "%s/.otabundle-XXXXXX", dir) < 0)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0) {
+		oab_err_set(err, OAB_E_IO, "'%s': cannot create a temporary file: %s",
+			    dir, strerror(errno));
+	} else {
+		unlink(tmpl);
+	}
+	free(tmpl);
+	return fd;
+}
+
+int oab_secret_read(const char *src, char *buf, size_t bufsz,
+		    struct oab_err *err)
+{
+	size_t n = 0;
+
+	if (!src)
+		return oab_err_set(err, OAB_E_USAGE, "no secret source given");
+	if (strncmp(src, "env:", 4) == 0) {
+		const char *v = getenv(src + 4);
+
+		if (!v)
+			return oab_err_set(err, OAB_E_USAGE,
+					   "secret source '%s': variable is not set", src);
+		n = strlen(v);
+		if (n >= bufsz)
+			return oab_err_set(err, OAB_E_USAGE, "secret source '%s': too long", src);
+		memcpy(buf, v, n);
+	} else if (strncmp(src, "file:", 5) == 0 || strncmp(src, "fd:", 3) == 0) {
+		int fd, own = src[0] == 'f' && src[1] == 'i';
+		ssize_t r;
+
+		if (own) {
+			fd = open(src + 5, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return oab_err_set(err, OAB_E_IO, "secret source '%s': %s",
+						   src, strerror(errno));
+		} else {
+			char *end;
+			long v = strtol(src + 3, &end, 10);
+
+			if (!src[3] || *end || v < 0 || v > INT_MAX)
+				return oab_err_set(err, OAB_E_USAGE,
+						   "secret source '%s': expected fd:N", src);
+			fd = (int)v;
+		}
+		/* One byte at a time: stop at the first newline so a pipe can
+		 * carry more than one secret. */
+		while (n + 1 < bufsz && (r = read(fd, buf + n, 1)) == 1 && buf[n] != '\n')
+			n++;
+		if (own)
+			close(fd);
+		if (n + 1 >= bufsz) {
+			OPENSSL_cleanse(buf, bufsz);
+			return oab_err_set(err, OAB_E_USAGE, "secret source '%s': too long", src);
+		}
+		if (n > 0 && buf[n - 1] == '\r')
+			n--;
+	} else {
+		return oab_err_set(err, OAB_E_USAGE,
+				   "secret source must be env:VAR, file:PATH or fd:N (literal secrets are not accepted)");
+	}
+	buf[n] = '\0';
+	return (int)n;
+}
+
+int oab_online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+static int split_path(const char *path, char **dir, char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash) {
+		*dir = strdup(".");
+		*base = strdup(path);
+	} else if (slash == path) {
+		*dir = strdup("/");
+		*base = strdup(slash + 1);
+	} else {
+		*dir = strndup(path, (size_t)(slash - path));
+		*base = strdup(slash + 1);
+	}
+	return *dir && *base ? 0 : -1;
+}
+
+int oab_outfile_open(struct oab_outfile *o, const char *path,
+		     struct oab_err *err)
+{
+	char *dir = NULL;
+	struct stat st;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	o->dirfd = -1;
+	if (split_path(path, &dir, &o->base) < 0 || !(o->path = strdup(path))) {
+		free(dir);
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	}
+	if (!*o->base) {
+		oab_err_set(err, OAB_E_USAGE, "output '%s': not a file name", path);
+		goto fail;
+	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		oab_err_set(err, OAB_E_USAGE, "output '%s': is a folder", path);
+		goto fail;
+	}
+	o->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (o->dirfd < 0) {
+		oab_err_set(err, OAB_E_IO, "output folder '%s': %s", dir, strerror(errno));
+		goto fail;
+	}
+	o->fd = openat(o->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	if (o->fd < 0) {
+		if (asprintf(&o->tmpname, ".%s.XXXXXX", o->base) < 0) {
+			o->tmpname = NULL;
+			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+			goto fail;
+		}
+		/* mkostemp wants a path; build it relative to dir. */
+		{
+			char *full;
+
+			if (asprintf(&full, "%s/%s", dir, o->tmpname) < 0) {
+				oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+				goto fail;
+			}
+			o->fd = mkostemp(full, O_CLOEXEC);
+			if (o->fd >= 0) {
+				free(o->tmpname);
+				o->tmpname = strdup(strrchr(full, '/') + 1);
+				fchmod(o->fd, 0644);
+			}
+			free(full);
+		}
+		if (o->fd < 0) {
+			oab_err_set(err, OAB_E_IO, "output '%s': cannot create a temporary file: %s",
+				    path, strerror(errno));
+			goto fail;
+		}
+	}
+	free(dir);
+	return 0;
+fail:
+	free(dir);
+	oab_outfile_abort(o);
+	return -1;
+}
+
+int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,
+		     struct oab_err *err)
+{
+	char proc[64], tmp[OAB_MAX_NAME + 64];
+	unsigned r;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!replace) {
+		if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno == EEXIST)
+			return oab_err_set(err, OAB_E_IO, "'%s' already exists (use --force to replace it)", name);
+		return oab_err_set(err, OAB_E_IO, "'%s': cannot create: %s", name, strerror(errno));
+	}
+	/* Link under a fresh hidden name, then rename over the target: the
+	 * target (even a symlink) is replaced, never written through. */
+	for (int tries = 0; tries < 100; tries++) {
+		if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+			r = (unsigned)getpid() * 2654435761u + (unsigned)tries;
+		snprintf(tmp, sizeof(tmp), ".%.*s.%08x", OAB_MAX_NAME, name, r);
+		if (linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) == 0) {
+			if (renameat(dirfd, tmp, dirfd, name) == 0)
+				return 0;
+			int e = errno;
+			unlinkat(dirfd, tmp, 0);
+			return oab_err_set(err, OAB_E_IO, "'%s': cannot replace: %s", name, strerror(e));
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	return oab_err_set(err, OAB_E_IO, "'%s': cannot create: %s", name, strerror(errno));
+}
+
+int oab_outfile_commit(struct oab_outfile *o, struct oab_err *err)
+{
+	if (fsync(o->fd) < 0)
+		return oab_err_set(err, OAB_E_IO, "output '%s': fsync: %s", o->path,
+				   strerror(errno));
+	if (o->tmpname) {
+		if (renameat(o->dirfd, o->tmpname, o->dirfd, o->base) < 0)
+			return oab_err_set(err, OAB_E_IO, "output '%s': rename: %s",
+					   o->path, strerror(errno));
+		free(o->tmpname);
+		o->tmpname = NULL;
+	} else if (oab_link_tmpfile(o->fd, o->dirfd, o->base, 1, err) < 0) {
+		return oab_err_prefix(err, "output '%s': ", o->path);
+	}
+	if (fsync(o->dirfd) < 0 && errno != EINVAL)
+		return oab_err_set(err, OAB_E_IO, "output folder of '%s': fsync: %s",
+				   o->path, strerror(errno));
+	close(o->fd);
+	o->fd = -1;
+	return 0;
+}
+
+void oab_outfile_abort(struct oab_outfile *o)
+{
+	if (o->tmpname && o->dirfd >= 0)
+		unlinkat(o->dirfd, o->tmpname, 0);
+	if (o->fd >= 0)
+		close(o->fd);
+	if (o->dirfd >= 0)
+		close(o->dirfd);
+	free(o->tmpname);
+	free(o->path);
+	free(o->base);
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	o->dirfd = -1;
+}
