@@ -13,9 +13,7 @@ static int signer_add(CMS_ContentInfo *cms, struct oab_signer *s, struct oab_err
 {
 	int id = EVP_PKEY_get_base_id(s->key);
 	int pss = id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS;
-	/* Ed25519 signs the signed attributes directly (RFC 8419); OpenSSL
-	 * then picks SHA-512 for the message digest. */
-	const EVP_MD *md = id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448 ? NULL : EVP_sha256();
+	const EVP_MD *md = EVP_sha256();
 	CMS_SignerInfo *si;
 
 	si = CMS_add1_signer(cms, s->cert, s->key, md,

@@ -7,6 +7,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/opensslv.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -147,7 +148,13 @@ int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 		break;
 	}
 	case EVP_PKEY_ED25519:
-		break;
+		/* OpenSSL's CMS cannot sign or verify EdDSA with signed
+		 * attributes (openssl#11915, #32248): neither we nor an
+		 * auditor's stock `openssl cms -verify` could check it. */
+		oab_err_set(err, OAB_E_KEY,
+			    "key '%s': Ed25519 CMS signatures are not supported by OpenSSL %s (RFC 8419); use ECDSA P-256/P-384 or RSA",
+			    spec->key, OpenSSL_version(OPENSSL_VERSION_STRING));
+		goto out;
 	default:
 		oab_err_set(err, OAB_E_KEY,
 			    "key '%s': unsupported key type (use ECDSA P-256/P-384, RSA >= 2048 or Ed25519)",

@@ -86,8 +86,8 @@ static int read_small(struct rd *r, size_t limit, unsigned char **out, size_t *l
 	n = archive_read_data(r->a, b, (size_t)sz + 1);
 	if (n != (la_ssize_t)sz) {
 		free(b);
-		return oab_err_set(r->err, OAB_E_REJECTED, "member '%s': %s", name,
-				   n < 0 ? archive_error_string(r->a) : "truncated");
+		return oab_err_set(r->err, OAB_E_REJECTED, "member '%s': bundle truncated or damaged (%s)",
+				   name, n < 0 ? archive_error_string(r->a) : "short read");
 	}
 	b[sz] = '\0';
 	*out = b;
@@ -148,8 +148,8 @@ static int check_member(struct rd *r, const struct oab_item *it, const char *spo
 		la_ssize_t n = archive_read_data(r->a, r->buf, OAB_IO_BUF);
 
 		if (n < 0) {
-			oab_err_set(r->err, OAB_E_REJECTED, "member '%s': %s", it->member,
-				    archive_error_string(r->a));
+			oab_err_set(r->err, OAB_E_REJECTED, "member '%s': bundle truncated or damaged (%s)",
+				    it->member, archive_error_string(r->a));
 			goto out;
 		}
 		if (n == 0)

@@ -358,10 +358,12 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			sr->trusted = 0;
 			sr->note = strdup("key not pinned with --trust");
 		}
-		oab_report_check(rep, sr->trusted, what, "%s: %s",
-				 sr->trusted ? "trusted" : "NOT trusted", sr->note ? sr->note : "");
-		if (sr->trusted)
+		/* An untrusted but valid signature is reported with the signer
+		 * and does not count; only the threshold check can fail. */
+		if (sr->trusted) {
+			oab_report_check(rep, 1, what, "trusted: %s", sr->note ? sr->note : "");
 			rep->trusted_keys++;
+		}
 	}
 	if (!trust) {
 		rc = 0;
@@ -373,18 +375,23 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		goto out;
 	}
 	if (rep->trusted_keys < threshold) {
-		const char *why = NULL;
+		const char *why = NULL, *who = "?";
+		size_t idx = 0;
 
 		for (size_t j = first; j < rep->n_signers; j++)
 			if (rep->signers[j].trusted == 0 && rep->signers[j].note) {
 				why = rep->signers[j].note;
+				who = rep->signers[j].subject ? rep->signers[j].subject : "?";
+				idx = j - first + 1;
 				break;
 			}
 		oab_report_check(rep, 0, "threshold", "%zu trusted key%s, %u required",
 				 rep->trusted_keys, rep->trusted_keys == 1 ? "" : "s", threshold);
-		if (threshold == 1)
-			oab_err_set(err, OAB_E_REJECTED, "signer not trusted: %s",
-				    why ? why : "no trusted signer");
+		if (threshold == 1 && why)
+			oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': signer %zu (%s) not trusted: %s",
+				    idx, who, why);
+		else if (threshold == 1)
+			oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': no trusted signer");
 		else
 			oab_err_set(err, OAB_E_REJECTED,
 				    "%zu distinct trusted signing key%s, %u required%s%s",

@@ -197,8 +197,8 @@ int oab_read_file(const char *path, size_t limit, char **buf, size_t *len,
 	char *b = NULL;
 
 	if (fd < 0)
-		return oab_err_set(err, OAB_E_IO, "'%s': cannot open: %s", path,
-				   strerror(errno));
+		return oab_err_set(err, errno == ENOENT ? OAB_E_USAGE : OAB_E_IO,
+				   "'%s': cannot open: %s", path, strerror(errno));
 	b = malloc(cap + 1);
 	if (!b)
 		goto oom;

@@ -45,3 +45,17 @@ finish() {
 	fi
 	exit 0
 }
+
+# flip FILE OFFSET: invert every bit of one byte in place.
+flip() {
+	b=$(dd if="$1" bs=1 skip="$2" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" count=1 conv=notrunc 2>/dev/null
+}
+
+# offset_of BUNDLE MEMBER: data offset of MEMBER.
+offset_of() {
+	"$OAB_TOOLS/tarmangle" "$1" offsets | awk -v m="$2" '$1 == m { print $2 }'
+}
+size_of() {
+	"$OAB_TOOLS/tarmangle" "$1" offsets | awk -v m="$2" '$1 == m { print $3 }'
+}

@@ -1,0 +1,80 @@
+# Tampered and malformed bundles: each must be rejected (exit 1) with a
+# message that names the fault, and extract must write nothing.
+. "$(dirname "$0")/lib.sh"
+M=$OAB_TOOLS/tarmangle
+CA="--ca $PKI/ca.pem"
+
+build_example "$T/good.oab" || { bad "build"; finish; }
+expect 0 "" "$O" verify $CA "$T/good.oab"
+
+reject() { # NAME REGEX : verify and extract of $T/NAME.oab must both fail
+	expect 1 "$2" "$O" verify $CA "$T/$1.oab"
+	rm -rf "$T/x"; mkdir "$T/x"
+	expect 1 "" "$O" extract $CA -C "$T/x" "$T/$1.oab"
+	if [ -z "$(ls -A "$T/x")" ]; then ok "$1: extract wrote nothing"; else bad "$1: extract left files: $(ls -A "$T/x")"; fi
+}
+
+# A byte flipped inside each member.
+for mem in manifest.yaml manifest.sig payloads/rootfs.zst payloads/app.zst payloads/bootloader scripts/migrate.zst sbom/sbom.cdx.json.zst; do
+	n=$(echo "$mem" | tr '/.' '__')
+	cp "$T/good.oab" "$T/flip_$n.oab"
+	off=$(offset_of "$T/good.oab" "$mem")
+	sz=$(size_of "$T/good.oab" "$mem")
+	flip "$T/flip_$n.oab" $((off + sz / 2))
+	case $mem in
+	manifest.*) re="signature|manifest.sig|CMS" ;;
+	*) re="member '$mem': (sha256|stored)" ;;
+	esac
+	reject "flip_$n" "$re"
+done
+# A flipped byte in a tar header (checksum).
+cp "$T/good.oab" "$T/hdr.oab"; flip "$T/hdr.oab" $(( $(offset_of "$T/good.oab" payloads/app.zst) - 512 + 10 ))
+reject hdr "damaged|truncated|archive"
+
+# Truncation at several offsets.
+total=$(wc -c < "$T/good.oab")
+for cut in 0 100 512 1000 2000 3500 5200 600000 $(( $(offset_of "$T/good.oab" payloads/app.zst) )) $((total - 20000)); do
+	head -c $cut "$T/good.oab" > "$T/cut_$cut.oab"
+	reject "cut_$cut" "truncat|missing|damaged|empty|not a bundle|ends early|manifest"
+done
+
+# Members removed, duplicated, reordered, added, renamed.
+$M "$T/good.oab" "$T/drop.oab" drop payloads/app.zst;          reject drop "payloads/bootloader.*unexpected here|expected 'payloads/app.zst'"
+$M "$T/good.oab" "$T/dropsig.oab" drop manifest.sig;           reject dropsig "not signed"
+$M "$T/good.oab" "$T/dropman.oab" drop manifest.yaml;          reject dropman "not 'manifest.yaml'"
+$M "$T/good.oab" "$T/droplast.oab" drop sbom/sbom.cdx.json.zst; reject droplast "missing"
+$M "$T/good.oab" "$T/dup.oab" dup payloads/app.zst;            reject dup "unexpected here"
+$M "$T/good.oab" "$T/duplast.oab" dup sbom/sbom.cdx.json.zst;  reject duplast "not listed"
+$M "$T/good.oab" "$T/dupsig.oab" dup manifest.sig;             reject dupsig "unexpected here"
+$M "$T/good.oab" "$T/swap.oab" swap payloads/app.zst payloads/bootloader; reject swap "unexpected here"
+$M "$T/good.oab" "$T/swapman.oab" swap manifest.yaml manifest.sig; reject swapman "not 'manifest.yaml'"
+echo extra > "$T/extra"
+$M "$T/good.oab" "$T/add.oab" append payloads/extra "$T/extra"; reject add "not listed"
+$M "$T/good.oab" "$T/trav.oab" append ../../etc/evil "$T/extra"; reject trav "unsafe path"
+$M "$T/good.oab" "$T/abs.oab" append /etc/evil "$T/extra";     reject abs "unsafe path"
+$M "$T/good.oab" "$T/trav2.oab" rename payloads/app.zst payloads/../app.zst; reject trav2 "unsafe path"
+$M "$T/good.oab" "$T/bslash.oab" rename payloads/app.zst 'payloads\app.zst'; reject bslash "unsafe path"
+$M "$T/good.oab" "$T/sym.oab" symlink payloads/app.zst /etc/passwd; reject sym "symbolic link"
+$M "$T/good.oab" "$T/hard.oab" hardlink payloads/app.zst manifest.yaml; reject hard "hard link"
+$M "$T/good.oab" "$T/dir.oab" dir payloads/app.zst;            reject dir "directory"
+$M "$T/good.oab" "$T/fifo.oab" fifo payloads/app.zst;          reject fifo "fifo"
+$M "$T/good.oab" "$T/chr.oab" chr payloads/app.zst;            reject chr "device"
+
+# Mix and match: a member or the signature from another bundle.
+SOURCE_DATE_EPOCH=1 build_example "$T/other.oab"
+tar -xOf "$T/other.oab" manifest.sig > "$T/other.sig"
+$M "$T/good.oab" "$T/mixsig.oab" replace manifest.sig "$T/other.sig"; reject mixsig "signature|INVALID|invalid"
+mkdir -p "$T/alt"; cp "$IN"/* "$T/alt/"; head -c 1000 /dev/urandom >> "$T/alt/app.tar"
+"$O" build -q -o "$T/alt.oab" --key "$PKI/signer.key" --cert "$PKI/signer.pem" "$T/alt/acme-gateway.yaml"
+tar -xOf "$T/alt.oab" payloads/app.zst > "$T/alt.app"
+$M "$T/good.oab" "$T/mixapp.oab" replace payloads/app.zst "$T/alt.app"; reject mixapp "payloads/app.zst"
+# The manifest replaced by another bundle's (the signature no longer matches).
+tar -xOf "$T/other.oab" manifest.yaml > "$T/other.yaml"
+$M "$T/good.oab" "$T/mixman.oab" replace manifest.yaml "$T/other.yaml"; reject mixman "invalid"
+# Garbage instead of a signature.
+head -c 300 /dev/urandom > "$T/junk"
+$M "$T/good.oab" "$T/junksig.oab" replace manifest.sig "$T/junk"; reject junksig "manifest.sig"
+# Not a tar at all / empty file.
+head -c 4096 /dev/urandom > "$T/random.oab"; reject random "not a bundle|damaged|archive"
+: > "$T/empty.oab"; reject empty "empty|not a bundle"
+finish

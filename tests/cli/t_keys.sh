@@ -1,0 +1,41 @@
+# Signer key types, encrypted keys and passphrase sources, key errors.
+. "$(dirname "$0")/lib.sh"
+CA="--ca $PKI/ca.pem"
+
+for alg in p384 rsa3072; do
+	expect 0 "" "$O" build -q -o "$T/$alg.oab" --key "$PKI/signer-$alg.key" --cert "$PKI/signer-$alg.pem" \
+		--chain "$PKI/chain.pem" "$IN/acme-gateway.yaml"
+	expect 0 "" "$O" verify $CA "$T/$alg.oab"
+	mkdir -p "$T/a-$alg"
+	(cd "$T/a-$alg" && tar -xf "$T/$alg.oab" manifest.yaml manifest.sig)
+	expect 0 "" openssl cms -verify -binary -inform DER -in "$T/a-$alg/manifest.sig" \
+		-content "$T/a-$alg/manifest.yaml" -CAfile "$PKI/ca.pem" -purpose any -out /dev/null
+done
+openssl cms -cmsout -print -inform DER -in "$T/a-rsa3072/manifest.sig" | grep -q rsassaPss &&
+	ok "RSA signs with PSS" || bad "RSA signature is not PSS"
+# OpenSSL 3.0's CMS cannot do Ed25519 (RFC 8419): refused with a clear message.
+expect 4 "Ed25519 CMS signatures are not supported" "$O" build -q -o "$T/ed.oab" --key "$PKI/signer-ed25519.key" --cert "$PKI/signer-ed25519.pem" "$IN/acme-gateway.yaml"
+"$O" inspect "$T/rsa3072.oab" | grep -q "key RSA-3072" && ok "inspect shows RSA-3072" || bad "inspect key type rsa"
+expect 4 "at least 2048 bits" "$O" build -q -o "$T/weak.oab" --key "$PKI/weak.key" --cert "$PKI/weak.pem" "$IN/acme-gateway.yaml"
+
+# Encrypted key, passphrase from env, file and fd; never from argv.
+openssl pkey -in "$PKI/signer.key" -aes256 -passout pass:s3cret-Pw -out "$T/enc.key"
+printf 's3cret-Pw\n' > "$T/pw"
+SECRET=s3cret-Pw expect 0 "" "$O" build -q -o "$T/e1.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" --pass env:SECRET "$IN/acme-gateway.yaml"
+expect 0 "" "$O" build -q -o "$T/e2.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" --pass "file:$T/pw" "$IN/acme-gateway.yaml"
+expect 0 "" "$O" build -q -o "$T/e3.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" --pass fd:3 "$IN/acme-gateway.yaml" 3< "$T/pw"
+expect 0 "" "$O" verify --ca "$PKI/int.pem" "$T/e3.oab"
+expect 2 "literal passphrases are not accepted" "$O" build -o "$T/e4.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" --pass pass:s3cret-Pw "$IN/acme-gateway.yaml"
+grep -q s3cret "$T/.err" && bad "passphrase echoed" || ok "passphrase not echoed"
+WRONG=guess-Pw expect 4 "wrong passphrase" "$O" build -o "$T/e5.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" --pass env:WRONG "$IN/acme-gateway.yaml"
+grep -q guess-Pw "$T/.err" "$T/.out" && bad "wrong passphrase echoed" || ok "wrong passphrase not echoed"
+[ -e "$T/e5.oab" ] && bad "output left after wrong passphrase" || ok "no output after wrong passphrase"
+expect 4 "encrypted: give its passphrase with --pass" "$O" build -o "$T/e6.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml" < /dev/null
+expect 2 "variable is not set" "$O" build -o "$T/e7.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" --pass env:OAB_UNSET_VAR "$IN/acme-gateway.yaml"
+# Key and certificate that do not belong together.
+expect 4 "does not belong to certificate" "$O" build -o "$T/mm.oab" --key "$PKI/second.key" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml"
+[ -e "$T/mm.oab" ] && bad "output left after mismatch" || ok "no output after key/cert mismatch"
+expect 4 "not a PEM private key" "$O" build -o "$T/nk.oab" --key "$PKI/signer.pem" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml"
+expect 3 "cannot open" "$O" build -o "$T/nk.oab" --key "$T/missing.key" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml"
+expect 2 "PKCS#11" "$O" build -o "$T/p11.oab" --key "pkcs11:token=x;object=y" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml"
+finish
