@@ -21,6 +21,9 @@ int cmd_build(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_export_manifest(int argc, char **argv);
+int cmd_attach_signature(int argc, char **argv);
 
 /* Print "otabundle: error: MSG" and return the exit status for err. */
 int cli_fail(const struct oab_err *err);
@@ -47,6 +50,25 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 	{"min-security-version", required_argument, NULL, 1004},   \
 	{"threshold", required_argument, NULL, 1005},              \
 	{"now", required_argument, NULL, 1006}
+
+/* Signer options shared by build and sign. */
+#define CLI_MAX_SIGNERS 16
+struct cli_signer_args {
+	const char *keys[CLI_MAX_SIGNERS], *certs[CLI_MAX_SIGNERS];
+	const char *pass[CLI_MAX_SIGNERS], *chain[CLI_MAX_SIGNERS];
+	size_t nk, nc, np, nch;
+	struct oab_signer_spec specs[CLI_MAX_SIGNERS];
+};
+#define CLI_SIGNER_LONGOPTS                            \
+	{"key", required_argument, NULL, 2001},        \
+	{"cert", required_argument, NULL, 2002},       \
+	{"chain", required_argument, NULL, 2003},      \
+	{"pass", required_argument, NULL, 2004}
+/* 1 consumed, 0 not ours, -1 error (exit status in *status). */
+int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, const char *arg,
+		      int *status);
+/* Check pairing and fill sa->specs; 0 or an exit status. */
+int cli_signer_finish(struct cli_signer_args *sa, const char *cmd);
 
 /* Render a report. */
 void cli_report_text(FILE *f, const struct oab_report *r, int judged);

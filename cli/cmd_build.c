@@ -6,8 +6,6 @@
 
 #include "cli.h"
 
-#define MAX_SIGNERS 16
-
 static char *default_output(const struct oab_manifest *m)
 {
 	char *out;
@@ -25,19 +23,14 @@ int cmd_build(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{"output", required_argument, NULL, 'o'},
-		{"key", required_argument, NULL, 'k'},
-		{"cert", required_argument, NULL, 'c'},
-		{"chain", required_argument, NULL, 'C'},
-		{"pass", required_argument, NULL, 'p'},
+		CLI_SIGNER_LONGOPTS,
 		{"unsigned", no_argument, NULL, 'U'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *keys[MAX_SIGNERS], *certs[MAX_SIGNERS], *pass[MAX_SIGNERS], *chain[MAX_SIGNERS];
-	size_t nk = 0, nc = 0, np = 0, nch = 0;
-	struct oab_signer_spec specs[MAX_SIGNERS];
+	struct cli_signer_args sa = {0};
 	struct oab_build_opts o = {.build_time = -1};
 	struct oab_manifest *m = NULL;
 	struct oab_err err = {0};
@@ -46,23 +39,16 @@ int cmd_build(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "o:j:qh", lo, NULL)) != -1) {
+		int st = 0, r = cli_signer_option(&sa, "build", opt, optarg, &st);
+
+		if (r < 0)
+			return st;
+		if (r > 0)
+			continue;
 		switch (opt) {
 		case 'o':
 			o.output = optarg;
 			break;
-		case 'k':
-		case 'c':
-		case 'p':
-		case 'C': {
-			const char **arr = opt == 'k' ? keys : opt == 'c' ? certs : opt == 'p' ? pass : chain;
-			size_t *n = opt == 'k' ? &nk : opt == 'c' ? &nc : opt == 'p' ? &np : &nch;
-
-			if (*n == MAX_SIGNERS)
-				return cli_usage("build", "at most %d of each of --key, --cert, --pass, --chain",
-						 MAX_SIGNERS);
-			arr[(*n)++] = optarg;
-			break;
-		}
 		case 'U':
 			unsig = 1;
 			break;
@@ -88,26 +74,16 @@ int cmd_build(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage("build", "expected one MANIFEST argument");
-	if (unsig && (nk || nc))
+	if (unsig && (sa.nk || sa.nc))
 		return cli_usage("build", "--unsigned conflicts with --key/--cert");
-	if (!unsig && nk == 0)
+	if (!unsig && sa.nk == 0)
 		return cli_usage("build", "no signing key: give --key KEY --cert CERT, or --unsigned");
-	if (nk != nc)
-		return cli_usage("build", "every --key needs its --cert (%zu keys, %zu certificates)", nk, nc);
-	if (np > 1 && np != nk)
-		return cli_usage("build", "give one --pass for all keys or one per --key");
-	for (size_t i = 0; i < np; i++)
-		if (strncmp(pass[i], "env:", 4) && strncmp(pass[i], "file:", 5) && strncmp(pass[i], "fd:", 3))
-			return cli_usage("build", "--pass: expected env:VAR, file:PATH or fd:N (literal passphrases are not accepted)");
-	for (size_t i = 0; i < nk; i++) {
-		specs[i].key = keys[i];
-		specs[i].cert = certs[i];
-		specs[i].pass = np == 0 ? NULL : np == 1 ? pass[0] : pass[i];
-	}
-	o.signers = specs;
-	o.n_signers = nk;
-	o.chain_files = chain;
-	o.n_chain_files = nch;
+	if ((rc = cli_signer_finish(&sa, "build")))
+		return rc;
+	o.signers = sa.specs;
+	o.n_signers = sa.nk;
+	o.chain_files = sa.chain;
+	o.n_chain_files = sa.nch;
 
 	if (oab_manifest_load(argv[optind], &m, &err) < 0)
 		return cli_fail(&err);
@@ -125,11 +101,11 @@ int cmd_build(int argc, char **argv)
 			content += m->items[i].size;
 			stored += m->items[i].stored_size;
 		}
-		if (!quiet && nk)
+		if (!quiet && sa.nk)
 			printf("built %s: %zu item%s, %.1f MiB stored (%.1f MiB content), signed by %zu key%s\n",
 			       o.output, m->n_items, m->n_items == 1 ? "" : "s",
-			       (double)stored / 1048576.0, (double)content / 1048576.0, nk,
-			       nk == 1 ? "" : "s");
+			       (double)stored / 1048576.0, (double)content / 1048576.0, sa.nk,
+			       sa.nk == 1 ? "" : "s");
 		else if (!quiet)
 			printf("built %s: %zu item%s, %.1f MiB stored (%.1f MiB content), UNSIGNED\n",
 			       o.output, m->n_items, m->n_items == 1 ? "" : "s",

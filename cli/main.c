@@ -24,6 +24,17 @@ const struct cli_cmd cli_commands[] = {
 	 "extract (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
 	 "                       [--force] [-q] -C DIR [PAYLOAD...] BUNDLE"},
+	{"sign", cmd_sign, "add (or replace) signatures of a bundle, or sign an exported manifest",
+	 "sign [-o OUT] --key KEY --cert CERT [--key KEY --cert CERT]... [--chain PEM]...\n"
+	 "                       [--pass SRC] [--replace] [-q] BUNDLE\n"
+	 "       otabundle sign --detached -o SIG [--sig EXISTING] --key KEY --cert CERT\n"
+	 "                       [--chain PEM]... [--pass SRC] [--replace] MANIFEST"},
+	{"export-manifest", cmd_export_manifest,
+	 "write a bundle's manifest (and signature) out for an offline signing room",
+	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE"},
+	{"attach-signature", cmd_attach_signature,
+	 "put a signature made elsewhere into a bundle, after checking it covers its manifest",
+	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -31,8 +42,8 @@ static void usage_all(FILE *f)
 {
 	fprintf(f, "usage: otabundle COMMAND [OPTIONS] ARGS\n\ncommands:\n");
 	for (const struct cli_cmd *c = cli_commands; c->name; c++)
-		fprintf(f, "  %-8s %s\n", c->name, c->summary);
-	fprintf(f, "  %-8s %s\n", "help", "show help for a command");
+		fprintf(f, "  %-17s %s\n", c->name, c->summary);
+	fprintf(f, "  %-17s %s\n", "help", "show help for a command");
 	fprintf(f, "\n'otabundle help COMMAND' or 'otabundle COMMAND --help' for its options;"
 		   " otabundle(1) for details.\n");
 }

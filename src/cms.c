@@ -30,6 +30,29 @@ static int signer_add(CMS_ContentInfo *cms, struct oab_signer *s, struct oab_err
 	return 0;
 }
 
+static int cms_has_cert(CMS_ContentInfo *cms, X509 *c)
+{
+	STACK_OF(X509) *have = CMS_get1_certs(cms);
+	int found = 0;
+
+	for (int j = 0; have && j < sk_X509_num(have); j++)
+		if (X509_cmp(sk_X509_value(have, j), c) == 0)
+			found = 1;
+	sk_X509_pop_free(have, X509_free);
+	return found;
+}
+
+static int cms_add_chain(CMS_ContentInfo *cms, STACK_OF(X509) *chain, struct oab_err *err)
+{
+	for (int i = 0; chain && i < sk_X509_num(chain); i++) {
+		X509 *c = sk_X509_value(chain, i);
+
+		if (!cms_has_cert(cms, c) && CMS_add1_cert(cms, c) != 1)
+			return oab_err_ssl(err, OAB_E_INTERNAL, "cannot add chain certificate");
+	}
+	return 0;
+}
+
 int oab_cms_sign(const unsigned char *data, size_t len, struct oab_signer *signers,
 		 size_t n, STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
 		 struct oab_err *err)
@@ -46,20 +69,8 @@ int oab_cms_sign(const unsigned char *data, size_t len, struct oab_signer *signe
 	for (size_t i = 0; i < n; i++)
 		if (signer_add(cms, &signers[i], err) < 0)
 			goto out;
-	for (int i = 0; chain && i < sk_X509_num(chain); i++) {
-		X509 *c = sk_X509_value(chain, i);
-		STACK_OF(X509) *have = CMS_get1_certs(cms);
-		int dup = 0;
-
-		for (int j = 0; have && j < sk_X509_num(have); j++)
-			if (X509_cmp(sk_X509_value(have, j), c) == 0)
-				dup = 1;
-		sk_X509_pop_free(have, X509_free);
-		if (!dup && CMS_add1_cert(cms, c) != 1) {
-			oab_err_ssl(err, OAB_E_INTERNAL, "cannot add chain certificate");
-			goto out;
-		}
-	}
+	if (cms_add_chain(cms, chain, err) < 0)
+		goto out;
 	in = BIO_new_mem_buf(data, (int)len);
 	out = BIO_new(BIO_s_mem());
 	if (!in || !out) {
@@ -128,4 +139,130 @@ CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len, struct oab_
 		return NULL;
 	}
 	return cms;
+}
+
+BIO *oab_cms_digest_open(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
+			 BIO **content, struct oab_err *err)
+{
+	BIO *chain;
+	char buf[4096];
+
+	*content = BIO_new_mem_buf(data, (int)len);
+	chain = *content ? CMS_dataInit(cms, *content) : NULL;
+	if (!chain) {
+		BIO_free(*content);
+		*content = NULL;
+		oab_err_ssl(err, OAB_E_INTERNAL, "cannot start CMS digests");
+		return NULL;
+	}
+	while (BIO_read(chain, buf, sizeof(buf)) > 0)
+		;
+	return chain;
+}
+
+void oab_cms_digest_close(BIO *chain, BIO *content)
+{
+	/* Free the digest BIOs CMS_dataInit pushed on top of content. */
+	while (chain && chain != content) {
+		BIO *next = BIO_pop(chain);
+
+		BIO_free(chain);
+		chain = next;
+	}
+	BIO_free(content);
+}
+
+int oab_cms_check(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
+		  struct oab_keyids *ids, struct oab_err *err)
+{
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+	int n = sis ? sk_CMS_SignerInfo_num(sis) : 0;
+	BIO *content = NULL, *chain;
+	int rc = -1;
+
+	memset(ids, 0, sizeof(*ids));
+	CMS_set1_signers_certs(cms, NULL, 0);
+	ERR_clear_error();
+	chain = oab_cms_digest_open(cms, data, len, &content, err);
+	if (!chain)
+		return -1;
+	ids->id = calloc((size_t)n + 1, sizeof(*ids->id));
+	if (!ids->id) {
+		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, i);
+		X509 *cert = NULL;
+
+		CMS_SignerInfo_get0_algs(si, NULL, &cert, NULL, NULL);
+		if (!cert || oab_key_id(X509_get0_pubkey(cert), ids->id[i]) < 0) {
+			oab_err_set(err, OAB_E_REJECTED,
+				    "member 'manifest.sig': signer %d has no certificate in the signature", i + 1);
+			goto out;
+		}
+		ids->n++;
+		if ((CMS_signed_get_attr_count(si) >= 0 && CMS_SignerInfo_verify(si) != 1) ||
+		    CMS_SignerInfo_verify_content(si, chain) != 1) {
+			ERR_clear_error();
+			oab_err_set(err, OAB_E_REJECTED,
+				    "member 'manifest.sig': signature %d does not match the manifest", i + 1);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	oab_cms_digest_close(chain, content);
+	if (rc < 0) {
+		free(ids->id);
+		memset(ids, 0, sizeof(*ids));
+	}
+	return rc;
+}
+
+int oab_cms_add_signers(CMS_ContentInfo *cms, struct oab_signer *signers, size_t n,
+			STACK_OF(X509) *chain, struct oab_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct oab_signer *s = &signers[i];
+		int id = EVP_PKEY_get_base_id(s->key);
+		int pss = id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS;
+		CMS_SignerInfo *si;
+
+		/* REUSE_DIGEST copies the messageDigest of an existing signer:
+		 * the manifest itself is not needed. */
+		/* OpenSSL 3.0 fails on a certificate already in the set. */
+		si = CMS_add1_signer(cms, s->cert, s->key, EVP_sha256(),
+				     CMS_BINARY | CMS_REUSE_DIGEST | (pss ? CMS_KEY_PARAM : 0) |
+				     (cms_has_cert(cms, s->cert) ? CMS_NOCERTS : 0));
+		if (!si)
+			return oab_err_ssl(err, OAB_E_KEY, "adding a signature with '%s' failed", s->label);
+		if (pss) {
+			EVP_PKEY_CTX *pctx = CMS_SignerInfo_get0_pkey_ctx(si);
+
+			if (!pctx || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+			    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
+			    CMS_SignerInfo_sign(si) != 1)
+				return oab_err_ssl(err, OAB_E_KEY, "'%s': RSA-PSS signature failed", s->label);
+		}
+	}
+	return cms_add_chain(cms, chain, err);
+}
+
+int oab_cms_encode(CMS_ContentInfo *cms, unsigned char **der, size_t *len, struct oab_err *err)
+{
+	unsigned char *p = NULL;
+	int n = i2d_CMS_ContentInfo(cms, &p);
+
+	if (n <= 0)
+		return oab_err_ssl(err, OAB_E_INTERNAL, "cannot encode the signature");
+	*der = malloc((size_t)n);
+	if (!*der) {
+		OPENSSL_free(p);
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	}
+	memcpy(*der, p, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_free(p);
+	return 0;
 }

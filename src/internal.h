@@ -78,6 +78,14 @@ int oab_unpack_feed(struct oab_unpack *u, const void *buf, size_t n,
 int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err);
 void oab_unpack_free(struct oab_unpack *u);
 
+/* writer.c ---------------------------------------------------------- */
+struct archive;
+/* A pax archive writing to fd; archive_write_free() it. */
+int oab_wr_open(struct archive **a, int fd, struct oab_err *err);
+/* Header of one bundle member (regular, 0644, uid/gid 0, given mtime). */
+int oab_wr_header(struct archive *a, const char *name, uint64_t size, int64_t mtime,
+		  struct oab_err *err);
+
 /* keys.c ------------------------------------------------------------ */
 struct oab_signer {
 	EVP_PKEY *key;
@@ -87,6 +95,11 @@ struct oab_signer {
 int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 		    struct oab_err *err);
 void oab_signer_release(struct oab_signer *s);
+/* Load n signers (refusing the same key twice) and the chain files. */
+int oab_signers_load(const struct oab_signer_spec *specs, size_t n,
+		     const char *const *chain_files, size_t n_chain,
+		     struct oab_signer **out, STACK_OF(X509) **chain, struct oab_err *err);
+void oab_signers_free(struct oab_signer *s, size_t n);
 /* Load every certificate of a PEM file (at least one) into *out. */
 int oab_load_certs(const char *path, STACK_OF(X509) **out, struct oab_err *err);
 /* "EC P-256", "RSA-3072", "Ed25519"... into buf. */
@@ -103,6 +116,26 @@ int oab_cms_sign(const unsigned char *data, size_t len,
 /* Parse a detached SignedData. */
 CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len,
 			       struct oab_err *err);
+
+/* Run data through the digests of cms (for CMS_SignerInfo_verify_content);
+ * close with oab_cms_digest_close. */
+BIO *oab_cms_digest_open(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
+			 BIO **content, struct oab_err *err);
+void oab_cms_digest_close(BIO *chain, BIO *content);
+/* Key ids (hex SHA-256 of SPKI) of a CMS's signers, in order. */
+struct oab_keyids {
+	char (*id)[65];
+	size_t n;
+};
+/* Check that every signature in cms is valid over data (no trust
+ * judgement); fills ids (free ids->id). OAB_E_REJECTED on failure. */
+int oab_cms_check(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
+		  struct oab_keyids *ids, struct oab_err *err);
+/* Add signers to a signed cms, reusing its message digest. */
+int oab_cms_add_signers(CMS_ContentInfo *cms, struct oab_signer *signers, size_t n,
+			STACK_OF(X509) *chain, struct oab_err *err);
+int oab_cms_encode(CMS_ContentInfo *cms, unsigned char **der, size_t *len,
+		   struct oab_err *err);
 
 /* trust.c ----------------------------------------------------------- */
 /* Check every signer of cms over data, and judge each against trust at

@@ -212,7 +212,7 @@ static int yparse(struct yctx *c, const char *buf, size_t len, struct ynode **ro
 		yaml_event_delete(&ev);
 	}
 	if (!*root) {
-		oab_err_set(c->err, OAB_E_USAGE, "%s: empty manifest", c->label);
+		yfail(c, 1, 1, "empty manifest");
 		goto out;
 	}
 	rc = 0;
@@ -715,6 +715,8 @@ static int parse_bundle(struct sctx *c, struct oab_manifest *m, struct ynode *b)
 		m->n_compatible = 1;
 		if (get_str(c, v, "bundle.compatible", 256, 0, &m->compatible[0]) < 0)
 			return -1;
+		if (!*m->compatible[0])
+			return yfail(&c->y, v->line, v->col, "key 'bundle.compatible': empty entry");
 	} else {
 		if (want_kind(c, v, Y_SEQ, "bundle.compatible") < 0)
 			return -1;
@@ -942,6 +944,7 @@ const struct oab_item *oab_manifest_find(const struct oab_manifest *m, const cha
 
 int oab_time_parse(const char *s, int64_t *out)
 {
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	struct tm tm = {0};
 	int Y, M, D, h, mi, sec, n = 0, off = 0;
 	const char *p;
@@ -966,7 +969,8 @@ int oab_time_parse(const char *s, int64_t *out)
 	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
 		int oh, om;
 
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
+		if (strspn(p + 1, "0123456789") != 2 || strspn(p + 4, "0123456789") != 2 ||
+		    sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
 			return -1;
 		off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
 	} else {
@@ -977,6 +981,8 @@ int oab_time_parse(const char *s, int64_t *out)
 			return -1;
 	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60 || Y < 1970)
 		return -1;
+	if (D > mdays[M - 1] + (M == 2 && ((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0)))
+		return -1; /* 2027-02-30 is not a date (timegm would roll it over) */
 	tm.tm_year = Y - 1900;
 	tm.tm_mon = M - 1;
 	tm.tm_mday = D;
@@ -1160,8 +1166,14 @@ int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
 	if (m->n_meta) {
 		e_key(&em, "meta");
 		e_map(&em, 1);
-		for (size_t i = 0; i < m->n_meta; i++)
-			e_str(&em, m->meta[i].key, m->meta[i].value);
+		for (size_t i = 0; i < m->n_meta; i++) {
+			const char *k = m->meta[i].key;
+
+			/* a plain `null:` key would read back as null */
+			e_scalar(&em, k, strcmp(k, "null") && strcmp(k, "Null") && strcmp(k, "NULL")
+					 ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+			e_scalar(&em, m->meta[i].value, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+		}
 		e_map(&em, 0);
 	}
 	e_map(&em, 0);

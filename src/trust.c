@@ -250,17 +250,6 @@ static const char *pinned_match(const struct oab_trust *t, EVP_PKEY *k)
 	return NULL;
 }
 
-/* Free the digest BIOs CMS_dataInit pushed on top of our content BIO. */
-static void free_upto(BIO *f, BIO *upto)
-{
-	while (f && f != upto) {
-		BIO *next = BIO_pop(f);
-
-		BIO_free(f);
-		f = next;
-	}
-}
-
 int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       const unsigned char *data, size_t len, int64_t now,
 		       unsigned threshold, struct oab_report *rep, struct oab_err *err)
@@ -271,7 +260,6 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 	int n = sis ? sk_CMS_SignerInfo_num(sis) : 0;
 	int bad = 0, rc = -1;
 	size_t first = rep->n_signers;
-	char buf[4096];
 
 	if (threshold == 0)
 		threshold = 1;
@@ -283,14 +271,9 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 	CMS_set1_signers_certs(cms, NULL, 0);
 	ERR_clear_error();
 	if (trust) {
-		content = BIO_new_mem_buf(data, (int)len);
-		chain = content ? CMS_dataInit(cms, content) : NULL;
-		if (!chain) {
-			oab_err_ssl(err, OAB_E_INTERNAL, "cannot start CMS digests");
+		chain = oab_cms_digest_open(cms, data, len, &content, err);
+		if (!chain)
 			goto out;
-		}
-		while (BIO_read(chain, buf, sizeof(buf)) > 0)
-			;
 	}
 	for (int i = 0; i < n; i++) {
 		CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, i);
@@ -404,8 +387,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 	rc = 0;
 out:
 	ERR_clear_error();
-	free_upto(chain, content);
-	BIO_free(content);
+	oab_cms_digest_close(chain, content);
 	sk_X509_pop_free(certs, X509_free);
 	return rc;
 }

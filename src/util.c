@@ -134,14 +134,18 @@ void oab_escape(const char *s, size_t len, char *out, size_t outsz)
 
 	if (outsz == 0)
 		return;
-	for (size_t i = 0; i < len && o + 5 < outsz; i++) {
+	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (shown++ >= 80) {
-			memcpy(out + o, "...", 3);
-			o += 3;
+			if (o + 3 < outsz) {
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
 			break;
 		}
+		if (o + 5 >= outsz)
+			break;
 		if (c >= 0x20 && c < 0x7f && c != '\\') {
 			out[o++] = (char)c;
 		} else {

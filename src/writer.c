@@ -14,14 +14,16 @@
 
 #include "internal.h"
 
-static int write_member(struct archive *a, const char *name, uint64_t size, int64_t mtime,
-			const void *mem, int fd, struct oab_err *err)
+int oab_wr_header(struct archive *a, const char *name, uint64_t size, int64_t mtime,
+		  struct oab_err *err)
 {
 	struct archive_entry *e = archive_entry_new();
-	int rc = -1;
+	int rc = 0;
 
 	if (!e)
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	/* Fixed owner, mode and mtime: part of what makes bundles
+	 * reproducible (otabundle-format(5)). */
 	archive_entry_set_pathname(e, name);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
@@ -29,10 +31,34 @@ static int write_member(struct archive *a, const char *name, uint64_t size, int6
 	archive_entry_set_mtime(e, (time_t)mtime, 0);
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
-	if (archive_write_header(a, e) != ARCHIVE_OK) {
-		oab_err_set(err, OAB_E_IO, "member '%s': %s", name, archive_error_string(a));
-		goto out;
+	if (archive_write_header(a, e) != ARCHIVE_OK)
+		rc = oab_err_set(err, OAB_E_IO, "member '%s': %s", name, archive_error_string(a));
+	archive_entry_free(e);
+	return rc;
+}
+
+int oab_wr_open(struct archive **a, int fd, struct oab_err *err)
+{
+	*a = archive_write_new();
+	if (!*a || archive_write_set_format_pax_restricted(*a) != ARCHIVE_OK ||
+	    archive_write_open_fd(*a, fd) != ARCHIVE_OK) {
+		oab_err_set(err, OAB_E_INTERNAL, "cannot start the archive: %s",
+			    *a ? archive_error_string(*a) : "out of memory");
+		if (*a)
+			archive_write_free(*a);
+		*a = NULL;
+		return -1;
 	}
+	return 0;
+}
+
+static int write_member(struct archive *a, const char *name, uint64_t size, int64_t mtime,
+			const void *mem, int fd, struct oab_err *err)
+{
+	int rc = -1;
+
+	if (oab_wr_header(a, name, size, mtime, err) < 0)
+		return -1;
 	if (mem) {
 		if (size && archive_write_data(a, mem, (size_t)size) != (la_ssize_t)size) {
 			oab_err_set(err, OAB_E_IO, "member '%s': %s", name, archive_error_string(a));
@@ -68,7 +94,6 @@ static int write_member(struct archive *a, const char *name, uint64_t size, int6
 	}
 	rc = 0;
 out:
-	archive_entry_free(e);
 	return rc;
 }
 
@@ -104,7 +129,7 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	int *tmp = NULL, threads = o->threads > 0 ? o->threads : oab_online_cpus();
 	char *yaml = NULL, *dir = NULL;
 	unsigned char *sig = NULL;
-	size_t ylen = 0, siglen = 0, loaded = 0;
+	size_t ylen = 0, siglen = 0;
 	int rc = -1;
 
 	if (!o->output)
@@ -115,30 +140,16 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 
 	/* Keys first: a wrong passphrase must fail before minutes of
 	 * compression. */
-	signers = oab_xcalloc(o->n_signers, sizeof(*signers));
 	tmp = oab_xcalloc(m->n_items, sizeof(*tmp));
-	if (!signers || !tmp) {
+	if (!tmp) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < m->n_items; i++)
 		tmp[i] = -1;
-	for (; loaded < o->n_signers; loaded++)
-		if (oab_signer_load(&o->signers[loaded], &signers[loaded], err) < 0)
-			goto out;
-	for (size_t i = 0; i < o->n_chain_files; i++) {
-		STACK_OF(X509) *sk;
-		X509 *x;
-
-		if (oab_load_certs(o->chain_files[i], &sk, err) < 0)
-			goto out;
-		if (!chain)
-			chain = sk_X509_new_null();
-		while ((x = sk_X509_shift(sk)))
-			if (!chain || !sk_X509_push(chain, x))
-				X509_free(x);
-		sk_X509_free(sk);
-	}
+	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files,
+			     &signers, &chain, err) < 0)
+		goto out;
 	if (oab_outfile_open(&out, o->output, err) < 0)
 		goto out;
 	{
@@ -165,13 +176,8 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 					 chain, &sig, &siglen, err) < 0)
 		goto out;
 
-	a = archive_write_new();
-	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_open_fd(a, out.fd) != ARCHIVE_OK) {
-		oab_err_set(err, OAB_E_INTERNAL, "cannot start the archive: %s",
-			    a ? archive_error_string(a) : "out of memory");
+	if (oab_wr_open(&a, out.fd, err) < 0)
 		goto out;
-	}
 	if (write_member(a, "manifest.yaml", ylen, m->created, yaml, -1, err) < 0)
 		goto werr;
 	if (sig && write_member(a, "manifest.sig", siglen, m->created, sig, -1, err) < 0)
@@ -197,10 +203,8 @@ out:
 	for (size_t i = 0; tmp && i < m->n_items; i++)
 		if (tmp[i] >= 0)
 			close(tmp[i]);
-	for (size_t i = 0; i < loaded; i++)
-		oab_signer_release(&signers[i]);
+	oab_signers_free(signers, o->n_signers);
 	sk_X509_pop_free(chain, X509_free);
-	free(signers);
 	free(tmp);
 	free(yaml);
 	free(sig);

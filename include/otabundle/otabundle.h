@@ -156,6 +156,42 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *opts,
 	      struct oab_err *err);
 
 /* ------------------------------------------------------------------ */
+/* Sign an existing bundle; signing rooms                              */
+
+struct oab_sign_opts {
+	const char *output; /* NULL: replace the input bundle (atomically) */
+	const struct oab_signer_spec *signers;
+	size_t n_signers;
+	const char *const *chain_files;
+	size_t n_chain_files;
+	int replace;        /* drop the existing signers first (key rotation) */
+	const char *attach; /* oab_sign: use this CMS file (DER or PEM) as the
+			     * new manifest.sig instead of signing here */
+};
+
+/* Add signers to a bundle (unsigned or signed) without changing
+ * manifest.yaml or any payload member: members are copied byte for byte
+ * and their stored hashes checked. Existing signatures must be valid; a
+ * key that already signed is refused (OAB_E_USAGE). With opts->attach, the
+ * given signature must cover exactly this bundle's manifest and, unless
+ * replace, keep every existing signer. Output is written atomically;
+ * output == bundle is safe. */
+int oab_sign(const char *bundle, const struct oab_sign_opts *opts,
+	     struct oab_err *err);
+
+/* Signing room, step 1: write the bundle's manifest.yaml bytes (and its
+ * manifest.sig, if sig_out is not NULL) to files. */
+int oab_export_manifest(const char *bundle, const char *manifest_out,
+			const char *sig_out, struct oab_err *err);
+
+/* Signing room, step 2: sign an exported manifest alone (adding to
+ * existing_sig unless opts->replace), writing a detached CMS (DER) to
+ * sig_out. Step 3 is oab_sign() with opts->attach = sig_out. */
+int oab_sign_detached(const char *manifest, const char *existing_sig,
+		      const char *sig_out, const struct oab_sign_opts *opts,
+		      struct oab_err *err);
+
+/* ------------------------------------------------------------------ */
 /* Trust anchors                                                       */
 
 struct oab_trust;

@@ -1,0 +1,159 @@
+/* cmd_sign.c - otabundle sign, export-manifest, attach-signature */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_sign(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		CLI_SIGNER_LONGOPTS,
+		{"output", required_argument, NULL, 'o'},
+		{"replace", no_argument, NULL, 'R'},
+		{"detached", no_argument, NULL, 'D'},
+		{"sig", required_argument, NULL, 'S'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_signer_args sa = {0};
+	struct oab_sign_opts o = {0};
+	struct oab_err err = {0};
+	const char *existing = NULL;
+	int opt, detached = 0, quiet = 0, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
+		int st = 0, r = cli_signer_option(&sa, "sign", opt, optarg, &st);
+
+		if (r < 0)
+			return st;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'o':
+			o.output = optarg;
+			break;
+		case 'R':
+			o.replace = 1;
+			break;
+		case 'D':
+			detached = 1;
+			break;
+		case 'S':
+			existing = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			cli_help_cmd(stdout, "sign");
+			return 0;
+		default:
+			return cli_usage("sign", "invalid option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage("sign", detached ? "expected one MANIFEST argument" : "expected one BUNDLE argument");
+	if (sa.nk == 0)
+		return cli_usage("sign", "no signing key: give --key KEY --cert CERT");
+	if ((rc = cli_signer_finish(&sa, "sign")))
+		return rc;
+	if (existing && !detached)
+		return cli_usage("sign", "--sig is for --detached (signing an exported manifest)");
+	if (detached && !o.output)
+		return cli_usage("sign", "--detached needs -o SIG");
+	o.signers = sa.specs;
+	o.n_signers = sa.nk;
+	o.chain_files = sa.chain;
+	o.n_chain_files = sa.nch;
+	if (detached)
+		rc = oab_sign_detached(argv[optind], existing, o.output, &o, &err);
+	else
+		rc = oab_sign(argv[optind], &o, &err);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (!quiet)
+		printf("%s %s: %s %zu signature%s\n", detached ? "wrote" : "signed",
+		       o.output ? o.output : argv[optind], o.replace ? "replaced by" : "added",
+		       sa.nk, sa.nk == 1 ? "" : "s");
+	return 0;
+}
+
+int cmd_export_manifest(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"sig", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *out = NULL, *sig = NULL;
+	struct oab_err err = {0};
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'S':
+			sig = optarg;
+			break;
+		case 'h':
+			cli_help_cmd(stdout, "export-manifest");
+			return 0;
+		default:
+			return cli_usage("export-manifest", "invalid option");
+		}
+	}
+	if (optind != argc - 1 || !out)
+		return cli_usage("export-manifest", "expected -o MANIFEST and one BUNDLE argument");
+	if (oab_export_manifest(argv[optind], out, sig, &err) < 0)
+		return cli_fail(&err);
+	return 0;
+}
+
+int cmd_attach_signature(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"replace", no_argument, NULL, 'R'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct oab_sign_opts o = {0};
+	struct oab_err err = {0};
+	int opt, quiet = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			o.output = optarg;
+			break;
+		case 'R':
+			o.replace = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			cli_help_cmd(stdout, "attach-signature");
+			return 0;
+		default:
+			return cli_usage("attach-signature", "invalid option");
+		}
+	}
+	if (optind != argc - 2)
+		return cli_usage("attach-signature", "expected SIG and BUNDLE arguments");
+	o.attach = argv[optind];
+	if (oab_sign(argv[optind + 1], &o, &err) < 0)
+		return cli_fail(&err);
+	if (!quiet)
+		printf("attached %s to %s\n", argv[optind], o.output ? o.output : argv[optind + 1]);
+	return 0;
+}
