@@ -11,7 +11,7 @@ BUILD ?= build
 
 CFLAGS ?= -O2 -g
 WARNFLAGS = -std=c17 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
-LIB_PKGS = libarchive libcrypto yaml-0.1 libzstd
+LIB_PKGS = libarchive libcrypto yaml-0.1 libzstd libp11
 CLI_PKGS = jansson
 ALL_CFLAGS = $(WARNFLAGS) -D_FILE_OFFSET_BITS=64 -fPIC -Iinclude -Isrc \
 	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS)) $(CFLAGS)
@@ -72,7 +72,11 @@ cli-test: all $(TOOL_BIN)
 		sh tests/cli/run.sh
 
 # The same suites again, built with AddressSanitizer + UBSan.
+# The suppressions cover only leaks inside the third-party pkcs11 engine.
 sanitize:
+	ASAN_OPTIONS=fast_unwind_on_malloc=0:detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(MAKE) BUILD=build/asan CFLAGS="$(SANFLAGS)" LDFLAGS="-fsanitize=address,undefined" unit cli-test
 
 lint-man:

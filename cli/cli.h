@@ -55,15 +55,18 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 #define CLI_MAX_SIGNERS 16
 struct cli_signer_args {
 	const char *keys[CLI_MAX_SIGNERS], *certs[CLI_MAX_SIGNERS];
-	const char *pass[CLI_MAX_SIGNERS], *chain[CLI_MAX_SIGNERS];
-	size_t nk, nc, np, nch;
+	const char *pass[CLI_MAX_SIGNERS], *chain[CLI_MAX_SIGNERS], *pin[CLI_MAX_SIGNERS];
+	const char *module;
+	size_t nk, nc, np, nch, npin;
 	struct oab_signer_spec specs[CLI_MAX_SIGNERS];
 };
 #define CLI_SIGNER_LONGOPTS                            \
 	{"key", required_argument, NULL, 2001},        \
 	{"cert", required_argument, NULL, 2002},       \
 	{"chain", required_argument, NULL, 2003},      \
-	{"pass", required_argument, NULL, 2004}
+	{"pass", required_argument, NULL, 2004},       \
+	{"pin", required_argument, NULL, 2005},        \
+	{"pkcs11-module", required_argument, NULL, 2006}
 /* 1 consumed, 0 not ours, -1 error (exit status in *status). */
 int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, const char *arg,
 		      int *status);

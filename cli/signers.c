@@ -1,8 +1,15 @@
 /* signers.c - the --key/--cert/--chain/--pass options shared by build and
  * sign. */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+
+static void warn(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "otabundle: warning: %s\n", msg);
+}
 
 int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, const char *arg,
 		      int *status)
@@ -15,6 +22,8 @@ int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, cons
 	case 2002: arr = sa->certs; n = &sa->nc; break;
 	case 2003: arr = sa->chain; n = &sa->nch; break;
 	case 2004: arr = sa->pass; n = &sa->np; break;
+	case 2005: arr = sa->pin; n = &sa->npin; break;
+	case 2006: sa->module = arg; return 1;
 	default: return 0;
 	}
 	if (*n == CLI_MAX_SIGNERS) {
@@ -22,8 +31,9 @@ int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, cons
 				    CLI_MAX_SIGNERS);
 		return -1;
 	}
-	if (opt == 2004 && strncmp(arg, "env:", 4) && strncmp(arg, "file:", 5) && strncmp(arg, "fd:", 3)) {
-		*status = cli_usage(cmd, "--pass: expected env:VAR, file:PATH or fd:N (literal passphrases are not accepted)");
+	if ((opt == 2004 || opt == 2005) && strncmp(arg, "env:", 4) && strncmp(arg, "file:", 5) && strncmp(arg, "fd:", 3)) {
+		*status = cli_usage(cmd, "%s: expected env:VAR, file:PATH or fd:N (literal secrets are not accepted)",
+				    opt == 2004 ? "--pass" : "--pin");
 		return -1;
 	}
 	arr[(*n)++] = arg;
@@ -37,10 +47,16 @@ int cli_signer_finish(struct cli_signer_args *sa, const char *cmd)
 				 sa->nk, sa->nc);
 	if (sa->np > 1 && sa->np != sa->nk)
 		return cli_usage(cmd, "give one --pass for all keys or one per --key");
+	if (sa->npin > 1 && sa->npin != sa->nk)
+		return cli_usage(cmd, "give one --pin for all keys or one per --key");
 	for (size_t i = 0; i < sa->nk; i++) {
 		sa->specs[i].key = sa->keys[i];
 		sa->specs[i].cert = sa->certs[i];
 		sa->specs[i].pass = sa->np == 0 ? NULL : sa->np == 1 ? sa->pass[0] : sa->pass[i];
+		sa->specs[i].pin = sa->npin == 0 ? NULL : sa->npin == 1 ? sa->pin[0] : sa->pin[i];
+		sa->specs[i].module = sa->module;
+		sa->specs[i].warn = warn;
+		sa->specs[i].warn_arg = NULL;
 	}
 	return 0;
 }

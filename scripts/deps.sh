@@ -2,7 +2,8 @@
 # Install the Debian packages otabundle needs to build and test, if missing.
 set -eu
 PKGS="gcc make pkg-config libarchive-dev libssl-dev libyaml-dev libzstd-dev libjansson-dev
-libcmocka-dev openssl zstd tar mandoc"
+libcmocka-dev libp11-dev openssl zstd tar mandoc
+libengine-pkcs11-openssl softhsm2 opensc p11-kit"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -4,6 +4,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/cms.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 
@@ -239,10 +240,24 @@ int oab_cms_add_signers(CMS_ContentInfo *cms, struct oab_signer *signers, size_t
 			return oab_err_ssl(err, OAB_E_KEY, "adding a signature with '%s' failed", s->label);
 		if (pss) {
 			EVP_PKEY_CTX *pctx = CMS_SignerInfo_get0_pkey_ctx(si);
+			unsigned char aid[256];
+			OSSL_PARAM prm[] = {OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID,
+								    aid, sizeof(aid)),
+					    OSSL_PARAM_END};
+			const unsigned char *q = aid;
+			X509_ALGOR *alg = NULL, *pssalg = NULL;
+			int ok;
 
-			if (!pctx || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
-			    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
-			    CMS_SignerInfo_sign(si) != 1)
+			/* Unlike CMS_final, CMS_SignerInfo_sign does not record the
+			 * RSASSA-PSS AlgorithmIdentifier: take it from the key context. */
+			ok = pctx && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+			     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0 &&
+			     EVP_PKEY_CTX_get_params(pctx, prm) == 1 &&
+			     (pssalg = d2i_X509_ALGOR(NULL, &q, (long)prm[0].return_size)) != NULL;
+			CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &alg);
+			ok = ok && alg && X509_ALGOR_copy(alg, pssalg) == 1 && CMS_SignerInfo_sign(si) == 1;
+			X509_ALGOR_free(pssalg);
+			if (!ok)
 				return oab_err_ssl(err, OAB_E_KEY, "'%s': RSA-PSS signature failed", s->label);
 		}
 	}

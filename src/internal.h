@@ -90,8 +90,12 @@ int oab_wr_header(struct archive *a, const char *name, uint64_t size, int64_t mt
 struct oab_signer {
 	EVP_PKEY *key;
 	X509 *cert;
-	char *label; /* for messages: the key's path or URI */
+	char *label;  /* for messages: the key's path or URI */
+	void *engine; /* ENGINE holding a token key, or NULL */
 };
+/* pkcs11.c: load a token key (and the cert, if spec->cert is a URI). */
+int oab_p11_load(const struct oab_signer_spec *spec, struct oab_signer *s, struct oab_err *err);
+void oab_p11_release(void *engine);
 int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 		    struct oab_err *err);
 void oab_signer_release(struct oab_signer *s);

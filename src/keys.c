@@ -94,12 +94,20 @@ int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 	memset(s, 0, sizeof(*s));
 	if (!spec->key || !spec->cert)
 		return oab_err_set(err, OAB_E_USAGE, "a signer needs both --key and --cert");
-	if (strncmp(spec->key, "pkcs11:", 7) == 0 || strncmp(spec->cert, "pkcs11:", 7) == 0)
-		return oab_err_set(err, OAB_E_USAGE,
-				   "PKCS#11 URIs are not supported by this build yet; use PEM files");
 	s->label = strdup(spec->key);
 	if (!s->label)
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	if (strncmp(spec->key, "pkcs11:", 7) == 0) {
+		if (oab_p11_load(spec, s, err) < 0)
+			goto out;
+		if (!s->cert)
+			goto cert_file;
+		goto check;
+	}
+	if (strncmp(spec->cert, "pkcs11:", 7) == 0) {
+		oab_err_set(err, OAB_E_USAGE, "a certificate from a token needs its key on a token too");
+		goto out;
+	}
 	b = BIO_new_file(spec->key, "r");
 	if (!b) {
 		oab_err_ssl(err, OAB_E_IO, "key '%s': cannot open", spec->key);
@@ -107,8 +115,10 @@ int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 	}
 	s->key = PEM_read_bio_PrivateKey(b, NULL, pass_cb, &pc);
 	if (!s->key) {
-		if (pc.failed)
-			goto out; /* err already says why */
+		if (pc.failed) {
+			ERR_clear_error(); /* err already says why */
+			goto out;
+		}
 		if (pc.asked)
 			oab_err_set(err, OAB_E_KEY, "key '%s': wrong passphrase or damaged key",
 				    spec->key);
@@ -117,9 +127,11 @@ int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 		ERR_clear_error();
 		goto out;
 	}
+cert_file:
 	if (oab_load_certs(spec->cert, &certs, err) < 0)
 		goto out;
 	s->cert = sk_X509_shift(certs);
+check:
 	if (X509_check_private_key(s->cert, s->key) != 1) {
 		ERR_clear_error();
 		oab_err_set(err, OAB_E_KEY, "key '%s' does not belong to certificate '%s'",
@@ -173,6 +185,7 @@ out:
 void oab_signer_release(struct oab_signer *s)
 {
 	EVP_PKEY_free(s->key);
+	oab_p11_release(s->engine);
 	X509_free(s->cert);
 	free(s->label);
 	memset(s, 0, sizeof(*s));

@@ -176,6 +176,7 @@ struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 	if (digest_init(&u->h, err) < 0)
 		goto fail;
 	if (it->compression == OAB_COMP_ZSTD) {
+		u->last_hint = 1; /* no frame seen yet: finishing now is truncation */
 		u->outsz = ZSTD_DStreamOutSize() * 8;
 		u->out = malloc(u->outsz);
 		u->dc = ZSTD_createDCtx();

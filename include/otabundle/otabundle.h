@@ -119,14 +119,24 @@ void oab_time_format(int64_t t, char buf[32]);
 /* ------------------------------------------------------------------ */
 /* Keys and signers                                                    */
 
+/* Warnings (not errors) the library wants the user to see. */
+typedef void (*oab_warn_fn)(void *arg, const char *msg);
+
 /* Where one signer's key and certificate come from. key and cert are PEM
- * file paths (a "pkcs11:" URI is recognised and reported as unsupported
- * by this build). pass is a passphrase source "env:VAR", "file:PATH" or
- * "fd:N" (never a literal); NULL prompts on a terminal or fails. */
+ * file paths or RFC 7512 "pkcs11:" URIs (cert: type=cert). pass is the
+ * passphrase source of an encrypted PEM key, pin the token PIN source:
+ * "env:VAR", "file:PATH" or "fd:N", never a literal; NULL prompts on a
+ * terminal (a PKCS#11 URI's pin-source or pin-value also work for pin).
+ * module: PKCS#11 module path (NULL: the URI's module-path, else
+ * p11-kit's proxy). */
 struct oab_signer_spec {
 	const char *key;
 	const char *cert;
 	const char *pass;
+	const char *pin;
+	const char *module;
+	oab_warn_fn warn; /* may be NULL */
+	void *warn_arg;
 };
 
 /* Progress callback: done and total bytes of the current phase. */

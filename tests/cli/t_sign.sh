@@ -19,9 +19,13 @@ expect 1 "2 distinct trusted signing keys, 3 required" "$O" verify $CA --thresho
 members "$T/s2.oab" | cmp -s - "$T/u.members" && ok "manifest and members byte-identical after signing" || bad "members changed by sign"
 # The same key again is refused; the bundle is untouched.
 cp "$T/s2.oab" "$T/s2.bak"
-expect 2 "already signed this bundle \(signer 1\)" "$O" sign $S1 "$T/s2.oab"
+expect 2 "already signed this bundle \(signer [12]\)" "$O" sign $S1 "$T/s2.oab"
 cmp -s "$T/s2.oab" "$T/s2.bak" && ok "refused sign left the bundle untouched" || bad "bundle changed"
 expect 2 "given twice" "$O" sign $S3 $S3 "$T/s2.oab"
+# An RSA (PSS) co-signer on an ECDSA-signed bundle, in place and detached.
+cp "$T/s1.oab" "$T/rsa.oab"
+expect 0 "" "$O" sign -q --key "$PKI/signer-rsa3072.key" --cert "$PKI/signer-rsa3072.pem" "$T/rsa.oab"
+expect 0 "" "$O" verify $CA --threshold 2 "$T/rsa.oab"
 # Rotation: --replace drops the old signers.
 expect 0 "" "$O" sign -q --replace -o "$T/rot.oab" $S3 --chain "$PKI/chain.pem" "$T/s2.oab"
 expect 0 "" "$O" verify $CA "$T/rot.oab"

@@ -1,0 +1,424 @@
+/* pkcs11.c - keys and certificates on tokens (RFC 7512 "pkcs11:" URIs)
+ * through OpenSSL's pkcs11 engine (libp11), so that token keys sign on
+ * the same OpenSSL path as file keys. Debian 12's OpenSSL 3.0 has no
+ * PKCS#11 provider; the engine is the supported route there. libp11 is
+ * used directly only to explain failures (which tokens and objects exist,
+ * locked PINs). */
+#define _GNU_SOURCE
+#define OPENSSL_SUPPRESS_DEPRECATED /* the ENGINE API */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libp11.h>
+#include <openssl/crypto.h>
+#include <openssl/engine.h>
+#include <openssl/err.h>
+
+#include "internal.h"
+
+#define PIN_MAX 256
+
+struct p11uri {
+	char *engine_uri; /* path attributes only, for the engine */
+	char *module;     /* module-path */
+	char *pin_source; /* pin-source */
+	char *pin_value;  /* pin-value (discouraged) */
+	char *token;      /* token label, for messages */
+	char *object;     /* object label, for messages */
+	char *id;         /* id, for messages (percent-encoded) */
+};
+
+static void p11uri_free(struct p11uri *u)
+{
+	free(u->engine_uri);
+	free(u->module);
+	free(u->pin_source);
+	if (u->pin_value) {
+		OPENSSL_cleanse(u->pin_value, strlen(u->pin_value));
+		free(u->pin_value);
+	}
+	free(u->token);
+	free(u->object);
+	free(u->id);
+	memset(u, 0, sizeof(*u));
+}
+
+/* Percent-decode (RFC 3986) into a new string. */
+static char *pct_decode(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			char hx[3] = {s[i + 1], s[i + 2], 0};
+
+			*o++ = (char)strtol(hx, NULL, 16);
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static int p11uri_parse(const char *uri, struct p11uri *u, struct oab_err *err)
+{
+	const char *q = strchr(uri, '?'), *p;
+	size_t pathlen = q ? (size_t)(q - uri) : strlen(uri);
+
+	memset(u, 0, sizeof(*u));
+	u->engine_uri = strndup(uri, pathlen);
+	if (!u->engine_uri)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	/* Path attributes, for messages. */
+	for (p = uri + 7; p < uri + pathlen;) {
+		const char *end = memchr(p, ';', (size_t)(uri + pathlen - p));
+		const char *eq;
+		char **dst = NULL;
+
+		if (!end)
+			end = uri + pathlen;
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq) {
+			size_t kl = (size_t)(eq - p);
+
+			if (kl == 5 && !strncmp(p, "token", 5))
+				dst = &u->token;
+			else if (kl == 6 && !strncmp(p, "object", 6))
+				dst = &u->object;
+			else if (kl == 2 && !strncmp(p, "id", 2))
+				dst = &u->id;
+			if (dst && !*dst)
+				*dst = pct_decode(eq + 1, (size_t)(end - eq - 1));
+		}
+		p = end + 1;
+	}
+	/* Query attributes: module-path, pin-source, pin-value. */
+	for (p = q ? q + 1 : NULL; p && *p;) {
+		const char *end = strchr(p, '&'), *eq;
+		char **dst = NULL;
+
+		if (!end)
+			end = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq) {
+			size_t kl = (size_t)(eq - p);
+
+			if (kl == 11 && !strncmp(p, "module-path", 11))
+				dst = &u->module;
+			else if (kl == 10 && !strncmp(p, "pin-source", 10))
+				dst = &u->pin_source;
+			else if (kl == 9 && !strncmp(p, "pin-value", 9))
+				dst = &u->pin_value;
+			if (dst) {
+				free(*dst);
+				*dst = pct_decode(eq + 1, (size_t)(end - eq - 1));
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* Describe the search for messages: "token 'x', object 'y', id 01". */
+static void searched(const struct p11uri *u, char *buf, size_t n)
+{
+	snprintf(buf, n, "token %s%s%s, object %s%s%s%s%s", u->token ? "'" : "",
+		 u->token ? u->token : "(any)", u->token ? "'" : "", u->object ? "'" : "",
+		 u->object ? u->object : "(any)", u->object ? "'" : "", u->id ? ", id " : "",
+		 u->id ? u->id : "");
+}
+
+static void hexid(const unsigned char *id, size_t n, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o + 3 < outsz; i++, o += 2)
+		snprintf(out + o, outsz - o, "%02x", id[i]);
+}
+
+/* libp11's own view of the module: used before the engine (to check the
+ * PIN once, so a wrong PIN costs one try and is named as such) and after
+ * an engine failure (to list what exists). */
+struct p11probe {
+	PKCS11_CTX *ctx;
+	PKCS11_SLOT *slots;
+	unsigned int n;
+	PKCS11_SLOT *slot; /* the token the URI names (or the only one) */
+	int logged_in;
+};
+
+static void probe_close(struct p11probe *p)
+{
+	if (p->ctx) {
+		if (p->slots)
+			PKCS11_release_all_slots(p->ctx, p->slots, p->n);
+		PKCS11_CTX_unload(p->ctx);
+		PKCS11_CTX_free(p->ctx);
+	}
+	memset(p, 0, sizeof(*p));
+	ERR_clear_error();
+}
+
+/* Returns -1 with err set for a definite problem (no such token, locked
+ * or wrong PIN), 0 otherwise (also when the module cannot be probed). */
+static int probe_login(struct p11probe *p, const char *module, const char *pin,
+		       const struct p11uri *u, struct oab_err *err)
+{
+	unsigned int tokens = 0;
+	char have[512] = "";
+	size_t w = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->ctx = PKCS11_CTX_new();
+	if (!p->ctx || PKCS11_CTX_load(p->ctx, module ? module : "p11-kit-proxy.so") < 0 ||
+	    PKCS11_enumerate_slots(p->ctx, &p->slots, &p->n) < 0) {
+		if (p->ctx && !p->slots) {
+			PKCS11_CTX_free(p->ctx);
+			p->ctx = NULL;
+		}
+		ERR_clear_error();
+		return 0;
+	}
+	for (unsigned int i = 0; i < p->n; i++) {
+		PKCS11_TOKEN *t = p->slots[i].token;
+
+		if (!t || !t->initialized)
+			continue;
+		tokens++;
+		if (w + 8 < sizeof(have))
+			w += (size_t)snprintf(have + w, sizeof(have) - w, "%s'%s'", w ? ", " : "", t->label);
+		if (!u->token || strcmp(u->token, t->label) == 0)
+			p->slot = p->slot ? p->slot : &p->slots[i];
+	}
+	if (u->token && !p->slot)
+		return oab_err_set(err, OAB_E_KEY, "no token labelled '%s' (module %s has: %s)", u->token,
+				   module ? module : "p11-kit-proxy", tokens ? have : "no initialised token");
+	if (!p->slot)
+		return tokens ? 0 : oab_err_set(err, OAB_E_KEY, "no initialised PKCS#11 token (module %s)",
+						module ? module : "p11-kit-proxy");
+	if (!u->token && tokens > 1) {
+		p->slot = NULL; /* the engine will search them all */
+		return 0;
+	}
+	if (p->slot->token->userPinLocked)
+		return oab_err_set(err, OAB_E_KEY, "token '%s': the user PIN is locked (unlock it with the SO PIN)",
+				   p->slot->token->label);
+	if (PKCS11_open_session(p->slot, 0) < 0)
+		return 0;
+	if (PKCS11_login(p->slot, 0, pin) < 0) {
+		ERR_clear_error();
+		return oab_err_set(err, OAB_E_KEY, "token '%s': wrong PIN (login refused)%s",
+				   p->slot->token->label,
+				   p->slot->token->userPinFinalTry ? "; one try left before it locks" : "");
+	}
+	p->logged_in = 1;
+	return 0;
+}
+
+/* After the engine found nothing: append what the token holds. */
+static void explain(struct p11probe *p, struct oab_err *err)
+{
+	PKCS11_KEY *keys = NULL;
+	PKCS11_CERT *certs = NULL;
+	unsigned int nk = 0, nc = 0;
+	char what[OAB_ERR_MAX] = "";
+	size_t w = 0, l;
+
+	if (!p->slot || !p->logged_in)
+		return;
+	if (PKCS11_enumerate_keys(p->slot->token, &keys, &nk) == 0) {
+		w += (size_t)snprintf(what + w, sizeof(what) - w, "private keys:");
+		for (unsigned int k = 0; k < nk && w + 48 < sizeof(what); k++) {
+			char id[80];
+
+			hexid(keys[k].id, keys[k].id_len, id, sizeof(id));
+			w += (size_t)snprintf(what + w, sizeof(what) - w, " '%s' (id %s)",
+					      keys[k].label ? keys[k].label : "", id);
+		}
+	}
+	if (PKCS11_enumerate_certs(p->slot->token, &certs, &nc) == 0) {
+		w += (size_t)snprintf(what + w, sizeof(what) - w, "%scertificates:", w ? "; " : "");
+		for (unsigned int k = 0; k < nc && w + 48 < sizeof(what); k++) {
+			char id[80];
+
+			hexid(certs[k].id, certs[k].id_len, id, sizeof(id));
+			w += (size_t)snprintf(what + w, sizeof(what) - w, " '%s' (id %s)",
+					      certs[k].label ? certs[k].label : "", id);
+		}
+		if (nc == 0)
+			w += (size_t)snprintf(what + w, sizeof(what) - w, " none");
+	}
+	ERR_clear_error();
+	l = strlen(err->msg);
+	if (w)
+		snprintf(err->msg + l, sizeof(err->msg) - l, "; token '%s' has %s",
+			 p->slot->token->label, what);
+}
+
+/* The engine reports some failures on stderr itself; keep our one line. */
+static int quiet_stderr(void)
+{
+	int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (saved >= 0 && null >= 0)
+		dup2(null, STDERR_FILENO);
+	if (null >= 0)
+		close(null);
+	return saved;
+}
+
+static void restore_stderr(int saved)
+{
+	if (saved >= 0) {
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+	}
+}
+
+static int get_pin(const struct oab_signer_spec *spec, const struct p11uri *u, char *pin,
+		   struct oab_err *err)
+{
+	if (spec->pin)
+		return oab_secret_read(spec->pin, pin, PIN_MAX, err) < 0 ? oab_err_prefix(err, "--pin: ") : 0;
+	if (u->pin_source) {
+		char src[4200];
+		const char *s = u->pin_source;
+
+		/* RFC 7512: pin-source is a URI, usually file:; a bare path
+		 * is a file; our env:/fd: forms work too. */
+		if (strncmp(s, "file:", 5) && strncmp(s, "env:", 4) && strncmp(s, "fd:", 3)) {
+			snprintf(src, sizeof(src), "file:%s", s);
+			s = src;
+		} else if (strncmp(s, "file://", 7) == 0) {
+			snprintf(src, sizeof(src), "file:%s", s + 7);
+			s = src;
+		}
+		return oab_secret_read(s, pin, PIN_MAX, err) < 0 ? oab_err_prefix(err, "pin-source: ") : 0;
+	}
+	if (u->pin_value) {
+		if (spec->warn)
+			spec->warn(spec->warn_arg,
+				   "the PIN is written in the PKCS#11 URI (pin-value); use --pin or pin-source instead");
+		snprintf(pin, PIN_MAX, "%s", u->pin_value);
+		return 0;
+	}
+	if (isatty(STDIN_FILENO)) {
+		char prompt[300];
+
+		snprintf(prompt, sizeof(prompt), "PIN for token %s: ", u->token ? u->token : "(any)");
+		if (EVP_read_pw_string(pin, PIN_MAX, prompt, 0) == 0)
+			return 0;
+	}
+	return oab_err_set(err, OAB_E_KEY,
+			   "key '%s': the token needs a PIN: give --pin env:VAR|file:PATH|fd:N or pin-source in the URI",
+			   u->engine_uri);
+}
+
+int oab_p11_load(const struct oab_signer_spec *spec, struct oab_signer *s, struct oab_err *err)
+{
+	struct p11uri ku = {0}, cu = {0};
+	struct p11probe probe = {0};
+	const char *module;
+	char pin[PIN_MAX] = "", what[512];
+	ENGINE *e = NULL;
+	int rc = -1, inited = 0, saved;
+
+	if (p11uri_parse(spec->key, &ku, err) < 0)
+		goto out;
+	if (!strncmp(spec->cert, "pkcs11:", 7) && p11uri_parse(spec->cert, &cu, err) < 0)
+		goto out;
+	module = spec->module ? spec->module : ku.module ? ku.module : cu.module;
+	if (get_pin(spec, &ku, pin, err) < 0)
+		goto out;
+	/* Check the PIN once ourselves, then let go of the module: a
+	 * C_Finalize from our probe later would end the engine's session. */
+	if (probe_login(&probe, module, pin, &ku, err) < 0)
+		goto out;
+	probe_close(&probe);
+	e = ENGINE_by_id("pkcs11");
+	if (!e) {
+		ERR_clear_error();
+		oab_err_set(err, OAB_E_KEY,
+			    "PKCS#11 needs OpenSSL's pkcs11 engine (Debian package libengine-pkcs11-openssl)");
+		goto out;
+	}
+	if ((module && !ENGINE_ctrl_cmd_string(e, "MODULE_PATH", module, 0)) ||
+	    !ENGINE_ctrl_cmd_string(e, "PIN", pin, 0)) {
+		oab_err_ssl(err, OAB_E_KEY, "pkcs11 engine rejected its settings");
+		goto out;
+	}
+	if (!ENGINE_init(e)) {
+		oab_err_ssl(err, OAB_E_KEY, "PKCS#11 module '%s' could not be loaded",
+			    module ? module : "p11-kit-proxy (default)");
+		goto out;
+	}
+	inited = 1;
+	saved = quiet_stderr();
+	s->key = ENGINE_load_private_key(e, ku.engine_uri, NULL, NULL);
+	restore_stderr(saved);
+	if (!s->key) {
+		searched(&ku, what, sizeof(what));
+		ERR_clear_error();
+		oab_err_set(err, OAB_E_KEY, "key '%s': no such private key (searched %s)",
+			    ku.engine_uri, what);
+		goto explain;
+	}
+	if (cu.engine_uri) {
+		struct {
+			const char *id;
+			X509 *cert;
+		} parms = {cu.engine_uri, NULL};
+		int ok;
+
+		saved = quiet_stderr();
+		ok = ENGINE_ctrl_cmd(e, "LOAD_CERT_CTRL", 0, &parms, NULL, 1);
+		restore_stderr(saved);
+		if (!ok || !parms.cert) {
+			searched(&cu, what, sizeof(what));
+			ERR_clear_error();
+			oab_err_set(err, OAB_E_KEY, "certificate '%s': no such certificate (searched %s)",
+				    cu.engine_uri, what);
+			goto explain;
+		}
+		s->cert = parms.cert;
+	}
+	s->engine = e;
+	e = NULL;
+	inited = 0;
+	rc = 0;
+	goto out;
+explain:
+	/* The engine must let go of the module before we look ourselves. */
+	ENGINE_finish(e);
+	inited = 0;
+	if (probe_login(&probe, module, pin, &ku, err) == 0)
+		explain(&probe, err);
+out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	probe_close(&probe);
+	if (e) {
+		if (inited)
+			ENGINE_finish(e);
+		ENGINE_free(e);
+	}
+	p11uri_free(&ku);
+	p11uri_free(&cu);
+	return rc;
+}
+
+void oab_p11_release(void *engine)
+{
+	if (engine) {
+		ENGINE_finish(engine);
+		ENGINE_free(engine);
+	}
+}

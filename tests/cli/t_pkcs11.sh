@@ -1,0 +1,75 @@
+# PKCS#11 keys on a real SoftHSM2 token (created here, in a temp folder):
+# key types, certificates from the token, PIN sources, co-signing with a
+# file key, thresholds, rotation, and clear errors that never show the PIN.
+. "$(dirname "$0")/lib.sh"
+CA="--ca $PKI/ca.pem"
+MOD=$(for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do [ -e "$m" ] && echo "$m" && break; done)
+[ -n "$MOD" ] || { bad "SoftHSM2 module not installed (make deps)"; finish; }
+export SOFTHSM2_CONF="$T/softhsm2.conf"
+mkdir "$T/tokens"
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" > "$SOFTHSM2_CONF"
+PIN=Secr3t-PIN-77
+printf '%s\n' "$PIN" > "$T/pin"
+softhsm2-util --init-token --free --label otab --pin "$PIN" --so-pin so-8472 >/dev/null
+p11() { pkcs11-tool --module "$MOD" --login --pin "$PIN" "$@" >/dev/null 2>&1; }
+p11 --keypairgen --key-type EC:prime256v1 --id 01 --label ec256
+p11 --keypairgen --key-type EC:secp384r1 --id 02 --label ec384
+p11 --keypairgen --key-type rsa:3072 --id 03 --label rsa3072
+# Certificates for the token keys, signed by the test CA (CSR made by the token).
+printf 'openssl_conf = oc\n[oc]\nengines = es\n[es]\npkcs11 = p11\n[p11]\nengine_id = pkcs11\nMODULE_PATH = %s\n' "$MOD" > "$T/eng.cnf"
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n' > "$T/leaf.ext"
+for k in ec256 ec384 rsa3072; do
+	OPENSSL_CONF="$T/eng.cnf" openssl req -new -engine pkcs11 -keyform engine \
+		-key "pkcs11:token=otab;object=$k;type=private;pin-value=$PIN" -subj "/CN=hsm-$k" -out "$T/$k.csr" >/dev/null 2>&1
+	openssl x509 -req -in "$T/$k.csr" -CA "$PKI/int.pem" -CAkey "$PKI/int.key" -CAcreateserial \
+		-days 365 -extfile "$T/leaf.ext" -out "$T/$k.pem" 2>/dev/null && ok "certificate for token key $k" || bad "certificate for $k"
+done
+openssl x509 -in "$T/ec256.pem" -outform DER -out "$T/ec256.der"
+p11 --write-object "$T/ec256.der" --type cert --id 01 --label ec256
+K() { echo "pkcs11:token=otab;object=$1;type=private"; }
+
+# Each key type signs; verify with otabundle and with stock openssl.
+for k in ec256 ec384 rsa3072; do
+	expect 0 "" "$O" build -q -o "$T/$k.oab" --key "$(K $k)" --cert "$T/$k.pem" --chain "$PKI/chain.pem" \
+		--pin "file:$T/pin" --pkcs11-module "$MOD" "$IN/acme-gateway.yaml"
+	expect 0 "" "$O" verify $CA "$T/$k.oab"
+	mkdir "$T/a$k"; (cd "$T/a$k" && tar -xf "$T/$k.oab" manifest.yaml manifest.sig)
+	expect 0 "" openssl cms -verify -binary -inform DER -in "$T/a$k/manifest.sig" -content "$T/a$k/manifest.yaml" \
+		-CAfile "$PKI/ca.pem" -purpose any -out /dev/null
+done
+openssl cms -cmsout -print -inform DER -in "$T/arsa3072/manifest.sig" | grep -q rsassaPss && ok "token RSA signs with PSS" || bad "token RSA not PSS"
+# Certificate from the token; module from the URI; default p11-kit proxy; PIN from env and fd.
+expect 0 "" "$O" build -q -o "$T/tc.oab" --key "$(K ec256)?module-path=$MOD" --cert "pkcs11:token=otab;object=ec256;type=cert" \
+	--chain "$PKI/chain.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
+expect 0 "" "$O" verify $CA "$T/tc.oab"
+OAB_PIN=$PIN expect 0 "" "$O" build -q -o "$T/proxy.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin env:OAB_PIN "$IN/acme-gateway.yaml"
+expect 0 "" "$O" build -q -o "$T/fd.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin fd:4 "$IN/acme-gateway.yaml" 4< "$T/pin"
+expect 0 "" "$O" build -q -o "$T/ps.oab" --key "$(K ec256)?pin-source=file:$T/pin" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
+expect 0 "pin-value" "$O" build -q -o "$T/pv.oab" --key "$(K ec256)?pin-value=$PIN" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
+grep -q "$PIN" "$T/.err" && bad "pin-value warning shows the PIN" || ok "pin-value warning without the PIN"
+# File key + token key: threshold 2 passes, 3 fails.
+build_example "$T/co.oab"
+expect 0 "" "$O" sign -q --key "$(K ec384)" --cert "$T/ec384.pem" --pin "file:$T/pin" "$T/co.oab"
+expect 0 "" "$O" verify $CA --threshold 2 "$T/co.oab"
+expect 1 "2 distinct trusted signing keys, 3 required" "$O" verify $CA --threshold 3 "$T/co.oab"
+expect 0 "" "$O" inspect "$T/co.oab"
+grep -q "CN=hsm-ec384" "$T/.out" && ok "inspect lists the token signer" || bad "inspect token signer"
+# The same token key twice is refused; --replace rotates to the token key alone.
+expect 2 "already signed this bundle \(signer 2\)" "$O" sign --key "$(K ec384)" --cert "$T/ec384.pem" --pin "file:$T/pin" "$T/co.oab"
+expect 0 "" "$O" sign -q --replace -o "$T/rot.oab" --key "$(K rsa3072)" --cert "$T/rsa3072.pem" --chain "$PKI/chain.pem" --pin "file:$T/pin" "$T/co.oab"
+expect 0 "" "$O" verify $CA "$T/rot.oab"
+expect 1 "not trusted" "$O" verify --trust "$PKI/signer.pem" "$T/rot.oab"
+# Errors a user can act on; no PIN anywhere; no output left.
+printf 'wrong-PIN-3\n' > "$T/badpin"
+expect 4 "token 'otab': wrong PIN" "$O" build -o "$T/e1.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin "file:$T/badpin" "$IN/acme-gateway.yaml"
+expect 4 "no such private key \(searched token 'otab', object 'nokey'\); token 'otab' has private keys: .*'ec256' \(id 01\)" \
+	"$O" build -o "$T/e2.oab" --key "$(K nokey)" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
+expect 4 "no token labelled 'nope' .*has: 'otab'" "$O" build -o "$T/e3.oab" --key "pkcs11:token=nope;object=ec256" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
+expect 4 "does not belong to certificate" "$O" build -o "$T/e4.oab" --key "$(K ec384)" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
+expect 4 "no such certificate" "$O" build -o "$T/e5.oab" --key "$(K ec256)" --cert "pkcs11:token=otab;object=none;type=cert" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
+expect 4 "needs a PIN" "$O" build -o "$T/e6.oab" --key "$(K ec256)" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml" < /dev/null
+expect 2 "literal secrets are not accepted" "$O" build -o "$T/e7.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin "$PIN" "$IN/acme-gateway.yaml"
+grep -q "$PIN" "$T/.err" && bad "literal PIN echoed" || ok "literal PIN not echoed"
+ls "$T"/e?.oab >/dev/null 2>&1 && bad "output left after a token error" || ok "no output after token errors"
+grep -rq "$PIN" "$T"/*.oab && bad "PIN inside a bundle" || ok "PIN in no bundle"
+finish
