@@ -27,12 +27,12 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
-HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h
+HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h tests/unit/testlib.h
 
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5
 
-.PHONY: all deps check unit cli-test sanitize demo install uninstall clean lint-man bench
+.PHONY: all deps check unit cli-test sanitize demo install uninstall clean lint-man bench fuzz
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/otabundle $(BUILD)/libotabundle.a $(BUILD)/libotabundle.so
@@ -79,6 +79,21 @@ sanitize:
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(MAKE) BUILD=build/asan CFLAGS="$(SANFLAGS)" LDFLAGS="-fsanitize=address,undefined" unit cli-test
 
+# libFuzzer targets (clang, ASan+UBSan), each run FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+CHECK_FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-D_FILE_OFFSET_BITS=64 -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIB_LIBS)
+
+fuzz: all build/fuzz/fuzz_manifest build/fuzz/fuzz_bundle
+	@ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) build/fuzz
+
 lint-man:
 	@if command -v mandoc >/dev/null; then mandoc -Tlint -Wwarning $(MANPAGES); \
 	else echo "mandoc missing: man pages not linted"; fi
@@ -89,6 +104,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) cli-test
 	$(MAKE) sanitize
+	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 	@echo "make check: all tests passed"
 
 demo: deps

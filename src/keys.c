@@ -169,7 +169,7 @@ check:
 		goto out;
 	default:
 		oab_err_set(err, OAB_E_KEY,
-			    "key '%s': unsupported key type (use ECDSA P-256/P-384, RSA >= 2048 or Ed25519)",
+			    "key '%s': unsupported key type (use ECDSA P-256/P-384 or RSA >= 2048)",
 			    spec->key);
 		goto out;
 	}

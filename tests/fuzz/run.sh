@@ -1,0 +1,43 @@
+#!/bin/sh
+# run.sh SECONDS BUILD_DIR - make seed corpora and run every libFuzzer
+# target for SECONDS each. A crash fails the run; its input is kept in
+# tests/fuzz/crashes/ to become a regression test.
+set -eu
+secs=${1:-60}
+b=${2:-build/fuzz}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$b/work
+rm -rf "$work"
+mkdir -p "$work/in" "$b/corpus-manifest" "$b/corpus-bundle" "$root/tests/fuzz/crashes"
+sh "$root/scripts/mkpki.sh" "$work/pki" >/dev/null 2>&1
+# Small inputs so that mutations reach every member quickly.
+printf 'rootfs image\n%.0s' $(seq 1 200) > "$work/in/rootfs.ext4"
+printf 'app\n' > "$work/in/app.tar"; head -c 300 /dev/urandom > "$work/in/u-boot.bin"
+printf '#!/bin/sh\n' > "$work/in/migrate.sh"; printf '{}' > "$work/in/sbom.cdx.json"
+cp "$root/manifests/examples/acme-gateway.yaml" "$work/in/"
+O=$root/build/otabundle
+"$O" build -q -o "$b/corpus-bundle/signed.oab" --key "$work/pki/signer.key" --cert "$work/pki/signer.pem" "$work/in/acme-gateway.yaml"
+"$O" build -q --unsigned -o "$b/corpus-bundle/unsigned.oab" "$work/in/acme-gateway.yaml"
+sed 's/compression: none/compression: zstd:1/' "$work/in/acme-gateway.yaml" > "$work/in/m2.yaml"
+"$O" build -q -o "$b/corpus-bundle/signed2.oab" --key "$work/pki/signer.key" --cert "$work/pki/signer.pem" "$work/in/m2.yaml"
+cp "$root/manifests/examples/"*.yaml "$b/corpus-manifest/"
+tar -xOf "$b/corpus-bundle/signed.oab" manifest.yaml > "$b/corpus-manifest/resolved.yaml"
+export OAB_FUZZ_TRUST="$work/pki/signer.pem"
+status=0
+for t in manifest bundle; do
+	echo "== fuzz_$t for ${secs}s"
+	if ! "$b/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=20 \
+		-artifact_prefix="$root/tests/fuzz/crashes/$t-" -print_final_stats=1 \
+		"$b/corpus-$t" > "$work/fuzz_$t.log" 2>&1; then
+		status=1
+		tail -40 "$work/fuzz_$t.log"
+	fi
+	grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$work/fuzz_$t.log" | sed "s/^/fuzz_$t: /"
+done
+# Every saved crash is replayed as a regression test.
+for c in "$root"/tests/fuzz/regressions/*; do
+	[ -e "$c" ] || continue
+	case $(basename "$c") in manifest-*) t=manifest ;; *) t=bundle ;; esac
+	"$b/fuzz_$t" "$c" >/dev/null 2>&1 || { echo "regression $(basename "$c") crashes"; status=1; }
+done
+exit $status

@@ -1,0 +1,715 @@
+/* test_trust.c - src/trust.c and src/policy.c: CA anchors (root and
+ * intermediate), extendedKeyUsage, validity at `now`, pinned keys,
+ * thresholds of distinct keys, describe-only mode, and the policy checks
+ * (compatible, security-version, expiry). The PKI is made in code. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+
+#include "otabundle/otabundle.h"
+#include "internal.h"
+#include "testlib.h"
+
+#define DAY 86400L
+
+static const unsigned char g_msg[] = "format: 1\nbundle:\n  name: \"trust-test\"\n";
+
+enum {
+	ROOT,      /* self-signed CA */
+	INTER,     /* CA signed by ROOT */
+	LEAF,      /* codeSigning leaf signed by INTER */
+	LEAF2,     /* a second codeSigning leaf (distinct key) */
+	LEAF_SAME, /* LEAF's key again, in a second certificate */
+	LEAF_SRV,  /* serverAuth only */
+	LEAF_NOEKU,/* no extendedKeyUsage at all */
+	EXPIRED,   /* valid from -30 days to -1 day */
+	OTHER,     /* an unrelated self-signed CA */
+	ROGUE,     /* codeSigning leaf signed by OTHER */
+	N
+};
+
+static struct {
+	char *dir;
+	int64_t now; /* when the certificates were made */
+	EVP_PKEY *key[N];
+	X509 *cert[N];
+	char *pem[N]; /* the certificate as a PEM file */
+} P;
+
+static const char *const names[N] = {"root", "inter", "leaf", "leaf2", "leaf-same", "leaf-srv",
+				     "leaf-noeku", "expired", "other", "rogue"};
+
+static int make_pki(void)
+{
+	struct tl_cert_opts ca = {.ca = 1, .not_before = -60 * DAY, .not_after = 3650 * DAY};
+	struct tl_cert_opts leaf = {.eku = "codeSigning", .not_before = -2 * DAY,
+				    .not_after = 365 * DAY};
+	struct tl_cert_opts o;
+
+	for (int i = 0; i < N; i++) {
+		if (i == LEAF_SAME) {
+			P.key[i] = P.key[LEAF];
+			EVP_PKEY_up_ref(P.key[i]);
+		} else {
+			P.key[i] = tl_key_ec(i == ROOT ? "P-384" : "P-256");
+		}
+		if (!P.key[i])
+			return -1;
+	}
+	o = ca;
+	o.cn = "Unit Root CA";
+	o.serial = 1;
+	P.cert[ROOT] = tl_make_cert(P.key[ROOT], &o, NULL, NULL);
+	o.cn = "Unit Release CA";
+	o.serial = 2;
+	P.cert[INTER] = tl_make_cert(P.key[INTER], &o, P.cert[ROOT], P.key[ROOT]);
+	o.cn = "Other Root CA";
+	o.serial = 3;
+	P.cert[OTHER] = tl_make_cert(P.key[OTHER], &o, NULL, NULL);
+	if (!P.cert[ROOT] || !P.cert[INTER] || !P.cert[OTHER])
+		return -1;
+	for (int i = LEAF; i < N; i++) {
+		if (i == OTHER)
+			continue;
+		o = leaf;
+		o.cn = names[i];
+		o.serial = 100 + i;
+		if (i == LEAF_SRV)
+			o.eku = "serverAuth";
+		else if (i == LEAF_NOEKU)
+			o.eku = NULL;
+		else if (i == EXPIRED) {
+			o.not_before = -30 * DAY;
+			o.not_after = -1 * DAY;
+		}
+		P.cert[i] = i == ROGUE ? tl_make_cert(P.key[i], &o, P.cert[OTHER], P.key[OTHER])
+				       : tl_make_cert(P.key[i], &o, P.cert[INTER], P.key[INTER]);
+		if (!P.cert[i])
+			return -1;
+	}
+	for (int i = 0; i < N; i++) {
+		char file[64];
+
+		snprintf(file, sizeof(file), "%s.pem", names[i]);
+		P.pem[i] = tl_path(P.dir, file);
+		if (!P.pem[i] || tl_write_certs(P.pem[i], P.cert[i], NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int setup_fixture(void **state)
+{
+	(void)state;
+	P.now = (int64_t)time(NULL);
+	P.dir = tl_mkdtemp("trust");
+	if (!P.dir)
+		return -1;
+	return make_pki();
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		EVP_PKEY_free(P.key[i]);
+		X509_free(P.cert[i]);
+		free(P.pem[i]);
+	}
+	tl_rm_rf(P.dir);
+	free(P.dir);
+	memset(&P, 0, sizeof(P));
+	return 0;
+}
+
+/* A failed setup cleans up after itself (cmocka skips the teardown). */
+static int group_setup(void **state)
+{
+	if (setup_fixture(state) == 0)
+		return 0;
+	group_teardown(state);
+	return -1;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* Sign g_msg with the listed signer certificates (their keys), carrying
+ * the chain certificates (-1 terminated lists). */
+static void sign(const int *who, size_t n, const int *chain, size_t n_chain, unsigned char **der,
+		 size_t *len)
+{
+	struct oab_signer s[4];
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	struct oab_err err = {0};
+
+	assert_true(n <= 4);
+	assert_non_null(sk);
+	for (size_t i = 0; i < n; i++)
+		s[i] = (struct oab_signer){.key = P.key[who[i]], .cert = P.cert[who[i]],
+					   .label = (char *)names[who[i]]};
+	for (size_t i = 0; i < n_chain; i++)
+		assert_true(sk_X509_push(sk, P.cert[chain[i]]) > 0);
+	if (oab_cms_sign(g_msg, sizeof(g_msg) - 1, s, n, n_chain ? sk : NULL, der, len, &err) != 0)
+		print_error("signing: %s\n", err.msg);
+	assert_int_equal(err.code, OAB_OK);
+	sk_X509_free(sk); /* the certificates stay owned by P */
+}
+
+static struct oab_trust *trust_ca(const int *anchors, size_t n)
+{
+	struct oab_trust *t = oab_trust_new();
+	struct oab_err err = {0};
+
+	assert_non_null(t);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(oab_trust_add_ca(t, P.pem[anchors[i]], &err), 0);
+	assert_int_equal(oab_trust_count(t), n);
+	return t;
+}
+
+static struct oab_trust *trust_pinned(const int *pins, size_t n)
+{
+	struct oab_trust *t = oab_trust_new();
+	struct oab_err err = {0};
+
+	assert_non_null(t);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(oab_trust_add_pinned(t, P.pem[pins[i]], &err), 0);
+	return t;
+}
+
+static int evaluate(const unsigned char *der, size_t len, const struct oab_trust *t, int64_t now,
+		    unsigned threshold, struct oab_report **rep, struct oab_err *err)
+{
+	CMS_ContentInfo *cms = oab_cms_parse(der, len, err);
+	int rc;
+
+	assert_non_null(cms);
+	*rep = oab_report_new();
+	assert_non_null(*rep);
+	oab_err_clear(err);
+	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, now, threshold, *rep, err);
+	CMS_ContentInfo_free(cms);
+	/* evaluate never leaves OpenSSL errors behind */
+	assert_int_equal(ERR_peek_error(), 0);
+	return rc;
+}
+
+static const struct oab_check *check_named(const struct oab_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_checks; i++)
+		if (strcmp(r->checks[i].name, name) == 0)
+			return &r->checks[i];
+	return NULL;
+}
+
+static const struct oab_signer_report *signer_cn(const struct oab_report *r, const char *cn)
+{
+	char want[80];
+
+	snprintf(want, sizeof(want), "CN=%s,", cn);
+	for (size_t i = 0; i < r->n_signers; i++)
+		if (r->signers[i].subject && strncmp(r->signers[i].subject, want, strlen(want)) == 0)
+			return &r->signers[i];
+	return NULL;
+}
+
+/* One signer, one trust store: expect trusted (1) or not (0). */
+static void expect_single(int signer, const int *chain, size_t n_chain, struct oab_trust *t,
+			  int64_t now, int trusted, const char *note)
+{
+	unsigned char *der = NULL;
+	size_t len = 0;
+	struct oab_report *rep;
+	struct oab_err err = {0};
+	const struct oab_check *th;
+	int rc;
+
+	sign(&signer, 1, chain, n_chain, &der, &len);
+	rc = evaluate(der, len, t, now, 1, &rep, &err);
+	if ((rc == 0) != trusted || (note && (!rep->signers[0].note ||
+					      !strstr(rep->signers[0].note, note))))
+		print_error("%s: rc %d err '%s' note '%s'\n", names[signer], rc, err.msg,
+			    rep->signers[0].note ? rep->signers[0].note : "(null)");
+	assert_int_equal(rep->n_signers, 1);
+	assert_int_equal(rep->signers[0].signature_ok, 1);
+	assert_int_equal(rep->signers[0].trusted, trusted);
+	assert_int_equal(rep->trusted_keys, trusted ? 1 : 0);
+	th = check_named(rep, "threshold");
+	assert_non_null(th);
+	assert_int_equal(th->ok, trusted);
+	if (trusted) {
+		assert_int_equal(rc, 0);
+		assert_int_equal(err.code, OAB_OK);
+		assert_non_null(check_named(rep, "signer 1"));
+		assert_int_equal(check_named(rep, "signer 1")->ok, 1);
+	} else {
+		assert_int_equal(rc, -1);
+		assert_int_equal(err.code, OAB_E_REJECTED);
+		assert_non_null(strstr(err.msg, "not trusted"));
+		if (note)
+			assert_non_null(strstr(err.msg, note));
+	}
+	if (note) {
+		assert_non_null(rep->signers[0].note);
+		assert_non_null(strstr(rep->signers[0].note, note));
+	}
+	oab_report_free(rep);
+	free(der);
+}
+
+/* ---- chains ---------------------------------------------------------------- */
+
+static void test_root_anchor_with_carried_intermediate(void **state)
+{
+	int root = ROOT, inter = INTER;
+	struct oab_trust *t = trust_ca(&root, 1);
+
+	(void)state;
+	expect_single(LEAF, &inter, 1, t, P.now, 1, "chain validates");
+	/* without the intermediate in the signature the chain is incomplete */
+	expect_single(LEAF, NULL, 0, t, P.now, 0, "local issuer");
+	/* a leaf without extendedKeyUsage is accepted (no restriction) */
+	expect_single(LEAF_NOEKU, &inter, 1, t, P.now, 1, NULL);
+	oab_trust_free(t);
+}
+
+static void test_intermediate_anchor(void **state)
+{
+	int inter = INTER;
+	struct oab_trust *t = trust_ca(&inter, 1);
+
+	(void)state;
+	expect_single(LEAF, NULL, 0, t, P.now, 1, "chain validates");
+	/* carrying the intermediate again changes nothing */
+	expect_single(LEAF, &inter, 1, t, P.now, 1, NULL);
+	oab_trust_free(t);
+}
+
+static void test_eku_server_auth_refused(void **state)
+{
+	int root = ROOT, inter = INTER;
+	struct oab_trust *t = trust_ca(&root, 1);
+
+	(void)state;
+	expect_single(LEAF_SRV, &inter, 1, t, P.now, 0, "codeSigning");
+	oab_trust_free(t);
+}
+
+static void test_unrelated_ca(void **state)
+{
+	int root = ROOT, inter = INTER, other = OTHER;
+	int carried[] = {INTER, OTHER};
+	struct oab_trust *t = trust_ca(&root, 1);
+
+	(void)state;
+	expect_single(ROGUE, &inter, 1, t, P.now, 0, "certificate chain not trusted");
+	/* a CA carried inside the signature is never an anchor */
+	expect_single(ROGUE, carried, 2, t, P.now, 0, "certificate chain not trusted");
+	oab_trust_free(t);
+	/* and the rogue CA as anchor does not make the real leaf trusted */
+	t = trust_ca(&other, 1);
+	expect_single(LEAF, &inter, 1, t, P.now, 0, "certificate chain not trusted");
+	expect_single(ROGUE, NULL, 0, t, P.now, 1, NULL);
+	oab_trust_free(t);
+}
+
+static void test_validity_at_now(void **state)
+{
+	int root = ROOT, inter = INTER;
+	struct oab_trust *t = trust_ca(&root, 1);
+
+	(void)state;
+	expect_single(EXPIRED, &inter, 1, t, P.now, 0, "expired");
+	/* inside its validity window */
+	expect_single(EXPIRED, &inter, 1, t, P.now - 10 * DAY, 1, NULL);
+	/* before the good leaf's notBefore */
+	expect_single(LEAF, &inter, 1, t, P.now - 20 * DAY, 0, "not yet valid");
+	/* after everything expired */
+	expect_single(LEAF, &inter, 1, t, P.now + 400 * DAY, 0, "expired");
+	oab_trust_free(t);
+}
+
+/* ---- pinned keys and thresholds --------------------------------------------- */
+
+static void test_threshold_pinned(void **state)
+{
+	int signers[] = {LEAF, LEAF2};
+	struct oab_trust *t = trust_pinned(signers, 2);
+	unsigned char *der = NULL;
+	size_t len = 0;
+	struct oab_report *rep;
+	struct oab_err err = {0};
+
+	(void)state;
+	assert_int_equal(oab_trust_count(t), 2);
+	sign(signers, 2, NULL, 0, &der, &len);
+	assert_int_equal(evaluate(der, len, t, P.now, 2, &rep, &err), 0);
+	assert_int_equal(rep->trusted_keys, 2);
+	assert_int_equal(check_named(rep, "threshold")->ok, 1);
+	assert_non_null(strstr(signer_cn(rep, "leaf")->note, "pinned"));
+	oab_report_free(rep);
+	/* 0 means 1 */
+	assert_int_equal(evaluate(der, len, t, P.now, 0, &rep, &err), 0);
+	oab_report_free(rep);
+
+	assert_int_equal(evaluate(der, len, t, P.now, 3, &rep, &err), -1);
+	assert_int_equal(err.code, OAB_E_REJECTED);
+	assert_non_null(strstr(err.msg, "2 distinct trusted signing keys, 3 required"));
+	assert_int_equal(rep->trusted_keys, 2);
+	assert_int_equal(check_named(rep, "threshold")->ok, 0);
+	oab_report_free(rep);
+	oab_trust_free(t);
+
+	/* pinned keys ignore chains and validity: the expired and rogue
+	 * certificates count when pinned */
+	{
+		int pins[] = {EXPIRED, ROGUE};
+
+		t = trust_pinned(pins, 2);
+		free(der);
+		sign(pins, 2, NULL, 0, &der, &len);
+		assert_int_equal(evaluate(der, len, t, P.now, 2, &rep, &err), 0);
+		oab_report_free(rep);
+		oab_trust_free(t);
+	}
+	free(der);
+}
+
+static void test_threshold_ca(void **state)
+{
+	int root = ROOT, inter = INTER;
+	int two[] = {LEAF, LEAF2}, mixed[] = {LEAF, ROGUE};
+	struct oab_trust *t = trust_ca(&root, 1);
+	unsigned char *der = NULL;
+	size_t len = 0;
+	struct oab_report *rep;
+	struct oab_err err = {0};
+
+	(void)state;
+	sign(two, 2, &inter, 1, &der, &len);
+	assert_int_equal(evaluate(der, len, t, P.now, 2, &rep, &err), 0);
+	assert_int_equal(rep->trusted_keys, 2);
+	oab_report_free(rep);
+	assert_int_equal(evaluate(der, len, t, P.now, 3, &rep, &err), -1);
+	assert_int_equal(check_named(rep, "threshold")->ok, 0);
+	oab_report_free(rep);
+	free(der);
+
+	/* a valid but untrusted co-signer does not spoil a trusted one ... */
+	sign(mixed, 2, &inter, 1, &der, &len);
+	assert_int_equal(evaluate(der, len, t, P.now, 1, &rep, &err), 0);
+	assert_int_equal(rep->trusted_keys, 1);
+	assert_int_equal(signer_cn(rep, "leaf")->trusted, 1);
+	assert_int_equal(signer_cn(rep, "rogue")->trusted, 0);
+	assert_int_equal(signer_cn(rep, "rogue")->signature_ok, 1);
+	oab_report_free(rep);
+	/* ... nor does it count towards a threshold of 2 */
+	assert_int_equal(evaluate(der, len, t, P.now, 2, &rep, &err), -1);
+	assert_non_null(strstr(err.msg, "1 distinct trusted signing key, 2 required"));
+	assert_non_null(strstr(err.msg, "certificate chain not trusted"));
+	oab_report_free(rep);
+	free(der);
+	oab_trust_free(t);
+}
+
+/* The same key under two certificates counts once. */
+static void test_same_key_counts_once(void **state)
+{
+	int root = ROOT, inter = INTER, same[] = {LEAF, LEAF_SAME};
+	struct oab_trust *t = trust_ca(&root, 1);
+	struct oab_trust *tp = trust_pinned(same, 1);
+	unsigned char *der = NULL;
+	size_t len = 0;
+	struct oab_report *rep;
+	struct oab_err err = {0};
+	int counted = 0, dup = 0;
+
+	(void)state;
+	sign(same, 2, &inter, 1, &der, &len);
+	for (int pass = 0; pass < 2; pass++) {
+		assert_int_equal(evaluate(der, len, pass ? tp : t, P.now, 2, &rep, &err), -1);
+		assert_int_equal(err.code, OAB_E_REJECTED);
+		assert_int_equal(rep->n_signers, 2);
+		assert_int_equal(rep->trusted_keys, 1);
+		counted = dup = 0;
+		for (size_t i = 0; i < 2; i++) {
+			assert_int_equal(rep->signers[i].signature_ok, 1);
+			assert_string_equal(rep->signers[0].key_id, rep->signers[1].key_id);
+			if (rep->signers[i].trusted == 1)
+				counted++;
+			else if (rep->signers[i].note && strstr(rep->signers[i].note, "same key"))
+				dup++;
+		}
+		assert_int_equal(counted, 1);
+		assert_int_equal(dup, 1);
+		assert_int_equal(check_named(rep, "threshold")->ok, 0);
+		oab_report_free(rep);
+		/* threshold 1 is still met */
+		assert_int_equal(evaluate(der, len, pass ? tp : t, P.now, 1, &rep, &err), 0);
+		oab_report_free(rep);
+	}
+	free(der);
+
+	/* The very same signer twice in one SignerInfo set: OpenSSL 3.0's
+	 * CMS_add1_signer refuses a certificate that is already present, so
+	 * oab_cms_sign fails cleanly there (newer OpenSSL may accept it; then
+	 * the key must count once). oab_cms_add_signers (co-signing) adds the
+	 * second SignerInfo without the certificate and can always do it. */
+	{
+		struct oab_signer s = {.key = P.key[LEAF], .cert = P.cert[LEAF], .label = (char *)"leaf"};
+		struct oab_signer twice[2] = {s, s};
+		CMS_ContentInfo *cms;
+
+		oab_err_clear(&err);
+		der = NULL;
+		if (oab_cms_sign(g_msg, sizeof(g_msg) - 1, twice, 2, NULL, &der, &len, &err) == 0) {
+			assert_int_equal(evaluate(der, len, tp, P.now, 2, &rep, &err), -1);
+			assert_int_equal(rep->trusted_keys, 1);
+			oab_report_free(rep);
+		} else {
+			assert_null(der);
+			assert_int_equal(err.code, OAB_E_KEY);
+			assert_non_null(strstr(err.msg, "leaf"));
+			assert_int_equal(ERR_peek_error(), 0);
+		}
+		free(der);
+
+		sign(same, 1, &inter, 1, &der, &len);
+		cms = oab_cms_parse(der, len, &err);
+		assert_non_null(cms);
+		free(der);
+		assert_int_equal(oab_cms_add_signers(cms, &s, 1, NULL, &err), 0);
+		assert_int_equal(oab_cms_encode(cms, &der, &len, &err), 0);
+		CMS_ContentInfo_free(cms);
+		assert_int_equal(evaluate(der, len, t, P.now, 2, &rep, &err), -1);
+		assert_int_equal(rep->n_signers, 2);
+		assert_int_equal(rep->trusted_keys, 1);
+		oab_report_free(rep);
+		free(der);
+	}
+	oab_trust_free(t);
+	oab_trust_free(tp);
+}
+
+static void test_describe_only_and_empty_trust(void **state)
+{
+	int inter = INTER, leaf = LEAF;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	struct oab_report *rep;
+	struct oab_err err = {0};
+	struct oab_trust *empty = oab_trust_new();
+	const struct oab_signer_report *sr;
+	char kid[65];
+
+	(void)state;
+	sign(&leaf, 1, &inter, 1, &der, &len);
+	/* trust == NULL: describe, do not judge */
+	assert_int_equal(evaluate(der, len, NULL, P.now, 1, &rep, &err), 0);
+	assert_int_equal(rep->n_signers, 1);
+	sr = &rep->signers[0];
+	assert_int_equal(sr->signature_ok, -1);
+	assert_int_equal(sr->trusted, -1);
+	assert_int_equal(rep->trusted_keys, 0);
+	assert_int_equal(rep->n_checks, 0);
+	assert_string_equal(sr->subject, "CN=leaf,O=otabundle unit");
+	assert_string_equal(sr->issuer, "CN=Unit Release CA,O=otabundle unit");
+	assert_string_equal(sr->serial, "66"); /* 100 + LEAF = 102 */
+	assert_string_equal(sr->key_type, "EC P-256");
+	assert_int_equal(oab_key_id(P.key[LEAF], kid), 0);
+	assert_string_equal(sr->key_id, kid);
+	assert_true(sr->not_before >= P.now - 2 * DAY - 5 && sr->not_before <= P.now - 2 * DAY + 5);
+	assert_true(sr->not_after >= P.now + 365 * DAY - 5 && sr->not_after <= P.now + 365 * DAY + 5);
+	assert_true(sr->signing_time >= P.now - 5 && sr->signing_time <= P.now + 600);
+	oab_report_free(rep);
+
+	/* an empty trust store trusts nobody */
+	assert_int_equal(oab_trust_count(empty), 0);
+	assert_int_equal(evaluate(der, len, empty, P.now, 1, &rep, &err), -1);
+	assert_int_equal(err.code, OAB_E_REJECTED);
+	assert_non_null(strstr(rep->signers[0].note, "not pinned"));
+	oab_report_free(rep);
+	oab_trust_free(empty);
+	free(der);
+}
+
+static void test_trust_loading(void **state)
+{
+	struct oab_trust *t = oab_trust_new();
+	struct oab_err err = {0};
+	char *junk = tl_path(P.dir, "junk.pem");
+	char *missing = tl_path(P.dir, "missing.pem");
+	char *bundle = tl_path(P.dir, "two.pem");
+
+	(void)state;
+	assert_int_equal(tl_write_file(junk, "-----BEGIN NOTHING-----\n", 24), 0);
+	assert_int_equal(oab_trust_add_ca(t, junk, &err), -1);
+	assert_int_equal(err.code, OAB_E_KEY);
+	assert_int_equal(strncmp(err.msg, "--ca: ", 6), 0);
+	assert_int_equal(oab_trust_add_pinned(t, junk, &err), -1);
+	assert_int_equal(err.code, OAB_E_KEY);
+	assert_non_null(strstr(err.msg, "junk.pem"));
+	assert_int_equal(oab_trust_add_pinned(t, missing, &err), -1);
+	assert_int_equal(err.code, OAB_E_IO);
+	assert_int_equal(oab_trust_count(t), 0);
+	/* every certificate of a file counts */
+	assert_int_equal(tl_write_certs(bundle, P.cert[ROOT], P.cert[OTHER], NULL), 0);
+	assert_int_equal(oab_trust_add_ca(t, bundle, &err), 0);
+	assert_int_equal(oab_trust_count(t), 2);
+	assert_int_equal(oab_trust_add_pinned(t, bundle, &err), 0);
+	assert_int_equal(oab_trust_count(t), 4);
+	oab_trust_free(t);
+	assert_int_equal(oab_trust_count(NULL), 0);
+	oab_trust_free(NULL);
+	free(junk);
+	free(missing);
+	free(bundle);
+}
+
+/* ---- policy ---------------------------------------------------------------- */
+
+static char *compat[] = {(char *)"board-a", (char *)"board-b"};
+
+static struct oab_manifest policy_manifest(void)
+{
+	struct oab_manifest m;
+
+	memset(&m, 0, sizeof(m));
+	m.format = 1;
+	m.name = (char *)"demo";
+	m.version = (char *)"1.0";
+	m.security_version = 17;
+	m.compatible = compat;
+	m.n_compatible = 2;
+	m.has_expires = 1;
+	m.expires = INT64_C(1814313600); /* 2027-06-30T00:00:00Z */
+	return m;
+}
+
+static struct oab_verify_opts policy_opts(const char *compatible, int64_t min_sv)
+{
+	struct oab_verify_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.compatible = compatible;
+	o.min_security_version = min_sv;
+	o.now = -1;
+	return o;
+}
+
+/* Run the policy; returns rc and fills ok flags of the three checks
+ * (-1 when the check was not made). */
+static int policy(const struct oab_manifest *m, const struct oab_verify_opts *o, int64_t now,
+		  int ok[3], struct oab_err *err)
+{
+	static const char *const checks[3] = {"policy compatible", "policy security-version",
+					      "policy expires"};
+	struct oab_report *rep = oab_report_new();
+	int rc;
+
+	assert_non_null(rep);
+	oab_err_clear(err);
+	rc = oab_policy_check(m, o, now, rep, err);
+	for (int i = 0; i < 3; i++) {
+		const struct oab_check *c = check_named(rep, checks[i]);
+
+		ok[i] = c ? c->ok : -1;
+		if (c)
+			assert_non_null(c->detail);
+	}
+	oab_report_free(rep);
+	return rc;
+}
+
+static void test_policy(void **state)
+{
+	struct oab_manifest m = policy_manifest();
+	struct oab_verify_opts o;
+	struct oab_err err;
+	const int64_t before = INT64_C(1814313600) - 1;
+	int ok[3];
+
+	(void)state;
+	/* all OK */
+	o = policy_opts("board-b", 17);
+	assert_int_equal(policy(&m, &o, before, ok, &err), 0);
+	assert_int_equal(err.code, OAB_OK);
+	assert_int_equal(ok[0], 1);
+	assert_int_equal(ok[1], 1);
+	assert_int_equal(ok[2], 1);
+
+	/* nothing asked, no expiry: no checks at all */
+	o = policy_opts(NULL, -1);
+	m.has_expires = 0;
+	assert_int_equal(policy(&m, &o, INT64_C(4102444800), ok, &err), 0);
+	assert_int_equal(ok[0], -1);
+	assert_int_equal(ok[1], -1);
+	assert_int_equal(ok[2], -1);
+	m.has_expires = 1;
+
+	/* compatible mismatch (and a prefix is not a match) */
+	o = policy_opts("board-c", -1);
+	assert_int_equal(policy(&m, &o, before, ok, &err), -1);
+	assert_int_equal(err.code, OAB_E_REJECTED);
+	assert_non_null(strstr(err.msg, "not compatible with 'board-c'"));
+	assert_int_equal(ok[0], 0);
+	assert_int_equal(ok[1], -1);
+	assert_int_equal(ok[2], 1);
+	o = policy_opts("board", -1);
+	assert_int_equal(policy(&m, &o, before, ok, &err), -1);
+	assert_int_equal(ok[0], 0);
+
+	/* security-version below the minimum; equal is fine */
+	o = policy_opts(NULL, 18);
+	assert_int_equal(policy(&m, &o, before, ok, &err), -1);
+	assert_int_equal(err.code, OAB_E_REJECTED);
+	assert_non_null(strstr(err.msg, "security-version 17 is below the minimum 18"));
+	assert_int_equal(ok[1], 0);
+	o = policy_opts(NULL, 0);
+	assert_int_equal(policy(&m, &o, before, ok, &err), 0);
+	assert_int_equal(ok[1], 1);
+
+	/* expired at now (the expiry instant itself is expired) */
+	o = policy_opts(NULL, -1);
+	assert_int_equal(policy(&m, &o, before + 1, ok, &err), -1);
+	assert_int_equal(err.code, OAB_E_REJECTED);
+	assert_non_null(strstr(err.msg, "expired at 2027-06-30T00:00:00Z"));
+	assert_int_equal(ok[2], 0);
+	assert_int_equal(policy(&m, &o, before + 86400 * 365, ok, &err), -1);
+	assert_int_equal(ok[2], 0);
+
+	/* several failures: every check is reported, the first one names
+	 * the error */
+	o = policy_opts("board-z", 99);
+	assert_int_equal(policy(&m, &o, before + 10, ok, &err), -1);
+	assert_int_equal(ok[0], 0);
+	assert_int_equal(ok[1], 0);
+	assert_int_equal(ok[2], 0);
+	assert_non_null(strstr(err.msg, "board-z"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_root_anchor_with_carried_intermediate),
+		cmocka_unit_test(test_intermediate_anchor),
+		cmocka_unit_test(test_eku_server_auth_refused),
+		cmocka_unit_test(test_unrelated_ca),
+		cmocka_unit_test(test_validity_at_now),
+		cmocka_unit_test(test_threshold_pinned),
+		cmocka_unit_test(test_threshold_ca),
+		cmocka_unit_test(test_same_key_counts_once),
+		cmocka_unit_test(test_describe_only_and_empty_trust),
+		cmocka_unit_test(test_trust_loading),
+		cmocka_unit_test(test_policy),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

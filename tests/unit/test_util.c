@@ -1,0 +1,476 @@
+/* test_util.c - src/util.c: secrets, hex, escaping, atomic output files,
+ * error helpers. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "otabundle/otabundle.h"
+#include "internal.h"
+#include "testlib.h"
+
+static char *g_dir;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	g_dir = tl_mkdtemp("util");
+	return g_dir ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	tl_rm_rf(g_dir);
+	free(g_dir);
+	g_dir = NULL;
+	return 0;
+}
+
+/* Names of the entries of dir (without . and ..), sorted, joined by ','. */
+static void list_dir(const char *dir, char *out, size_t outsz)
+{
+	struct dirent **ents = NULL;
+	int n = scandir(dir, &ents, NULL, alphasort);
+
+	out[0] = '\0';
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(ents[i]->d_name, ".") != 0 && strcmp(ents[i]->d_name, "..") != 0) {
+			if (*out)
+				strncat(out, ",", outsz - strlen(out) - 1);
+			strncat(out, ents[i]->d_name, outsz - strlen(out) - 1);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+}
+
+/* ---- oab_secret_read ----------------------------------------------------- */
+
+static void test_secret_env(void **state)
+{
+	struct oab_err err = {0};
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(setenv("OAB_UNIT_SECRET", "s3cret value", 1), 0);
+	assert_int_equal(oab_secret_read("env:OAB_UNIT_SECRET", buf, sizeof(buf), &err), 12);
+	assert_string_equal(buf, "s3cret value");
+
+	unsetenv("OAB_UNIT_SECRET_MISSING");
+	assert_int_equal(oab_secret_read("env:OAB_UNIT_SECRET_MISSING", buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_non_null(strstr(err.msg, "OAB_UNIT_SECRET_MISSING"));
+
+	/* Too long for the buffer: refused, not truncated. */
+	oab_err_clear(&err);
+	assert_int_equal(oab_secret_read("env:OAB_UNIT_SECRET", buf, 8, &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_null(strstr(err.msg, "s3cret"));
+	unsetenv("OAB_UNIT_SECRET");
+}
+
+static void test_secret_file(void **state)
+{
+	struct oab_err err = {0};
+	char *p = tl_path(g_dir, "secret.txt");
+	char src[512], buf[64];
+
+	(void)state;
+	snprintf(src, sizeof(src), "file:%s", p);
+
+	/* First line only. */
+	assert_int_equal(tl_write_file(p, "first line\nsecond line\n", 23), 0);
+	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 10);
+	assert_string_equal(buf, "first line");
+
+	/* CRLF trimmed. */
+	assert_int_equal(tl_write_file(p, "crlf-pass\r\nmore\r\n", 17), 0);
+	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 9);
+	assert_string_equal(buf, "crlf-pass");
+
+	/* No trailing newline at all. */
+	assert_int_equal(tl_write_file(p, "bare", 4), 0);
+	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 4);
+	assert_string_equal(buf, "bare");
+
+	/* Empty file: an empty secret. */
+	assert_int_equal(tl_write_file(p, "", 0), 0);
+	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 0);
+	assert_string_equal(buf, "");
+
+	/* Longer than the buffer: refused and the buffer wiped. */
+	assert_int_equal(tl_write_file(p, "0123456789abcdef\n", 17), 0);
+	assert_int_equal(oab_secret_read(src, buf, 8, &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(buf[i], 0);
+
+	assert_int_equal(unlink(p), 0);
+	/* Missing file. */
+	oab_err_clear(&err);
+	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_IO);
+	free(p);
+}
+
+static void test_secret_fd(void **state)
+{
+	struct oab_err err = {0};
+	char src[32], buf[64];
+	int pfd[2];
+
+	(void)state;
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(write(pfd[1], "pw-one\r\npw-two\n", 15), 15);
+	close(pfd[1]);
+	snprintf(src, sizeof(src), "fd:%d", pfd[0]);
+	/* Stops at the first newline, so the pipe still holds the second
+	 * secret for the next reader. */
+	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 6);
+	assert_string_equal(buf, "pw-one");
+	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 6);
+	assert_string_equal(buf, "pw-two");
+	/* fd: does not close the caller's descriptor. */
+	assert_true(fcntl(pfd[0], F_GETFD) >= 0);
+	close(pfd[0]);
+
+	assert_int_equal(oab_secret_read("fd:", buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_int_equal(oab_secret_read("fd:3x", buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_int_equal(oab_secret_read("fd:-1", buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+}
+
+static void test_secret_literal_rejected(void **state)
+{
+	struct oab_err err = {0};
+	char buf[64] = "untouched";
+
+	(void)state;
+	assert_int_equal(oab_secret_read("pass:x", buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_non_null(strstr(err.msg, "literal"));
+	assert_null(strstr(err.msg, "pass:x"));
+	assert_int_equal(oab_secret_read("hunter2", buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_null(strstr(err.msg, "hunter2"));
+	oab_err_clear(&err);
+	assert_int_equal(oab_secret_read(NULL, buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+}
+
+/* ---- hex ------------------------------------------------------------------ */
+
+static void test_hex(void **state)
+{
+	const unsigned char in[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff};
+	char out[2 * sizeof(in) + 1];
+	unsigned char back[sizeof(in)];
+
+	(void)state;
+	memset(out, 'X', sizeof(out));
+	oab_hex(in, sizeof(in), out);
+	assert_string_equal(out, "00017f80abcdefff");
+	oab_hex(in, 0, out);
+	assert_string_equal(out, "");
+
+	memset(back, 0x55, sizeof(back));
+	assert_int_equal(oab_unhex("00017f80abcdefff", back, sizeof(back)), 0);
+	assert_memory_equal(back, in, sizeof(in));
+	/* Uppercase, wrong length and non-hex digits are refused. */
+	assert_int_equal(oab_unhex("00017F80ABCDEFFF", back, sizeof(back)), -1);
+	assert_int_equal(oab_unhex("00017f80abcdeff", back, sizeof(back)), -1);
+	assert_int_equal(oab_unhex("00017f80abcdefff00", back, sizeof(back)), -1);
+	assert_int_equal(oab_unhex("00017f80abcdefgg", back, sizeof(back)), -1);
+	assert_int_equal(oab_unhex("0x017f80abcdefff", back, sizeof(back)), -1);
+	assert_int_equal(oab_unhex(" 0017f80abcdefff", back, sizeof(back)), -1);
+}
+
+/* ---- oab_escape ----------------------------------------------------------- */
+
+static void test_escape(void **state)
+{
+	char out[4 * 80 + 4];
+	char big[300];
+	char guard[40];
+
+	(void)state;
+	oab_escape("a\x01" "b\\c\x7f\n\xff", 8, out, sizeof(out));
+	assert_string_equal(out, "a\\x01b\\x5cc\\x7f\\x0a\\xff");
+
+	/* Embedded NUL is shown, not a terminator. */
+	oab_escape("x\0y", 3, out, sizeof(out));
+	assert_string_equal(out, "x\\x00y");
+
+	/* Exactly 80 visible bytes: no ellipsis. */
+	memset(big, 'A', sizeof(big));
+	oab_escape(big, 80, out, sizeof(out));
+	assert_int_equal(strlen(out), 80);
+	assert_null(strstr(out, "..."));
+
+	/* More than 80: 80 shown then "...". */
+	oab_escape(big, sizeof(big), out, sizeof(out));
+	assert_int_equal(strlen(out), 83);
+	assert_string_equal(out + 80, "...");
+
+	/* 100 control bytes fill the documented maximum buffer exactly. */
+	memset(big, 1, 100);
+	oab_escape(big, 100, out, sizeof(out));
+	assert_int_equal(strlen(out), 4 * 80 + 3);
+	assert_string_equal(out + 4 * 80, "...");
+
+	/* A small buffer truncates without writing past it. */
+	memset(guard, '#', sizeof(guard));
+	oab_escape("\x01\x02\x03\x04\x05\x06", 6, guard, 10);
+	assert_true(strlen(guard) < 10);
+	for (size_t i = 10; i < sizeof(guard); i++)
+		assert_int_equal(guard[i], '#');
+	assert_int_equal(strncmp(guard, "\\x01", 4), 0);
+	memset(guard, '#', sizeof(guard));
+	oab_escape("abcdefghijklmnop", 16, guard, 7);
+	assert_string_equal(guard, "ab");
+	for (size_t i = 7; i < sizeof(guard); i++)
+		assert_int_equal(guard[i], '#');
+
+	/* Size 1: just the terminator. */
+	guard[0] = 'Z';
+	oab_escape("abc", 3, guard, 1);
+	assert_int_equal(guard[0], '\0');
+}
+
+/* ---- atomic output files -------------------------------------------------- */
+
+static void test_outfile_replace_and_abort(void **state)
+{
+	struct oab_err err = {0};
+	struct oab_outfile o;
+	char *sub = tl_path(g_dir, "out");
+	char *target, listing[512];
+	unsigned char *got;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(mkdir(sub, 0700), 0);
+	target = tl_path(sub, "bundle.oab");
+	assert_int_equal(tl_write_file(target, "old content", 11), 0);
+
+	/* commit replaces the existing file. */
+	assert_int_equal(oab_outfile_open(&o, target, &err), 0);
+	assert_true(o.fd >= 0);
+	assert_int_equal(oab_write_all(o.fd, "new content!", 12), 0);
+	/* Until commit, the target keeps its old bytes. */
+	got = tl_read_file(target, &len);
+	assert_non_null(got);
+	assert_int_equal(len, 11);
+	assert_memory_equal(got, "old content", 11);
+	free(got);
+	assert_int_equal(oab_outfile_commit(&o, &err), 0);
+	oab_outfile_abort(&o); /* safe after commit */
+	got = tl_read_file(target, &len);
+	assert_non_null(got);
+	assert_int_equal(len, 12);
+	assert_memory_equal(got, "new content!", 12);
+	free(got);
+	list_dir(sub, listing, sizeof(listing));
+	assert_string_equal(listing, "bundle.oab");
+
+	/* abort leaves the old content and no temp file. */
+	assert_int_equal(oab_outfile_open(&o, target, &err), 0);
+	assert_int_equal(oab_write_all(o.fd, "discarded", 9), 0);
+	oab_outfile_abort(&o);
+	assert_int_equal(o.fd, -1);
+	got = tl_read_file(target, &len);
+	assert_non_null(got);
+	assert_int_equal(len, 12);
+	assert_memory_equal(got, "new content!", 12);
+	free(got);
+	list_dir(sub, listing, sizeof(listing));
+	assert_string_equal(listing, "bundle.oab");
+
+	/* A target that did not exist yet. */
+	{
+		char *fresh = tl_path(sub, "fresh.bin");
+
+		assert_int_equal(oab_outfile_open(&o, fresh, &err), 0);
+		assert_int_equal(oab_write_all(o.fd, "xyz", 3), 0);
+		assert_int_equal(oab_outfile_commit(&o, &err), 0);
+		oab_outfile_abort(&o);
+		got = tl_read_file(fresh, &len);
+		assert_non_null(got);
+		assert_int_equal(len, 3);
+		free(got);
+		list_dir(sub, listing, sizeof(listing));
+		assert_string_equal(listing, "bundle.oab,fresh.bin");
+		free(fresh);
+	}
+
+	/* A symlink target is replaced, not written through. */
+	{
+		char *victim = tl_path(sub, "victim");
+		char *link = tl_path(sub, "link");
+		struct stat st;
+
+		assert_int_equal(tl_write_file(victim, "keep", 4), 0);
+		assert_int_equal(symlink("victim", link), 0);
+		assert_int_equal(oab_outfile_open(&o, link, &err), 0);
+		assert_int_equal(oab_write_all(o.fd, "replaced", 8), 0);
+		assert_int_equal(oab_outfile_commit(&o, &err), 0);
+		oab_outfile_abort(&o);
+		assert_int_equal(lstat(link, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		got = tl_read_file(victim, &len);
+		assert_non_null(got);
+		assert_int_equal(len, 4);
+		assert_memory_equal(got, "keep", 4);
+		free(got);
+		free(victim);
+		free(link);
+	}
+	free(target);
+	free(sub);
+}
+
+static void test_outfile_errors(void **state)
+{
+	struct oab_err err = {0};
+	struct oab_outfile o;
+	char *missing = tl_path(g_dir, "no-such-dir/out.bin");
+	char *slash;
+
+	(void)state;
+	assert_int_equal(oab_outfile_open(&o, missing, &err), -1);
+	assert_int_equal(err.code, OAB_E_IO);
+	assert_int_equal(o.fd, -1);
+	assert_int_equal(o.dirfd, -1);
+
+	/* The folder itself as the target. */
+	oab_err_clear(&err);
+	assert_int_equal(oab_outfile_open(&o, g_dir, &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+
+	/* A path ending in '/': no file name. */
+	oab_err_clear(&err);
+	assert_int_equal(asprintf(&slash, "%s/", g_dir) > 0, 1);
+	assert_int_equal(oab_outfile_open(&o, slash, &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	free(slash);
+	free(missing);
+}
+
+/* ---- oab_read_file ------------------------------------------------------- */
+
+static void test_read_file_limit(void **state)
+{
+	struct oab_err err = {0};
+	char *p = tl_path(g_dir, "small.txt");
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(tl_write_file(p, "0123456789", 10), 0);
+	assert_int_equal(oab_read_file(p, 10, &buf, &len, &err), 0);
+	assert_int_equal(len, 10);
+	assert_string_equal(buf, "0123456789");
+	free(buf);
+	buf = NULL;
+	assert_int_equal(oab_read_file(p, 9, &buf, &len, &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_null(buf);
+	unlink(p);
+	/* A missing file is the user's mistake (usage), not an I/O fault. */
+	assert_int_equal(oab_read_file(p, 9, &buf, &len, &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_non_null(strstr(err.msg, "small.txt"));
+	free(p);
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+static void test_err_prefix(void **state)
+{
+	struct oab_err err;
+	char pre[2000];
+
+	(void)state;
+	oab_err_clear(&err);
+	assert_int_equal(err.code, OAB_OK);
+	assert_string_equal(err.msg, "");
+
+	assert_int_equal(oab_err_set(&err, OAB_E_KEY, "inner %d", 7), -1);
+	assert_int_equal(oab_err_prefix(&err, "ctx '%s': ", "k"), -1);
+	assert_int_equal(err.code, OAB_E_KEY);
+	assert_string_equal(err.msg, "ctx 'k': inner 7");
+
+	/* A full message: the prefix wins, the old text is cut, the result
+	 * stays NUL-terminated inside the buffer. */
+	memset(err.msg, 'x', sizeof(err.msg) - 1);
+	err.msg[sizeof(err.msg) - 1] = '\0';
+	err.code = OAB_E_IO;
+	oab_err_prefix(&err, "p: ");
+	assert_int_equal(err.code, OAB_E_IO);
+	assert_int_equal(strlen(err.msg), OAB_ERR_MAX - 1);
+	assert_int_equal(strncmp(err.msg, "p: xxx", 6), 0);
+	assert_int_equal(err.msg[OAB_ERR_MAX - 2], 'x');
+
+	/* A prefix longer than the buffer. */
+	memset(pre, 'P', sizeof(pre) - 1);
+	pre[sizeof(pre) - 1] = '\0';
+	oab_err_set(&err, OAB_E_REJECTED, "old");
+	oab_err_prefix(&err, "%s", pre);
+	assert_int_equal(err.code, OAB_E_REJECTED);
+	assert_int_equal(strlen(err.msg), OAB_ERR_MAX - 1);
+	assert_null(strstr(err.msg, "old"));
+
+	/* Long set messages truncate too. */
+	oab_err_set(&err, OAB_E_USAGE, "%s", pre);
+	assert_int_equal(strlen(err.msg), OAB_ERR_MAX - 1);
+
+	/* NULL err is accepted everywhere. */
+	assert_int_equal(oab_err_set(NULL, OAB_E_IO, "x"), -1);
+	assert_int_equal(oab_err_prefix(NULL, "x"), -1);
+	assert_int_equal(oab_err_ssl(NULL, OAB_E_IO, "x"), -1);
+	oab_err_clear(NULL);
+}
+
+static void test_err_ssl(void **state)
+{
+	struct oab_err err = {0};
+
+	(void)state;
+	/* Make OpenSSL queue an error, then check it is appended and cleared. */
+	assert_null(BIO_new_file("/nonexistent/oab-unit/x", "r"));
+	assert_true(ERR_peek_last_error() != 0);
+	assert_int_equal(oab_err_ssl(&err, OAB_E_KEY, "loading %s", "x"), -1);
+	assert_int_equal(err.code, OAB_E_KEY);
+	assert_int_equal(strncmp(err.msg, "loading x (", 11), 0);
+	assert_int_equal(ERR_peek_error(), 0);
+	/* Empty queue: no parenthesis. */
+	oab_err_ssl(&err, OAB_E_IO, "plain");
+	assert_string_equal(err.msg, "plain");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_secret_env),
+		cmocka_unit_test(test_secret_file),
+		cmocka_unit_test(test_secret_fd),
+		cmocka_unit_test(test_secret_literal_rejected),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_outfile_replace_and_abort),
+		cmocka_unit_test(test_outfile_errors),
+		cmocka_unit_test(test_read_file_limit),
+		cmocka_unit_test(test_err_prefix),
+		cmocka_unit_test(test_err_ssl),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
