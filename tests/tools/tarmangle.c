@@ -11,6 +11,8 @@
  *   tarmangle IN OUT hardlink NAME TARGET NAME becomes a hard link to TARGET
  *   tarmangle IN OUT dir|fifo|chr NAME    NAME becomes a directory/fifo/device
  *   tarmangle IN offsets                  print "NAME DATA_OFFSET SIZE" per member
+ *   tarmangle IN rawsize NAME OCTAL       patch NAME's ustar size field in place
+ *                                         (checksum fixed up), e.g. 77777777777
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +68,36 @@ static int find(struct member *m, int n, const char *name)
 	exit(2);
 }
 
+static int rawsize(struct archive *a, const char *path, const char *name, const char *octal)
+{
+	struct archive_entry *e;
+	unsigned char h[512];
+	unsigned sum = 0;
+	long long pos = -1;
+	FILE *f;
+
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK)
+		if (strcmp(archive_entry_pathname(e), name) == 0) {
+			pos = (long long)archive_read_header_position(a);
+			break;
+		}
+	archive_read_free(a);
+	if (pos < 0 || strlen(octal) != 11 || !(f = fopen(path, "r+b")))
+		return 2;
+	if (fseek(f, pos, SEEK_SET) || fread(h, 1, 512, f) != 512)
+		return 2;
+	memcpy(h + 124, octal, 11);
+	h[135] = 0;
+	memset(h + 148, ' ', 8);
+	for (int i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+	if (fseek(f, pos, SEEK_SET) || fwrite(h, 1, 512, f) != 512)
+		return 2;
+	return fclose(f) ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct archive *a = archive_read_new(), *w;
@@ -79,6 +111,8 @@ int main(int argc, char **argv)
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, argv[1], 65536) != ARCHIVE_OK)
 		die("open", a);
+	if (strcmp(argv[2], "rawsize") == 0 && argc > 4)
+		return rawsize(a, argv[1], argv[3], argv[4]);
 	while (archive_read_next_header(a, &e) == ARCHIVE_OK && n < 256) {
 		la_int64_t sz = archive_entry_size(e);
 
