@@ -54,6 +54,9 @@ $M "$T/good.oab" "$T/trav.oab" append ../../etc/evil "$T/extra"; reject trav "un
 $M "$T/good.oab" "$T/abs.oab" append /etc/evil "$T/extra";     reject abs "unsafe path"
 $M "$T/good.oab" "$T/trav2.oab" rename payloads/app.zst payloads/../app.zst; reject trav2 "unsafe path"
 $M "$T/good.oab" "$T/bslash.oab" rename payloads/app.zst 'payloads\app.zst'; reject bslash "unsafe path"
+long=$(printf 'a%.0s' $(seq 1 5000))
+$M "$T/good.oab" "$T/long.oab" append "payloads/$long" "$T/extra"; reject long "not listed"
+$M "$T/good.oab" "$T/long2.oab" rename payloads/app.zst "payloads/$long"; reject long2 "unexpected here"
 $M "$T/good.oab" "$T/sym.oab" symlink payloads/app.zst /etc/passwd; reject sym "symbolic link"
 $M "$T/good.oab" "$T/hard.oab" hardlink payloads/app.zst manifest.yaml; reject hard "hard link"
 $M "$T/good.oab" "$T/dir.oab" dir payloads/app.zst;            reject dir "directory"
