@@ -32,7 +32,7 @@ HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h tests/unit/tes
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5
 
-.PHONY: all deps check unit cli-test sanitize demo install uninstall clean lint-man bench fuzz
+.PHONY: all deps check unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/otabundle $(BUILD)/libotabundle.a $(BUILD)/libotabundle.so
@@ -94,6 +94,14 @@ fuzz: all build/fuzz/fuzz_manifest build/fuzz/fuzz_bundle
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) build/fuzz
 
+# End-to-end tests once under valgrind memcheck (smaller image; the PKCS#11
+# engine and fault tests are left to the ASan run).
+valgrind: all $(TOOL_BIN)
+	@for t in roundtrip hostile sign policy keys extract repro; do \
+		OTABUNDLE=$(CURDIR)/tests/cli/valgrind-wrap.sh OAB_REAL=$(CURDIR)/$(BUILD)/otabundle \
+		OAB_TOOLS=$(CURDIR)/$(BUILD)/tests OAB_IMAGE_MIB=4 OAB_TESTS=$$t \
+		sh tests/cli/run.sh || exit 1; done
+
 lint-man:
 	@if command -v mandoc >/dev/null; then mandoc -Tlint -Wwarning $(MANPAGES); \
 	else echo "mandoc missing: man pages not linted"; fi
@@ -104,6 +112,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) cli-test
 	$(MAKE) sanitize
+	$(MAKE) valgrind
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 	@echo "make check: all tests passed"
 

@@ -30,8 +30,8 @@ const struct cli_cmd cli_commands[] = {
 	 "                       [--pass SRC] [--pin SRC] [--pkcs11-module PATH] [--replace]\n"
 	 "                       [-q] BUNDLE\n"
 	 "       otabundle sign --detached -o SIG [--sig EXISTING] --key KEY --cert CERT\n"
-	 "                       [--chain PEM]... [--pass SRC] [--pin SRC]\n"
-	 "                       [--pkcs11-module PATH] [--replace] MANIFEST"},
+	 "                       [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
+	 "                       [--pin SRC] [--pkcs11-module PATH] [--replace] [-q] MANIFEST"},
 	{"export-manifest", cmd_export_manifest,
 	 "write a bundle's manifest (and signature) out for an offline signing room",
 	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE"},

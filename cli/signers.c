@@ -27,7 +27,7 @@ int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, cons
 	default: return 0;
 	}
 	if (*n == CLI_MAX_SIGNERS) {
-		*status = cli_usage(cmd, "at most %d of each of --key, --cert, --pass, --chain",
+		*status = cli_usage(cmd, "at most %d of each of --key, --cert, --pass, --pin, --chain",
 				    CLI_MAX_SIGNERS);
 		return -1;
 	}

@@ -221,6 +221,37 @@ out:
 	return rc;
 }
 
+/* alg := RSASSA-PSS { sha256, MGF1(sha256), saltLength 32 } (RFC 4055). */
+static int pss_algor(X509_ALGOR *alg)
+{
+	RSA_PSS_PARAMS *p = RSA_PSS_PARAMS_new();
+	X509_ALGOR *mgfmd = X509_ALGOR_new();
+	ASN1_STRING *mgf = NULL, *params = NULL;
+	int rc = -1;
+
+	if (!p || !mgfmd || !(p->hashAlgorithm = X509_ALGOR_new()) ||
+	    !(p->maskGenAlgorithm = X509_ALGOR_new()) || !(p->saltLength = ASN1_INTEGER_new()))
+		goto out;
+	X509_ALGOR_set_md(p->hashAlgorithm, EVP_sha256());
+	X509_ALGOR_set_md(mgfmd, EVP_sha256());
+	if (!(mgf = ASN1_item_pack(mgfmd, ASN1_ITEM_rptr(X509_ALGOR), NULL)) ||
+	    !X509_ALGOR_set0(p->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1), V_ASN1_SEQUENCE, mgf))
+		goto out;
+	mgf = NULL;
+	if (!ASN1_INTEGER_set(p->saltLength, EVP_MD_get_size(EVP_sha256())) ||
+	    !(params = ASN1_item_pack(p, ASN1_ITEM_rptr(RSA_PSS_PARAMS), NULL)) ||
+	    !X509_ALGOR_set0(alg, OBJ_nid2obj(NID_rsassaPss), V_ASN1_SEQUENCE, params))
+		goto out;
+	params = NULL;
+	rc = 0;
+out:
+	ASN1_STRING_free(mgf);
+	ASN1_STRING_free(params);
+	X509_ALGOR_free(mgfmd);
+	RSA_PSS_PARAMS_free(p);
+	return rc;
+}
+
 int oab_cms_add_signers(CMS_ContentInfo *cms, struct oab_signer *signers, size_t n,
 			STACK_OF(X509) *chain, struct oab_err *err)
 {
@@ -240,23 +271,17 @@ int oab_cms_add_signers(CMS_ContentInfo *cms, struct oab_signer *signers, size_t
 			return oab_err_ssl(err, OAB_E_KEY, "adding a signature with '%s' failed", s->label);
 		if (pss) {
 			EVP_PKEY_CTX *pctx = CMS_SignerInfo_get0_pkey_ctx(si);
-			unsigned char aid[256];
-			OSSL_PARAM prm[] = {OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID,
-								    aid, sizeof(aid)),
-					    OSSL_PARAM_END};
-			const unsigned char *q = aid;
-			X509_ALGOR *alg = NULL, *pssalg = NULL;
+			X509_ALGOR *alg = NULL;
 			int ok;
 
 			/* Unlike CMS_final, CMS_SignerInfo_sign does not record the
-			 * RSASSA-PSS AlgorithmIdentifier: take it from the key context. */
-			ok = pctx && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
-			     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0 &&
-			     EVP_PKEY_CTX_get_params(pctx, prm) == 1 &&
-			     (pssalg = d2i_X509_ALGOR(NULL, &q, (long)prm[0].return_size)) != NULL;
+			 * RSASSA-PSS parameters, and token (engine) keys cannot
+			 * report them: write them ourselves, matching the padding
+			 * set here (SHA-256, MGF1-SHA-256, salt = digest length). */
 			CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &alg);
-			ok = ok && alg && X509_ALGOR_copy(alg, pssalg) == 1 && CMS_SignerInfo_sign(si) == 1;
-			X509_ALGOR_free(pssalg);
+			ok = pctx && alg && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+			     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0 &&
+			     pss_algor(alg) == 0 && CMS_SignerInfo_sign(si) == 1;
 			if (!ok)
 				return oab_err_ssl(err, OAB_E_KEY, "'%s': RSA-PSS signature failed", s->label);
 		}

@@ -93,8 +93,19 @@ struct oab_signer {
 	char *label;  /* for messages: the key's path or URI */
 	void *engine; /* ENGINE holding a token key, or NULL */
 };
-/* pkcs11.c: load a token key (and the cert, if spec->cert is a URI). */
-int oab_p11_load(const struct oab_signer_spec *spec, struct oab_signer *s, struct oab_err *err);
+/* pkcs11.c: a token signer in two steps. prepare parses the URI, reads
+ * the PIN and checks it once on the token (for every token signer before
+ * any is loaded); load gets the key (and the cert, if spec->cert is a URI)
+ * through the engine. */
+struct oab_p11_pending;
+int oab_p11_prepare(const struct oab_signer_spec *spec, struct oab_p11_pending **out,
+		    struct oab_err *err);
+int oab_p11_load(struct oab_p11_pending *p, struct oab_signer *s, struct oab_err *err);
+void oab_p11_pending_free(struct oab_p11_pending *p);
+/* Load one signer; pending: its oab_p11_prepare result for a token key
+ * (NULL: prepared here). */
+int oab_signer_load_prepared(const struct oab_signer_spec *spec, struct oab_p11_pending *pending,
+			     struct oab_signer *s, struct oab_err *err);
 void oab_p11_release(void *engine);
 int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 		    struct oab_err *err);

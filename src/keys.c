@@ -86,6 +86,13 @@ int oab_load_certs(const char *path, STACK_OF(X509) **out, struct oab_err *err)
 int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 		    struct oab_err *err)
 {
+	return oab_signer_load_prepared(spec, NULL, s, err);
+}
+
+int oab_signer_load_prepared(const struct oab_signer_spec *spec, struct oab_p11_pending *pending,
+			     struct oab_signer *s, struct oab_err *err)
+{
+	struct oab_p11_pending *own = NULL;
 	struct pass_ctx pc = {.src = spec->pass, .label = spec->key, .err = err};
 	STACK_OF(X509) *certs = NULL;
 	BIO *b = NULL;
@@ -94,11 +101,14 @@ int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 	memset(s, 0, sizeof(*s));
 	if (!spec->key || !spec->cert)
 		return oab_err_set(err, OAB_E_USAGE, "a signer needs both --key and --cert");
-	s->label = strdup(spec->key);
+	/* A URI's query may hold pin-value: never let it into messages. */
+	s->label = strndup(spec->key, strcspn(spec->key, "?"));
 	if (!s->label)
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 	if (strncmp(spec->key, "pkcs11:", 7) == 0) {
-		if (oab_p11_load(spec, s, err) < 0)
+		if (!pending && oab_p11_prepare(spec, &own, err) < 0)
+			goto out;
+		if (oab_p11_load(pending ? pending : own, s, err) < 0)
 			goto out;
 		if (!s->cert)
 			goto cert_file;
@@ -110,7 +120,7 @@ int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 	}
 	b = BIO_new_file(spec->key, "r");
 	if (!b) {
-		oab_err_ssl(err, OAB_E_IO, "key '%s': cannot open", spec->key);
+		oab_err_ssl(err, OAB_E_IO, "key '%s': cannot open", s->label);
 		goto out;
 	}
 	s->key = PEM_read_bio_PrivateKey(b, NULL, pass_cb, &pc);
@@ -121,9 +131,9 @@ int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 		}
 		if (pc.asked)
 			oab_err_set(err, OAB_E_KEY, "key '%s': wrong passphrase or damaged key",
-				    spec->key);
+				    s->label);
 		else
-			oab_err_ssl(err, OAB_E_KEY, "key '%s': not a PEM private key", spec->key);
+			oab_err_ssl(err, OAB_E_KEY, "key '%s': not a PEM private key", s->label);
 		ERR_clear_error();
 		goto out;
 	}
@@ -134,8 +144,8 @@ cert_file:
 check:
 	if (X509_check_private_key(s->cert, s->key) != 1) {
 		ERR_clear_error();
-		oab_err_set(err, OAB_E_KEY, "key '%s' does not belong to certificate '%s'",
-			    spec->key, spec->cert);
+		oab_err_set(err, OAB_E_KEY, "key '%s' does not belong to certificate '%.*s'",
+			    s->label, (int)strcspn(spec->cert, "?"), spec->cert);
 		goto out;
 	}
 	switch (EVP_PKEY_get_base_id(s->key)) {
@@ -143,7 +153,7 @@ check:
 	case EVP_PKEY_RSA_PSS:
 		if (EVP_PKEY_get_bits(s->key) < 2048) {
 			oab_err_set(err, OAB_E_KEY, "key '%s': RSA keys need at least 2048 bits (has %d)",
-				    spec->key, EVP_PKEY_get_bits(s->key));
+				    s->label, EVP_PKEY_get_bits(s->key));
 			goto out;
 		}
 		break;
@@ -154,7 +164,7 @@ check:
 		if (strcmp(grp, "prime256v1") != 0 && strcmp(grp, "secp384r1") != 0 &&
 		    strcmp(grp, "secp521r1") != 0) {
 			oab_err_set(err, OAB_E_KEY, "key '%s': EC curve '%s' is not supported (P-256, P-384, P-521)",
-				    spec->key, grp);
+				    s->label, grp);
 			goto out;
 		}
 		break;
@@ -165,18 +175,19 @@ check:
 		 * auditor's stock `openssl cms -verify` could check it. */
 		oab_err_set(err, OAB_E_KEY,
 			    "key '%s': Ed25519 CMS signatures are not supported by OpenSSL %s (RFC 8419); use ECDSA P-256/P-384 or RSA",
-			    spec->key, OpenSSL_version(OPENSSL_VERSION_STRING));
+			    s->label, OpenSSL_version(OPENSSL_VERSION_STRING));
 		goto out;
 	default:
 		oab_err_set(err, OAB_E_KEY,
 			    "key '%s': unsupported key type (use ECDSA P-256/P-384 or RSA >= 2048)",
-			    spec->key);
+			    s->label);
 		goto out;
 	}
 	rc = 0;
 out:
 	BIO_free(b);
 	sk_X509_pop_free(certs, X509_free);
+	oab_p11_pending_free(own);
 	if (rc < 0)
 		oab_signer_release(s);
 	return rc;

@@ -145,6 +145,26 @@ static void hexid(const unsigned char *id, size_t n, char *out, size_t outsz)
 		snprintf(out + o, outsz - o, "%02x", id[i]);
 }
 
+/* The engine reports some failures on stderr itself; keep our one line. */
+static int quiet_stderr(void)
+{
+	int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (saved >= 0 && null >= 0)
+		dup2(null, STDERR_FILENO);
+	if (null >= 0)
+		close(null);
+	return saved;
+}
+
+static void restore_stderr(int saved)
+{
+	if (saved >= 0) {
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+	}
+}
+
 /* libp11's own view of the module: used before the engine (to check the
  * PIN once, so a wrong PIN costs one try and is named as such) and after
  * an engine failure (to list what exists). */
@@ -179,14 +199,24 @@ static int probe_login(struct p11probe *p, const char *module, const char *pin,
 
 	memset(p, 0, sizeof(*p));
 	p->ctx = PKCS11_CTX_new();
-	if (!p->ctx || PKCS11_CTX_load(p->ctx, module ? module : "p11-kit-proxy.so") < 0 ||
-	    PKCS11_enumerate_slots(p->ctx, &p->slots, &p->n) < 0) {
-		if (p->ctx && !p->slots) {
+	if (!p->ctx)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	{
+		int saved = quiet_stderr(), bad = PKCS11_CTX_load(p->ctx, module ? module : "p11-kit-proxy.so") < 0;
+
+		restore_stderr(saved);
+		if (bad) {
 			PKCS11_CTX_free(p->ctx);
 			p->ctx = NULL;
+			ERR_clear_error();
+			return oab_err_set(err, OAB_E_KEY, "PKCS#11 module '%s' could not be loaded",
+					   module ? module : "p11-kit-proxy.so");
 		}
+	}
+	if (PKCS11_enumerate_slots(p->ctx, &p->slots, &p->n) < 0) {
 		ERR_clear_error();
-		return 0;
+		return oab_err_set(err, OAB_E_KEY, "PKCS#11 module '%s': cannot list its slots",
+				   module ? module : "p11-kit-proxy.so");
 	}
 	for (unsigned int i = 0; i < p->n; i++) {
 		PKCS11_TOKEN *t = p->slots[i].token;
@@ -205,10 +235,9 @@ static int probe_login(struct p11probe *p, const char *module, const char *pin,
 	if (!p->slot)
 		return tokens ? 0 : oab_err_set(err, OAB_E_KEY, "no initialised PKCS#11 token (module %s)",
 						module ? module : "p11-kit-proxy");
-	if (!u->token && tokens > 1) {
-		p->slot = NULL; /* the engine will search them all */
-		return 0;
-	}
+	if (!u->token && tokens > 1)
+		return oab_err_set(err, OAB_E_KEY,
+				   "several tokens are present (%s): name one with token=LABEL in the URI", have);
 	if (p->slot->token->userPinLocked)
 		return oab_err_set(err, OAB_E_KEY, "token '%s': the user PIN is locked (unlock it with the SO PIN)",
 				   p->slot->token->label);
@@ -264,26 +293,6 @@ static void explain(struct p11probe *p, struct oab_err *err)
 			 p->slot->token->label, what);
 }
 
-/* The engine reports some failures on stderr itself; keep our one line. */
-static int quiet_stderr(void)
-{
-	int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-	if (saved >= 0 && null >= 0)
-		dup2(null, STDERR_FILENO);
-	if (null >= 0)
-		close(null);
-	return saved;
-}
-
-static void restore_stderr(int saved)
-{
-	if (saved >= 0) {
-		dup2(saved, STDERR_FILENO);
-		close(saved);
-	}
-}
-
 static int get_pin(const struct oab_signer_spec *spec, const struct p11uri *u, char *pin,
 		   struct oab_err *err)
 {
@@ -323,27 +332,59 @@ static int get_pin(const struct oab_signer_spec *spec, const struct p11uri *u, c
 			   u->engine_uri);
 }
 
-int oab_p11_load(const struct oab_signer_spec *spec, struct oab_signer *s, struct oab_err *err)
+struct oab_p11_pending {
+	struct p11uri ku, cu;
+	const char *module; /* points into spec or ku/cu */
+	char pin[PIN_MAX];
+};
+
+void oab_p11_pending_free(struct oab_p11_pending *p)
 {
-	struct p11uri ku = {0}, cu = {0};
+	if (!p)
+		return;
+	OPENSSL_cleanse(p->pin, sizeof(p->pin));
+	p11uri_free(&p->ku);
+	p11uri_free(&p->cu);
+	free(p);
+}
+
+int oab_p11_prepare(const struct oab_signer_spec *spec, struct oab_p11_pending **out,
+		    struct oab_err *err)
+{
+	struct oab_p11_pending *p = calloc(1, sizeof(*p));
 	struct p11probe probe = {0};
-	const char *module;
-	char pin[PIN_MAX] = "", what[512];
+
+	*out = NULL;
+	if (!p)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	if (p11uri_parse(spec->key, &p->ku, err) < 0 ||
+	    (!strncmp(spec->cert, "pkcs11:", 7) && p11uri_parse(spec->cert, &p->cu, err) < 0))
+		goto fail;
+	p->module = spec->module ? spec->module : p->ku.module ? p->ku.module : p->cu.module;
+	if (get_pin(spec, &p->ku, p->pin, err) < 0)
+		goto fail;
+	/* Check the PIN once ourselves, then let go of the module: this runs
+	 * for every token signer before any engine holds the module, since
+	 * our C_Finalize would end an engine's session. */
+	if (probe_login(&probe, p->module, p->pin, &p->ku, err) < 0) {
+		probe_close(&probe);
+		goto fail;
+	}
+	probe_close(&probe);
+	*out = p;
+	return 0;
+fail:
+	oab_p11_pending_free(p);
+	return -1;
+}
+
+int oab_p11_load(struct oab_p11_pending *p, struct oab_signer *s, struct oab_err *err)
+{
+	struct p11probe probe = {0};
+	char what[512];
 	ENGINE *e = NULL;
 	int rc = -1, inited = 0, saved;
 
-	if (p11uri_parse(spec->key, &ku, err) < 0)
-		goto out;
-	if (!strncmp(spec->cert, "pkcs11:", 7) && p11uri_parse(spec->cert, &cu, err) < 0)
-		goto out;
-	module = spec->module ? spec->module : ku.module ? ku.module : cu.module;
-	if (get_pin(spec, &ku, pin, err) < 0)
-		goto out;
-	/* Check the PIN once ourselves, then let go of the module: a
-	 * C_Finalize from our probe later would end the engine's session. */
-	if (probe_login(&probe, module, pin, &ku, err) < 0)
-		goto out;
-	probe_close(&probe);
 	e = ENGINE_by_id("pkcs11");
 	if (!e) {
 		ERR_clear_error();
@@ -351,42 +392,42 @@ int oab_p11_load(const struct oab_signer_spec *spec, struct oab_signer *s, struc
 			    "PKCS#11 needs OpenSSL's pkcs11 engine (Debian package libengine-pkcs11-openssl)");
 		goto out;
 	}
-	if ((module && !ENGINE_ctrl_cmd_string(e, "MODULE_PATH", module, 0)) ||
-	    !ENGINE_ctrl_cmd_string(e, "PIN", pin, 0)) {
+	if ((p->module && !ENGINE_ctrl_cmd_string(e, "MODULE_PATH", p->module, 0)) ||
+	    !ENGINE_ctrl_cmd_string(e, "PIN", p->pin, 0)) {
 		oab_err_ssl(err, OAB_E_KEY, "pkcs11 engine rejected its settings");
 		goto out;
 	}
 	if (!ENGINE_init(e)) {
 		oab_err_ssl(err, OAB_E_KEY, "PKCS#11 module '%s' could not be loaded",
-			    module ? module : "p11-kit-proxy (default)");
+			    p->module ? p->module : "p11-kit-proxy (default)");
 		goto out;
 	}
 	inited = 1;
 	saved = quiet_stderr();
-	s->key = ENGINE_load_private_key(e, ku.engine_uri, NULL, NULL);
+	s->key = ENGINE_load_private_key(e, p->ku.engine_uri, NULL, NULL);
 	restore_stderr(saved);
 	if (!s->key) {
-		searched(&ku, what, sizeof(what));
+		searched(&p->ku, what, sizeof(what));
 		ERR_clear_error();
 		oab_err_set(err, OAB_E_KEY, "key '%s': no such private key (searched %s)",
-			    ku.engine_uri, what);
+			    p->ku.engine_uri, what);
 		goto explain;
 	}
-	if (cu.engine_uri) {
+	if (p->cu.engine_uri) {
 		struct {
 			const char *id;
 			X509 *cert;
-		} parms = {cu.engine_uri, NULL};
+		} parms = {p->cu.engine_uri, NULL};
 		int ok;
 
 		saved = quiet_stderr();
 		ok = ENGINE_ctrl_cmd(e, "LOAD_CERT_CTRL", 0, &parms, NULL, 1);
 		restore_stderr(saved);
 		if (!ok || !parms.cert) {
-			searched(&cu, what, sizeof(what));
+			searched(&p->cu, what, sizeof(what));
 			ERR_clear_error();
 			oab_err_set(err, OAB_E_KEY, "certificate '%s': no such certificate (searched %s)",
-				    cu.engine_uri, what);
+				    p->cu.engine_uri, what);
 			goto explain;
 		}
 		s->cert = parms.cert;
@@ -400,18 +441,15 @@ explain:
 	/* The engine must let go of the module before we look ourselves. */
 	ENGINE_finish(e);
 	inited = 0;
-	if (probe_login(&probe, module, pin, &ku, err) == 0)
+	if (probe_login(&probe, p->module, p->pin, &p->ku, err) == 0)
 		explain(&probe, err);
-out:
-	OPENSSL_cleanse(pin, sizeof(pin));
 	probe_close(&probe);
+out:
 	if (e) {
 		if (inited)
 			ENGINE_finish(e);
 		ENGINE_free(e);
 	}
-	p11uri_free(&ku);
-	p11uri_free(&cu);
 	return rc;
 }
 

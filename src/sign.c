@@ -182,13 +182,23 @@ int oab_signers_load(const struct oab_signer_spec *specs, size_t n, const char *
 		     struct oab_err *err)
 {
 	struct oab_signer *s = oab_xcalloc(n, sizeof(*s));
+	struct oab_p11_pending **pend = oab_xcalloc(n, sizeof(*pend));
 
 	*out = NULL;
 	*chain = NULL;
-	if (!s)
+	if (!s || !pend) {
+		free(pend);
+		free(s);
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	}
+	/* Every token PIN is read and checked before any token key is
+	 * loaded (see oab_p11_prepare). */
+	for (size_t i = 0; i < n; i++)
+		if (specs[i].key && strncmp(specs[i].key, "pkcs11:", 7) == 0 && specs[i].cert &&
+		    oab_p11_prepare(&specs[i], &pend[i], err) < 0)
+			goto fail;
 	for (size_t i = 0; i < n; i++) {
-		if (oab_signer_load(&specs[i], &s[i], err) < 0)
+		if (oab_signer_load_prepared(&specs[i], pend[i], &s[i], err) < 0)
 			goto fail;
 		for (size_t j = 0; j < i; j++)
 			if (EVP_PKEY_eq(s[i].key, s[j].key) == 1) {
@@ -209,9 +219,15 @@ int oab_signers_load(const struct oab_signer_spec *specs, size_t n, const char *
 				X509_free(x);
 		sk_X509_free(sk);
 	}
+	for (size_t i = 0; i < n; i++)
+		oab_p11_pending_free(pend[i]);
+	free(pend);
 	*out = s;
 	return 0;
 fail:
+	for (size_t i = 0; i < n; i++)
+		oab_p11_pending_free(pend[i]);
+	free(pend);
 	oab_signers_free(s, n);
 	sk_X509_pop_free(*chain, X509_free);
 	*chain = NULL;

@@ -18,10 +18,10 @@ sh "$root/scripts/mkpki.sh" "$OAB_FIXTURES/pki" leaf rogue p256 codeSigning self
 sh "$root/scripts/mkpki.sh" "$OAB_FIXTURES/pki" leaf weak rsa1024
 mkdir -p "$OAB_FIXTURES/in"
 cp "$root/manifests/examples/acme-gateway.yaml" "$OAB_FIXTURES/in/"
-sh "$root/scripts/mkinputs.sh" "$OAB_FIXTURES/in" 64 >/dev/null
+sh "$root/scripts/mkinputs.sh" "$OAB_FIXTURES/in" "${OAB_IMAGE_MIB:-64}" >/dev/null
 
 failed=0 total=0
-for t in "$here"/t_*.sh; do
+for t in "$here"/t_${OAB_TESTS:-*}.sh; do
 	total=$((total + 1))
 	name=$(basename "$t" .sh)
 	if sh "$t" > "$OAB_FIXTURES/$name.log" 2>&1; then

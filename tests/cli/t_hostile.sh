@@ -33,7 +33,7 @@ reject hdr "damaged|truncated|archive"
 
 # Truncation at several offsets.
 total=$(wc -c < "$T/good.oab")
-for cut in 0 100 512 1000 2000 3500 5200 600000 $(( $(offset_of "$T/good.oab" payloads/app.zst) )) $((total - 20000)); do
+for cut in 0 100 512 1000 2000 3500 5200 $((total / 2)) $(( $(offset_of "$T/good.oab" payloads/app.zst) )) $((total - 20000)); do
 	head -c $cut "$T/good.oab" > "$T/cut_$cut.oab"
 	reject "cut_$cut" "truncat|missing|damaged|empty|not a bundle|ends early|manifest"
 done

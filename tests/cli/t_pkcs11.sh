@@ -59,12 +59,42 @@ expect 2 "already signed this bundle \(signer 2\)" "$O" sign --key "$(K ec384)" 
 expect 0 "" "$O" sign -q --replace -o "$T/rot.oab" --key "$(K rsa3072)" --cert "$T/rsa3072.pem" --chain "$PKI/chain.pem" --pin "file:$T/pin" "$T/co.oab"
 expect 0 "" "$O" verify $CA "$T/rot.oab"
 expect 1 "not trusted" "$O" verify --trust "$PKI/signer.pem" "$T/rot.oab"
+# An RSA token key co-signing an already signed bundle (PSS parameters
+# written by otabundle), in place and in a signing room.
+cp "$T/ec256.oab" "$T/corsa.oab"
+expect 0 "" "$O" sign -q --key "$(K rsa3072)" --cert "$T/rsa3072.pem" --pin "file:$T/pin" --pkcs11-module "$MOD" "$T/corsa.oab"
+expect 0 "" "$O" verify $CA --threshold 2 "$T/corsa.oab"
+(cd "$T" && tar -xf corsa.oab manifest.yaml manifest.sig && openssl cms -verify -binary -inform DER -in manifest.sig \
+	-content manifest.yaml -CAfile "$PKI/ca.pem" -purpose any -out /dev/null 2>/dev/null) && ok "stock openssl verifies the RSA co-signature" || bad "stock openssl rejects the RSA co-signature"
+"$O" export-manifest -o "$T/m.yaml" --sig "$T/m.sig" "$T/ec256.oab"
+expect 0 "" "$O" sign -q --detached --sig "$T/m.sig" -o "$T/m2.sig" --key "$(K rsa3072)" --cert "$T/rsa3072.pem" --pin "file:$T/pin" "$T/m.yaml"
+expect 0 "" "$O" attach-signature -q -o "$T/room.oab" "$T/m2.sig" "$T/ec256.oab"
+expect 0 "" "$O" verify $CA --threshold 2 "$T/room.oab"
+# Two token keys in one command (same token), module loaded directly.
+expect 0 "" "$O" build -q -o "$T/two.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --key "$(K ec384)" --cert "$T/ec384.pem" \
+	--chain "$PKI/chain.pem" --pin "file:$T/pin" --pkcs11-module "$MOD" "$IN/acme-gateway.yaml"
+expect 0 "" "$O" verify $CA --threshold 2 "$T/two.oab"
+# Keys on two tokens, each PIN from its own source.
+PIN2=Other-PIN-55
+softhsm2-util --init-token --free --label second --pin "$PIN2" --so-pin so-1111 >/dev/null
+pkcs11-tool --module "$MOD" --token-label second --login --pin "$PIN2" --keypairgen --key-type EC:prime256v1 --id 09 --label k2 >/dev/null 2>&1
+OPENSSL_CONF="$T/eng.cnf" openssl req -new -engine pkcs11 -keyform engine \
+	-key "pkcs11:token=second;object=k2;type=private;pin-value=$PIN2" -subj "/CN=hsm-k2" -out "$T/k2.csr" >/dev/null 2>&1
+openssl x509 -req -in "$T/k2.csr" -CA "$PKI/int.pem" -CAkey "$PKI/int.key" -CAcreateserial -days 365 -extfile "$T/leaf.ext" -out "$T/k2.pem" 2>/dev/null
+P1=$PIN P2=$PIN2 expect 0 "" timeout 60 "$O" build -q -o "$T/twotok.oab" --key "$(K ec256)" --cert "$T/ec256.pem" \
+	--key "pkcs11:token=second;object=k2;type=private" --cert "$T/k2.pem" --pin env:P1 --pin env:P2 \
+	--chain "$PKI/chain.pem" --pkcs11-module "$MOD" "$IN/acme-gateway.yaml"
+expect 0 "" "$O" verify $CA --threshold 2 "$T/twotok.oab"
+expect 4 "several tokens are present .*token=LABEL" "$O" build -o "$T/e0.oab" --key "pkcs11:object=ec256;type=private" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
+expect 4 "module '/nonexistent/mod.so' could not be loaded" "$O" build -o "$T/e0.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin "file:$T/pin" --pkcs11-module /nonexistent/mod.so "$IN/acme-gateway.yaml"
 # Errors a user can act on; no PIN anywhere; no output left.
+expect 4 "does not belong to certificate" "$O" build -o "$T/e8.oab" --key "$(K ec384)?pin-value=$PIN" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
+grep -q "$PIN" "$T/.err" && bad "pin-value leaked into an error" || ok "pin-value kept out of errors"
 printf 'wrong-PIN-3\n' > "$T/badpin"
 expect 4 "token 'otab': wrong PIN" "$O" build -o "$T/e1.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin "file:$T/badpin" "$IN/acme-gateway.yaml"
 expect 4 "no such private key \(searched token 'otab', object 'nokey'\); token 'otab' has private keys: .*'ec256' \(id 01\)" \
 	"$O" build -o "$T/e2.oab" --key "$(K nokey)" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
-expect 4 "no token labelled 'nope' .*has: 'otab'" "$O" build -o "$T/e3.oab" --key "pkcs11:token=nope;object=ec256" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
+expect 4 "no token labelled 'nope' .*has: .*'otab'" "$O" build -o "$T/e3.oab" --key "pkcs11:token=nope;object=ec256" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
 expect 4 "does not belong to certificate" "$O" build -o "$T/e4.oab" --key "$(K ec384)" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
 expect 4 "no such certificate" "$O" build -o "$T/e5.oab" --key "$(K ec256)" --cert "pkcs11:token=otab;object=none;type=cert" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
 expect 4 "needs a PIN" "$O" build -o "$T/e6.oab" --key "$(K ec256)" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml" < /dev/null
