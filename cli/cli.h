@@ -73,6 +73,16 @@ int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, cons
 /* Check pairing and fill sa->specs; 0 or an exit status. */
 int cli_signer_finish(struct cli_signer_args *sa, const char *cmd);
 
+/* Progress on a terminal (stderr); silent with -q or when not a TTY. */
+struct cli_progress {
+	int enabled, shown;
+	char phase[64];
+	double start, last;
+};
+void cli_progress_init(struct cli_progress *p, int quiet);
+void cli_progress_cb(void *arg, const char *phase, uint64_t done, uint64_t total);
+void cli_progress_done(struct cli_progress *p);
+
 /* Render a report. */
 void cli_report_text(FILE *f, const struct oab_report *r, int judged);
 json_t *cli_report_json(const struct oab_report *r, int judged, const struct oab_err *err);

@@ -31,6 +31,7 @@ int cmd_build(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_signer_args sa = {0};
+	struct cli_progress prog;
 	struct oab_build_opts o = {.build_time = -1};
 	struct oab_manifest *m = NULL;
 	struct oab_err err = {0};
@@ -91,7 +92,11 @@ int cmd_build(int argc, char **argv)
 		out_default = default_output(m);
 		o.output = out_default;
 	}
+	cli_progress_init(&prog, quiet);
+	o.progress = cli_progress_cb;
+	o.progress_arg = &prog;
 	rc = oab_build(m, &o, &err);
+	cli_progress_done(&prog);
 	if (rc < 0) {
 		rc = cli_fail(&err);
 	} else {

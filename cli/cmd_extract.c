@@ -20,6 +20,7 @@ int cmd_extract(int argc, char **argv)
 	struct oab_extract_opts xo = {0};
 	struct oab_report *rep = NULL;
 	struct oab_err err = {0};
+	struct cli_progress prog;
 	const char *bundle;
 	int opt, quiet = 0, rc = 0, fd;
 
@@ -72,7 +73,11 @@ int cmd_extract(int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
+	cli_progress_init(&prog, quiet);
+	va.opts.progress = cli_progress_cb;
+	va.opts.progress_arg = &prog;
 	rc = oab_extract(fd, bundle, &va.opts, &xo, &rep, &err);
+	cli_progress_done(&prog);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (rc < 0) {

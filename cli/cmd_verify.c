@@ -91,6 +91,7 @@ int cmd_verify(int argc, char **argv)
 	struct cli_verify_args va = {.opts = {.min_security_version = -1, .now = -1}};
 	struct oab_report *rep = NULL;
 	struct oab_err err = {0};
+	struct cli_progress prog;
 	int opt, json = 0, quiet = 0, rc = 0, fd;
 
 	optind = 1;
@@ -132,7 +133,11 @@ int cmd_verify(int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
+	cli_progress_init(&prog, quiet || json);
+	va.opts.progress = cli_progress_cb;
+	va.opts.progress_arg = &prog;
 	rc = oab_verify(fd, argv[optind], &va.opts, &rep, &err);
+	cli_progress_done(&prog);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (json) {
