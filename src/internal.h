@@ -61,6 +61,14 @@ int oab_report_check(struct oab_report *r, int ok, const char *name,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 struct oab_signer_report *oab_report_add_signer(struct oab_report *r);
 
+/* hasher.c: SHA-256 on a thread of its own (bounded buffers). */
+struct oab_hasher;
+struct oab_hasher *oab_hasher_new(struct oab_err *err);
+void oab_hasher_update(struct oab_hasher *h, const void *data, size_t n);
+/* Wait for the thread and give the digest; call once. */
+int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err);
+void oab_hasher_free(struct oab_hasher *h);
+
 /* payload.c --------------------------------------------------------- */
 /* Compress (or copy) it->source into out_fd, filling it's sizes and
  * hashes. threads >= 1 zstd workers. */

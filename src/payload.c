@@ -33,7 +33,8 @@ static int zcheck(size_t rc, const char *what, const char *name, struct oab_err 
 int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		     oab_progress_fn progress, void *parg, struct oab_err *err)
 {
-	EVP_MD_CTX *hin = NULL, *hout = NULL;
+	struct oab_hasher *hin = NULL;
+	EVP_MD_CTX *hout = NULL;
 	ZSTD_CCtx *cc = NULL;
 	unsigned char *in = NULL, *out = NULL;
 	size_t outsz = ZSTD_CStreamOutSize() * 8;
@@ -58,7 +59,7 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (digest_init(&hin, err) < 0 || digest_init(&hout, err) < 0)
+	if (!(hin = oab_hasher_new(err)) || digest_init(&hout, err) < 0)
 		goto out;
 	if (it->compression == OAB_COMP_ZSTD) {
 		cc = ZSTD_createCCtx();
@@ -96,7 +97,7 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 				    it->source);
 			goto out;
 		}
-		EVP_DigestUpdate(hin, in, (size_t)n);
+		oab_hasher_update(hin, in, (size_t)n);
 		if (!cc) {
 			if (oab_write_all(out_fd, in, (size_t)n) < 0)
 				goto werr;
@@ -132,7 +133,7 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 	}
 	it->size = total;
 	it->stored_size = stored;
-	if (EVP_DigestFinal_ex(hin, it->sha256, &dl) != 1 ||
+	if (oab_hasher_final(hin, it->sha256, err) < 0 ||
 	    EVP_DigestFinal_ex(hout, it->stored_sha256, &dl) != 1) {
 		oab_err_ssl(err, OAB_E_INTERNAL, "'%s': SHA-256", it->name);
 		goto out;
@@ -144,7 +145,7 @@ werr:
 out:
 	close(fd);
 	ZSTD_freeCCtx(cc);
-	EVP_MD_CTX_free(hin);
+	oab_hasher_free(hin);
 	EVP_MD_CTX_free(hout);
 	free(in);
 	free(out);
@@ -154,7 +155,7 @@ out:
 struct oab_unpack {
 	const struct oab_item *it;
 	ZSTD_DCtx *dc;
-	EVP_MD_CTX *h;
+	struct oab_hasher *h;
 	unsigned char *out;
 	size_t outsz;
 	uint64_t produced;
@@ -173,7 +174,7 @@ struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 	}
 	u->it = it;
 	u->out_fd = out_fd;
-	if (digest_init(&u->h, err) < 0)
+	if (!(u->h = oab_hasher_new(err)))
 		goto fail;
 	if (it->compression == OAB_COMP_ZSTD) {
 		u->last_hint = 1; /* no frame seen yet: finishing now is truncation */
@@ -201,7 +202,7 @@ static int unpack_emit(struct oab_unpack *u, const void *buf, size_t n, struct o
 				   "member '%s': content larger than the declared %llu bytes",
 				   u->it->member, (unsigned long long)u->it->size);
 	u->produced += n;
-	EVP_DigestUpdate(u->h, buf, n);
+	oab_hasher_update(u->h, buf, n);
 	if (u->out_fd >= 0 && oab_write_all(u->out_fd, buf, n) < 0)
 		return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name, strerror(errno));
 	return 0;
@@ -236,7 +237,6 @@ int oab_unpack_feed(struct oab_unpack *u, const void *buf, size_t n, struct oab_
 int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err)
 {
 	unsigned char md[32];
-	unsigned int dl;
 	char want[65], got[65];
 
 	if (u->dc && u->last_hint != 0)
@@ -247,8 +247,8 @@ int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err)
 				   "member '%s': content size mismatch (manifest %llu, bundle %llu)",
 				   u->it->member, (unsigned long long)u->it->size,
 				   (unsigned long long)u->produced);
-	if (EVP_DigestFinal_ex(u->h, md, &dl) != 1)
-		return oab_err_ssl(err, OAB_E_INTERNAL, "SHA-256");
+	if (oab_hasher_final(u->h, md, err) < 0)
+		return -1;
 	if (CRYPTO_memcmp(md, u->it->sha256, 32) != 0) {
 		oab_hex(u->it->sha256, 32, want);
 		oab_hex(md, 32, got);
@@ -264,7 +264,7 @@ void oab_unpack_free(struct oab_unpack *u)
 	if (!u)
 		return;
 	ZSTD_freeDCtx(u->dc);
-	EVP_MD_CTX_free(u->h);
+	oab_hasher_free(u->h);
 	free(u->out);
 	free(u);
 }

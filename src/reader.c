@@ -102,10 +102,9 @@ static int check_member(struct rd *r, const struct oab_item *it, const char *spo
 			int out_fd, oab_progress_fn progress, void *parg)
 {
 	const char *name = archive_entry_pathname(r->e);
-	EVP_MD_CTX *h = NULL;
+	struct oab_hasher *h = NULL;
 	struct oab_unpack *u = NULL;
 	unsigned char md[32];
-	unsigned int dl;
 	uint64_t got = 0;
 	int spool = -1, rc = -1;
 	char want[65], have[65], check[OAB_MAX_NAME + 64];
@@ -128,11 +127,9 @@ static int check_member(struct rd *r, const struct oab_item *it, const char *spo
 				   it->member, (unsigned long long)it->stored_size,
 				   (long long)archive_entry_size(r->e));
 	}
-	h = EVP_MD_CTX_new();
-	if (!h || EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1) {
-		oab_err_ssl(r->err, OAB_E_INTERNAL, "SHA-256");
+	h = oab_hasher_new(r->err);
+	if (!h)
 		goto out;
-	}
 	if (it->compression == OAB_COMP_ZSTD) {
 		spool = oab_anon_tmpfile(spooldir, r->err);
 		if (spool < 0)
@@ -159,7 +156,7 @@ static int check_member(struct rd *r, const struct oab_item *it, const char *spo
 			oab_err_set(r->err, OAB_E_REJECTED, "member '%s': longer than declared", it->member);
 			goto out;
 		}
-		EVP_DigestUpdate(h, r->buf, (size_t)n);
+		oab_hasher_update(h, r->buf, (size_t)n);
 		if (spool >= 0 && oab_write_all(spool, r->buf, (size_t)n) < 0) {
 			oab_err_set(r->err, OAB_E_IO, "member '%s': temporary file: %s", it->member,
 				    strerror(errno));
@@ -176,7 +173,8 @@ static int check_member(struct rd *r, const struct oab_item *it, const char *spo
 			    it->member, (unsigned long long)got, (unsigned long long)it->stored_size);
 		goto out;
 	}
-	EVP_DigestFinal_ex(h, md, &dl);
+	if (oab_hasher_final(h, md, r->err) < 0)
+		goto out;
 	if (CRYPTO_memcmp(md, it->stored_sha256, 32) != 0) {
 		oab_hex(it->stored_sha256, 32, want);
 		oab_hex(md, 32, have);
@@ -219,7 +217,7 @@ out:
 	if (spool >= 0)
 		close(spool);
 	oab_unpack_free(u);
-	EVP_MD_CTX_free(h);
+	oab_hasher_free(h);
 	return rc;
 }
 

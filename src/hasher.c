@@ -1,0 +1,152 @@
+/* hasher.c - SHA-256 on its own thread, so hashing overlaps compression,
+ * decompression and I/O instead of adding to them. Bytes are copied into
+ * a small ring of buffers (bounded memory: OAB_HASH_SLOTS x OAB_HASH_SLOT). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define OAB_HASH_SLOTS 4
+#define OAB_HASH_SLOT (1024 * 1024)
+
+struct oab_hasher {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	EVP_MD_CTX *ctx;
+	unsigned char *buf[OAB_HASH_SLOTS];
+	size_t len[OAB_HASH_SLOTS];
+	unsigned head, tail; /* head: next to fill; tail: next to hash */
+	size_t fill;         /* bytes in buf[head] not yet handed over */
+	int done, failed, running;
+};
+
+static void *hash_main(void *arg)
+{
+	struct oab_hasher *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (h->tail == h->head && !h->done)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->tail == h->head && h->done)
+			break;
+		{
+			unsigned slot = h->tail % OAB_HASH_SLOTS;
+
+			pthread_mutex_unlock(&h->mu);
+			if (EVP_DigestUpdate(h->ctx, h->buf[slot], h->len[slot]) != 1)
+				h->failed = 1;
+			pthread_mutex_lock(&h->mu);
+			h->tail++;
+			pthread_cond_broadcast(&h->cv);
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+struct oab_hasher *oab_hasher_new(struct oab_err *err)
+{
+	struct oab_hasher *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		goto oom;
+	for (int i = 0; i < OAB_HASH_SLOTS; i++)
+		if (!(h->buf[i] = malloc(OAB_HASH_SLOT)))
+			goto oom;
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+		goto oom;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	h->running = 1;
+	if (pthread_create(&h->th, NULL, hash_main, h) != 0) {
+		pthread_mutex_destroy(&h->mu);
+		pthread_cond_destroy(&h->cv);
+		goto oom;
+	}
+	return h;
+oom:
+	if (h) {
+		for (int i = 0; i < OAB_HASH_SLOTS; i++)
+			free(h->buf[i]);
+		EVP_MD_CTX_free(h->ctx);
+		free(h);
+	}
+	oab_err_set(err, OAB_E_INTERNAL, "cannot start a hashing thread");
+	return NULL;
+}
+
+/* Hand the filled slot to the hashing thread (mu held). */
+static void hand_over(struct oab_hasher *h)
+{
+	if (!h->fill)
+		return;
+	h->len[h->head % OAB_HASH_SLOTS] = h->fill;
+	h->head++;
+	h->fill = 0;
+	pthread_cond_broadcast(&h->cv);
+}
+
+void oab_hasher_update(struct oab_hasher *h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	pthread_mutex_lock(&h->mu);
+	while (n > 0) {
+		size_t room;
+
+		/* Wait for a free slot to fill. */
+		while (h->fill == 0 && h->head - h->tail == OAB_HASH_SLOTS)
+			pthread_cond_wait(&h->cv, &h->mu);
+		room = OAB_HASH_SLOT - h->fill;
+		if (room > n)
+			room = n;
+		pthread_mutex_unlock(&h->mu);
+		memcpy(h->buf[h->head % OAB_HASH_SLOTS] + h->fill, p, room);
+		pthread_mutex_lock(&h->mu);
+		h->fill += room;
+		p += room;
+		n -= room;
+		if (h->fill == OAB_HASH_SLOT)
+			hand_over(h);
+	}
+	pthread_mutex_unlock(&h->mu);
+}
+
+int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err)
+{
+	unsigned int dl;
+
+	pthread_mutex_lock(&h->mu);
+	hand_over(h);
+	h->done = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->th, NULL);
+	h->running = 0;
+	if (h->failed || EVP_DigestFinal_ex(h->ctx, md, &dl) != 1)
+		return oab_err_ssl(err, OAB_E_INTERNAL, "SHA-256 failed");
+	return 0;
+}
+
+void oab_hasher_free(struct oab_hasher *h)
+{
+	if (!h)
+		return;
+	if (h->running) {
+		pthread_mutex_lock(&h->mu);
+		h->done = 1;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		pthread_join(h->th, NULL);
+	}
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv);
+	for (int i = 0; i < OAB_HASH_SLOTS; i++)
+		free(h->buf[i]);
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
