@@ -20,6 +20,11 @@ rc=$?
 grep -q "File too large\|No space" "$T/full.err" && ok "file size limit: names the cause: $(head -1 "$T/full.err")" || bad "file size limit message: $(cat "$T/full.err")"
 [ "$(sha256sum < "$T/full/b.oab")" = "$sum_old" ] && ok "full disk: old bundle intact" || bad "full disk: old bundle changed"
 no_temps "$T/full" "full disk"
+mkdir "$T/xfull"
+(trap '' XFSZ; ulimit -f 4000; "$O" extract $CA -C "$T/xfull" "$T/old.oab") 2> "$T/xfull.err"
+rc=$?
+[ $rc -eq 3 ] && grep -q "File too large" "$T/xfull.err" && ok "extract with a file size limit: exit 3, $(cat "$T/xfull.err")" || bad "extract file size limit: exit $rc ($(cat "$T/xfull.err"))"
+[ -z "$(ls -A "$T/xfull")" ] && ok "extract with a file size limit: nothing left" || bad "extract left: $(ls -A "$T/xfull")"
 
 # A real full disk: a 2 MiB tmpfs (needs mount rights; root in CI).
 mkdir "$T/tmpfs"
@@ -29,6 +34,9 @@ if mount -t tmpfs -o size=2m tmpfs "$T/tmpfs" 2>/dev/null; then
 	expect 3 "No space left on device" "$O" build -q -o "$T/tmpfs/b.oab" --unsigned "$IN/acme-gateway.yaml"
 	[ "$(sha256sum < "$T/tmpfs/b.oab" 2>/dev/null || echo none)" = "$before" ] && ok "tmpfs full: old content kept" || bad "tmpfs full: old content changed"
 	no_temps "$T/tmpfs" "tmpfs full"
+	rm -f "$T/tmpfs/b.oab"
+	expect 3 "No space left on device" "$O" extract $CA -C "$T/tmpfs" "$T/old.oab"
+	[ -z "$(ls -A "$T/tmpfs")" ] && ok "extract onto a full disk: nothing left in DIR" || bad "extract onto a full disk left: $(ls -A "$T/tmpfs")"
 	umount "$T/tmpfs"
 else
 	echo "skip: cannot mount a tmpfs here (covered by the file size limit case above)"
