@@ -1,8 +1,6 @@
-/* hasher.c - SHA-256 (oab_hasher) and file writes (oab_writer) on threads
- * of their own, so that hashing and writing overlap compression and
- * decompression instead of adding to them. Bytes are copied into a small
- * ring of buffers (bounded memory: OAB_HASH_SLOTS x OAB_HASH_SLOT). */
-#include <errno.h>
+/* hasher.c - SHA-256 on its own thread, so hashing overlaps compression,
+ * decompression and I/O instead of adding to them. Bytes are copied into
+ * a small ring of buffers (bounded memory: OAB_HASH_SLOTS x OAB_HASH_SLOT). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +14,7 @@ struct oab_hasher {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	EVP_MD_CTX *ctx; /* hasher: the digest */
-	int fd;          /* writer: the file (ctx == NULL) */
-	int werrno;      /* writer: first write error */
+	EVP_MD_CTX *ctx;
 	unsigned char *buf[OAB_HASH_SLOTS];
 	size_t len[OAB_HASH_SLOTS];
 	unsigned head, tail; /* head: next to fill; tail: next to hash */
@@ -40,12 +36,8 @@ static void *hash_main(void *arg)
 			unsigned slot = h->tail % OAB_HASH_SLOTS;
 
 			pthread_mutex_unlock(&h->mu);
-			if (h->ctx && EVP_DigestUpdate(h->ctx, h->buf[slot], h->len[slot]) != 1)
+			if (EVP_DigestUpdate(h->ctx, h->buf[slot], h->len[slot]) != 1)
 				h->failed = 1;
-			if (!h->ctx && !h->failed && oab_write_all(h->fd, h->buf[slot], h->len[slot]) < 0) {
-				h->werrno = errno;
-				h->failed = 1;
-			}
 			pthread_mutex_lock(&h->mu);
 			h->tail++;
 			pthread_cond_broadcast(&h->cv);
@@ -55,7 +47,7 @@ static void *hash_main(void *arg)
 	return NULL;
 }
 
-static struct oab_hasher *ring_new(int fd, struct oab_err *err)
+struct oab_hasher *oab_hasher_new(struct oab_err *err)
 {
 	struct oab_hasher *h = calloc(1, sizeof(*h));
 
@@ -64,12 +56,9 @@ static struct oab_hasher *ring_new(int fd, struct oab_err *err)
 	for (int i = 0; i < OAB_HASH_SLOTS; i++)
 		if (!(h->buf[i] = malloc(OAB_HASH_SLOT)))
 			goto oom;
-	h->fd = fd;
-	if (fd < 0) {
-		h->ctx = EVP_MD_CTX_new();
-		if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
-			goto oom;
-	}
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+		goto oom;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
 	h->running = 1;
@@ -86,23 +75,8 @@ oom:
 		EVP_MD_CTX_free(h->ctx);
 		free(h);
 	}
-	oab_err_set(err, OAB_E_INTERNAL, "cannot start a %s thread", fd < 0 ? "hashing" : "writing");
+	oab_err_set(err, OAB_E_INTERNAL, "cannot start a hashing thread");
 	return NULL;
-}
-
-struct oab_hasher *oab_hasher_new(struct oab_err *err)
-{
-	return ring_new(-1, err);
-}
-
-struct oab_writer *oab_writer_new(int fd, struct oab_err *err)
-{
-	return (struct oab_writer *)ring_new(fd, err);
-}
-
-void oab_writer_write(struct oab_writer *w, const void *data, size_t n)
-{
-	oab_hasher_update((struct oab_hasher *)w, data, n);
 }
 
 /* Hand the filled slot to the hashing thread (mu held). */
@@ -142,9 +116,10 @@ void oab_hasher_update(struct oab_hasher *h, const void *data, size_t n)
 	pthread_mutex_unlock(&h->mu);
 }
 
-/* Hand over the rest and wait until the thread consumed everything. */
-static void ring_drain(struct oab_hasher *h)
+int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err)
 {
+	unsigned int dl;
+
 	pthread_mutex_lock(&h->mu);
 	hand_over(h);
 	h->done = 1;
@@ -152,31 +127,9 @@ static void ring_drain(struct oab_hasher *h)
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->th, NULL);
 	h->running = 0;
-}
-
-int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err)
-{
-	unsigned int dl;
-
-	ring_drain(h);
 	if (h->failed || EVP_DigestFinal_ex(h->ctx, md, &dl) != 1)
 		return oab_err_ssl(err, OAB_E_INTERNAL, "SHA-256 failed");
 	return 0;
-}
-
-int oab_writer_finish(struct oab_writer *w, struct oab_err *err)
-{
-	struct oab_hasher *h = (struct oab_hasher *)w;
-
-	ring_drain(h);
-	if (h->failed)
-		return oab_err_set(err, OAB_E_IO, "writing: %s", strerror(h->werrno));
-	return 0;
-}
-
-void oab_writer_free(struct oab_writer *w)
-{
-	oab_hasher_free((struct oab_hasher *)w);
 }
 
 void oab_hasher_free(struct oab_hasher *h)

@@ -68,12 +68,6 @@ void oab_hasher_update(struct oab_hasher *h, const void *data, size_t n);
 /* Wait for the thread and give the digest; call once. */
 int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err);
 void oab_hasher_free(struct oab_hasher *h);
-/* The same for writing to fd: write errors are reported by finish. */
-struct oab_writer;
-struct oab_writer *oab_writer_new(int fd, struct oab_err *err);
-void oab_writer_write(struct oab_writer *w, const void *data, size_t n);
-int oab_writer_finish(struct oab_writer *w, struct oab_err *err);
-void oab_writer_free(struct oab_writer *w);
 
 /* payload.c --------------------------------------------------------- */
 /* Compress (or copy) it->source into out_fd, filling it's sizes and

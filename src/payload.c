@@ -160,7 +160,7 @@ struct oab_unpack {
 	size_t outsz;
 	uint64_t produced;
 	size_t last_hint; /* last ZSTD_decompressStream return: 0 = frame ended */
-	struct oab_writer *w; /* writes content to out_fd on its own thread */
+	int out_fd;
 };
 
 struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
@@ -173,8 +173,7 @@ struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 		return NULL;
 	}
 	u->it = it;
-	if (out_fd >= 0 && !(u->w = oab_writer_new(out_fd, err)))
-		goto fail;
+	u->out_fd = out_fd;
 	if (!(u->h = oab_hasher_new(err)))
 		goto fail;
 	if (it->compression == OAB_COMP_ZSTD) {
@@ -204,8 +203,8 @@ static int unpack_emit(struct oab_unpack *u, const void *buf, size_t n, struct o
 				   u->it->member, (unsigned long long)u->it->size);
 	u->produced += n;
 	oab_hasher_update(u->h, buf, n);
-	if (u->w)
-		oab_writer_write(u->w, buf, n);
+	if (u->out_fd >= 0 && oab_write_all(u->out_fd, buf, n) < 0)
+		return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name, strerror(errno));
 	return 0;
 }
 
@@ -240,8 +239,6 @@ int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err)
 	unsigned char md[32];
 	char want[65], got[65];
 
-	if (u->w && oab_writer_finish(u->w, err) < 0)
-		return oab_err_prefix(err, "'%s': ", u->it->name);
 	if (u->dc && u->last_hint != 0)
 		return oab_err_set(err, OAB_E_REJECTED, "member '%s': zstd stream is truncated",
 				   u->it->member);
@@ -268,7 +265,6 @@ void oab_unpack_free(struct oab_unpack *u)
 		return;
 	ZSTD_freeDCtx(u->dc);
 	oab_hasher_free(u->h);
-	oab_writer_free(u->w);
 	free(u->out);
 	free(u);
 }
