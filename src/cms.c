@@ -173,6 +173,15 @@ void oab_cms_digest_close(BIO *chain, BIO *content)
 	BIO_free(content);
 }
 
+int oab_cms_signer_valid(CMS_SignerInfo *si, BIO *chain)
+{
+	int ok = (CMS_signed_get_attr_count(si) < 0 || CMS_SignerInfo_verify(si) == 1) &&
+		 CMS_SignerInfo_verify_content(si, chain) == 1;
+
+	ERR_clear_error();
+	return ok;
+}
+
 int oab_cms_check(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 		  struct oab_keyids *ids, struct oab_err *err)
 {
@@ -203,9 +212,7 @@ int oab_cms_check(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 			goto out;
 		}
 		ids->n++;
-		if ((CMS_signed_get_attr_count(si) >= 0 && CMS_SignerInfo_verify(si) != 1) ||
-		    CMS_SignerInfo_verify_content(si, chain) != 1) {
-			ERR_clear_error();
+		if (!oab_cms_signer_valid(si, chain)) {
 			oab_err_set(err, OAB_E_REJECTED,
 				    "member 'manifest.sig': signature %d does not match the manifest", i + 1);
 			goto out;

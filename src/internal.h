@@ -86,8 +86,14 @@ int oab_unpack_feed(struct oab_unpack *u, const void *buf, size_t n,
 int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err);
 void oab_unpack_free(struct oab_unpack *u);
 
-/* writer.c ---------------------------------------------------------- */
 struct archive;
+/* reader.c: read a small member (manifest, signature) whole, at most
+ * limit bytes; *out is malloc'd and NUL-terminated. */
+struct archive_entry;
+int oab_member_read_small(struct archive *a, struct archive_entry *e, size_t limit,
+			  unsigned char **out, size_t *len, struct oab_err *err);
+
+/* writer.c ---------------------------------------------------------- */
 /* A pax archive writing to fd; archive_write_free() it. */
 int oab_wr_open(struct archive **a, int fd, struct oab_err *err);
 /* Header of one bundle member (regular, 0644, uid/gid 0, given mtime). */
@@ -145,6 +151,9 @@ CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len,
 BIO *oab_cms_digest_open(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 			 BIO **content, struct oab_err *err);
 void oab_cms_digest_close(BIO *chain, BIO *content);
+/* 1 if si's signature (signed attributes and message digest) is valid
+ * over the content digested by chain (oab_cms_digest_open). */
+int oab_cms_signer_valid(CMS_SignerInfo *si, BIO *chain);
 /* Key ids (hex SHA-256 of SPKI) of a CMS's signers, in order. */
 struct oab_keyids {
 	char (*id)[65];

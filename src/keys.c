@@ -246,3 +246,67 @@ int oab_key_id(EVP_PKEY *k, char out[65])
 	oab_hex(md, 32, out);
 	return 0;
 }
+
+int oab_signers_load(const struct oab_signer_spec *specs, size_t n, const char *const *chain_files,
+		     size_t n_chain, struct oab_signer **out, STACK_OF(X509) **chain,
+		     struct oab_err *err)
+{
+	struct oab_signer *s = oab_xcalloc(n, sizeof(*s));
+	struct oab_p11_pending **pend = oab_xcalloc(n, sizeof(*pend));
+
+	*out = NULL;
+	*chain = NULL;
+	if (!s || !pend) {
+		free(pend);
+		free(s);
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	}
+	/* Every token PIN is read and checked before any token key is
+	 * loaded (see oab_p11_prepare). */
+	for (size_t i = 0; i < n; i++)
+		if (specs[i].key && strncmp(specs[i].key, "pkcs11:", 7) == 0 && specs[i].cert &&
+		    oab_p11_prepare(&specs[i], &pend[i], err) < 0)
+			goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (oab_signer_load_prepared(&specs[i], pend[i], &s[i], err) < 0)
+			goto fail;
+		for (size_t j = 0; j < i; j++)
+			if (EVP_PKEY_eq(s[i].key, s[j].key) == 1) {
+				oab_err_set(err, OAB_E_USAGE, "key '%s' is given twice", specs[i].key);
+				goto fail;
+			}
+	}
+	for (size_t i = 0; i < n_chain; i++) {
+		STACK_OF(X509) *sk;
+		X509 *x;
+
+		if (oab_load_certs(chain_files[i], &sk, err) < 0)
+			goto fail;
+		if (!*chain)
+			*chain = sk_X509_new_null();
+		while ((x = sk_X509_shift(sk)))
+			if (!*chain || !sk_X509_push(*chain, x))
+				X509_free(x);
+		sk_X509_free(sk);
+	}
+	for (size_t i = 0; i < n; i++)
+		oab_p11_pending_free(pend[i]);
+	free(pend);
+	*out = s;
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		oab_p11_pending_free(pend[i]);
+	free(pend);
+	oab_signers_free(s, n);
+	sk_X509_pop_free(*chain, X509_free);
+	*chain = NULL;
+	return -1;
+}
+
+void oab_signers_free(struct oab_signer *s, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		oab_signer_release(&s[i]);
+	free(s);
+}

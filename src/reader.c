@@ -69,25 +69,27 @@ static int next_member(struct rd *r)
 	return 1;
 }
 
-/* Read a small member whole (manifest, signature). */
-static int read_small(struct rd *r, size_t limit, unsigned char **out, size_t *len)
+int oab_member_read_small(struct archive *a, struct archive_entry *e, size_t limit,
+			  unsigned char **out, size_t *len, struct oab_err *err)
 {
-	const char *name = archive_entry_pathname(r->e);
-	la_int64_t sz = archive_entry_size(r->e);
+	const char *name = archive_entry_pathname(e);
+	la_int64_t sz = archive_entry_size(e);
 	unsigned char *b;
 	la_ssize_t n;
 
+	if (archive_entry_filetype(e) != AE_IFREG || sz < 0)
+		return oab_err_set(err, OAB_E_REJECTED, "member '%s': not a regular file", name);
 	if (sz > (la_int64_t)limit)
-		return oab_err_set(r->err, OAB_E_REJECTED, "member '%s': %lld bytes, limit %zu",
+		return oab_err_set(err, OAB_E_REJECTED, "member '%s': %lld bytes, limit %zu",
 				   name, (long long)sz, limit);
 	b = malloc((size_t)sz + 1);
 	if (!b)
-		return oab_err_set(r->err, OAB_E_INTERNAL, "out of memory");
-	n = archive_read_data(r->a, b, (size_t)sz + 1);
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	n = archive_read_data(a, b, (size_t)sz + 1);
 	if (n != (la_ssize_t)sz) {
 		free(b);
-		return oab_err_set(r->err, OAB_E_REJECTED, "member '%s': bundle truncated or damaged (%s)",
-				   name, n < 0 ? archive_error_string(r->a) : "short read");
+		return oab_err_set(err, OAB_E_REJECTED, "member '%s': bundle truncated or damaged (%s)",
+				   name, n < 0 ? archive_error_string(a) : "short read");
 	}
 	b[sz] = '\0';
 	*out = b;
@@ -280,13 +282,13 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 			    r.label);
 		goto out;
 	}
-	if (read_small(&r, OAB_MAX_MANIFEST_BYTES, &yaml, &ylen) < 0)
+	if (oab_member_read_small(r.a, r.e, OAB_MAX_MANIFEST_BYTES, &yaml, &ylen, err) < 0)
 		goto out;
 	st = next_member(&r);
 	if (st < 0)
 		goto out;
 	if (st == 1 && strcmp(archive_entry_pathname(r.e), "manifest.sig") == 0) {
-		if (read_small(&r, OAB_MAX_SIG_BYTES, &sig, &siglen) < 0)
+		if (oab_member_read_small(r.a, r.e, OAB_MAX_SIG_BYTES, &sig, &siglen, err) < 0)
 			goto out;
 		rep->signed_bundle = 1;
 	} else if (st == 1) {

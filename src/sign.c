@@ -47,29 +47,6 @@ static void head_release(struct head *h)
 	h->fd = -1;
 }
 
-static int read_whole(struct archive *a, struct archive_entry *e, size_t limit, char **out,
-		      size_t *len, struct oab_err *err)
-{
-	la_int64_t sz = archive_entry_size(e);
-	char *b;
-
-	if (archive_entry_filetype(e) != AE_IFREG || sz < 0 || sz > (la_int64_t)limit)
-		return oab_err_set(err, OAB_E_REJECTED, "member '%s': not a regular file within %zu bytes",
-				   archive_entry_pathname(e), limit);
-	b = malloc((size_t)sz + 1);
-	if (!b)
-		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	if (archive_read_data(a, b, (size_t)sz + 1) != sz) {
-		free(b);
-		return oab_err_set(err, OAB_E_REJECTED, "member '%s': truncated or damaged",
-				   archive_entry_pathname(e));
-	}
-	b[sz] = '\0';
-	*out = b;
-	*len = (size_t)sz;
-	return 0;
-}
-
 static int head_open(struct head *h, const char *path, struct oab_err *err)
 {
 	int st;
@@ -87,11 +64,12 @@ static int head_open(struct head *h, const char *path, struct oab_err *err)
 	    archive_read_next_header(h->a, &h->e) != ARCHIVE_OK ||
 	    strcmp(archive_entry_pathname(h->e), "manifest.yaml") != 0)
 		return oab_err_set(err, OAB_E_REJECTED, "'%s': not a bundle (no leading manifest.yaml)", path);
-	if (read_whole(h->a, h->e, OAB_MAX_MANIFEST_BYTES, &h->yaml, &h->ylen, err) < 0)
+	if (oab_member_read_small(h->a, h->e, OAB_MAX_MANIFEST_BYTES, (unsigned char **)&h->yaml,
+				  &h->ylen, err) < 0)
 		return -1;
 	st = archive_read_next_header(h->a, &h->e);
 	if (st == ARCHIVE_OK && strcmp(archive_entry_pathname(h->e), "manifest.sig") == 0) {
-		if (read_whole(h->a, h->e, OAB_MAX_SIG_BYTES, (char **)&h->sig, &h->siglen, err) < 0)
+		if (oab_member_read_small(h->a, h->e, OAB_MAX_SIG_BYTES, &h->sig, &h->siglen, err) < 0)
 			return -1;
 	} else if (st == ARCHIVE_OK) {
 		h->pending = 1;
@@ -175,70 +153,6 @@ out:
 	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return rc;
-}
-
-int oab_signers_load(const struct oab_signer_spec *specs, size_t n, const char *const *chain_files,
-		     size_t n_chain, struct oab_signer **out, STACK_OF(X509) **chain,
-		     struct oab_err *err)
-{
-	struct oab_signer *s = oab_xcalloc(n, sizeof(*s));
-	struct oab_p11_pending **pend = oab_xcalloc(n, sizeof(*pend));
-
-	*out = NULL;
-	*chain = NULL;
-	if (!s || !pend) {
-		free(pend);
-		free(s);
-		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	}
-	/* Every token PIN is read and checked before any token key is
-	 * loaded (see oab_p11_prepare). */
-	for (size_t i = 0; i < n; i++)
-		if (specs[i].key && strncmp(specs[i].key, "pkcs11:", 7) == 0 && specs[i].cert &&
-		    oab_p11_prepare(&specs[i], &pend[i], err) < 0)
-			goto fail;
-	for (size_t i = 0; i < n; i++) {
-		if (oab_signer_load_prepared(&specs[i], pend[i], &s[i], err) < 0)
-			goto fail;
-		for (size_t j = 0; j < i; j++)
-			if (EVP_PKEY_eq(s[i].key, s[j].key) == 1) {
-				oab_err_set(err, OAB_E_USAGE, "key '%s' is given twice", specs[i].key);
-				goto fail;
-			}
-	}
-	for (size_t i = 0; i < n_chain; i++) {
-		STACK_OF(X509) *sk;
-		X509 *x;
-
-		if (oab_load_certs(chain_files[i], &sk, err) < 0)
-			goto fail;
-		if (!*chain)
-			*chain = sk_X509_new_null();
-		while ((x = sk_X509_shift(sk)))
-			if (!*chain || !sk_X509_push(*chain, x))
-				X509_free(x);
-		sk_X509_free(sk);
-	}
-	for (size_t i = 0; i < n; i++)
-		oab_p11_pending_free(pend[i]);
-	free(pend);
-	*out = s;
-	return 0;
-fail:
-	for (size_t i = 0; i < n; i++)
-		oab_p11_pending_free(pend[i]);
-	free(pend);
-	oab_signers_free(s, n);
-	sk_X509_pop_free(*chain, X509_free);
-	*chain = NULL;
-	return -1;
-}
-
-void oab_signers_free(struct oab_signer *s, size_t n)
-{
-	for (size_t i = 0; s && i < n; i++)
-		oab_signer_release(&s[i]);
-	free(s);
 }
 
 /* Read a CMS from a file, DER or PEM. */

@@ -303,12 +303,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		describe(sr, cert);
 		if (!trust)
 			continue;
-		ok = 1;
-		if (CMS_signed_get_attr_count(si) >= 0 && CMS_SignerInfo_verify(si) != 1)
-			ok = 0;
-		if (ok && CMS_SignerInfo_verify_content(si, chain) != 1)
-			ok = 0;
-		ERR_clear_error();
+		ok = oab_cms_signer_valid(si, chain);
 		sr->signature_ok = ok;
 		oab_report_check(rep, ok, what, ok ? "signature valid (%s, %s)" : "signature INVALID (%s, %s)",
 				 sr->subject ? sr->subject : "?", sr->key_type ? sr->key_type : "?");
