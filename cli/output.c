@@ -80,6 +80,9 @@ void cli_report_text(FILE *f, const struct oab_report *r, int judged)
 			fprintf(f, " %s\n          size %llu, stored %llu (%s), sha256 %s\n", comp,
 				(unsigned long long)it->size, (unsigned long long)it->stored_size,
 				it->member, sha);
+			if (it->compression == OAB_COMP_ZSTD)
+				fprintf(f, "          stored in %zu chunk(s) of %u bytes, each hashed\n",
+					it->n_chunks, it->chunk_size);
 		}
 	}
 	fprintf(f, "signers:%s\n", r->signed_bundle ? (judged ? "" : " (unverified)") : " none (UNSIGNED bundle)");
@@ -173,8 +176,20 @@ json_t *cli_report_json(const struct oab_report *r, int judged, const struct oab
 			hex32(it->sha256, sha);
 			json_object_set_new(o, "sha256", json_string(sha));
 			json_object_set_new(o, "stored-size", json_integer((json_int_t)it->stored_size));
-			hex32(it->stored_sha256, sha);
-			json_object_set_new(o, "stored-sha256", json_string(sha));
+			if (it->compression == OAB_COMP_NONE) {
+				hex32(it->stored_sha256, sha);
+				json_object_set_new(o, "stored-sha256", json_string(sha));
+			} else {
+				json_t *ch = json_array();
+
+				json_object_set_new(o, "stored-chunk-size",
+						    json_integer((json_int_t)it->chunk_size));
+				for (size_t k = 0; k < it->n_chunks; k++) {
+					hex32(it->chunk_sha256[k], sha);
+					json_array_append_new(ch, json_string(sha));
+				}
+				json_object_set_new(o, "stored-chunks-sha256", ch);
+			}
 			json_array_append_new(items, o);
 		}
 		json_object_set_new(root, "items", items);

@@ -1,6 +1,8 @@
 /* hasher.c - SHA-256 on its own thread, so hashing overlaps compression,
- * decompression and I/O instead of adding to them. Bytes are copied into
- * a small ring of buffers (bounded memory: OAB_HASH_SLOTS x OAB_HASH_SLOT). */
+ * decompression and I/O instead of adding to them. Bytes are either copied
+ * into a small ring of buffers (bounded memory: OAB_HASH_SLOTS x
+ * OAB_HASH_SLOT), or lent: the caller keeps the buffer untouched until
+ * oab_hasher_wait() says the thread is done with it (no copy). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +18,9 @@ struct oab_hasher {
 	pthread_cond_t cv;
 	EVP_MD_CTX *ctx;
 	unsigned char *buf[OAB_HASH_SLOTS];
+	const unsigned char *ptr[OAB_HASH_SLOTS]; /* what the slot hashes */
 	size_t len[OAB_HASH_SLOTS];
-	unsigned head, tail; /* head: next to fill; tail: next to hash */
+	uint64_t head, tail; /* head: next to fill; tail: next to hash */
 	size_t fill;         /* bytes in buf[head] not yet handed over */
 	int done, failed, running;
 };
@@ -33,10 +36,10 @@ static void *hash_main(void *arg)
 		if (h->tail == h->head && h->done)
 			break;
 		{
-			unsigned slot = h->tail % OAB_HASH_SLOTS;
+			unsigned slot = (unsigned)(h->tail % OAB_HASH_SLOTS);
 
 			pthread_mutex_unlock(&h->mu);
-			if (EVP_DigestUpdate(h->ctx, h->buf[slot], h->len[slot]) != 1)
+			if (EVP_DigestUpdate(h->ctx, h->ptr[slot], h->len[slot]) != 1)
 				h->failed = 1;
 			pthread_mutex_lock(&h->mu);
 			h->tail++;
@@ -84,6 +87,7 @@ static void hand_over(struct oab_hasher *h)
 {
 	if (!h->fill)
 		return;
+	h->ptr[h->head % OAB_HASH_SLOTS] = h->buf[h->head % OAB_HASH_SLOTS];
 	h->len[h->head % OAB_HASH_SLOTS] = h->fill;
 	h->head++;
 	h->fill = 0;
@@ -113,6 +117,33 @@ void oab_hasher_update(struct oab_hasher *h, const void *data, size_t n)
 		if (h->fill == OAB_HASH_SLOT)
 			hand_over(h);
 	}
+	pthread_mutex_unlock(&h->mu);
+}
+
+uint64_t oab_hasher_lend(struct oab_hasher *h, const void *data, size_t n)
+{
+	uint64_t ticket;
+
+	pthread_mutex_lock(&h->mu);
+	hand_over(h); /* copied bytes first: order matters */
+	if (n) {
+		while (h->head - h->tail == OAB_HASH_SLOTS)
+			pthread_cond_wait(&h->cv, &h->mu);
+		h->ptr[h->head % OAB_HASH_SLOTS] = data;
+		h->len[h->head % OAB_HASH_SLOTS] = n;
+		h->head++;
+		pthread_cond_broadcast(&h->cv);
+	}
+	ticket = h->head;
+	pthread_mutex_unlock(&h->mu);
+	return ticket;
+}
+
+void oab_hasher_wait(struct oab_hasher *h, uint64_t ticket)
+{
+	pthread_mutex_lock(&h->mu);
+	while (h->tail < ticket)
+		pthread_cond_wait(&h->cv, &h->mu);
 	pthread_mutex_unlock(&h->mu);
 }
 

@@ -23,6 +23,10 @@ int oab_unhex(const char *hex, unsigned char *out, size_t n);
  * at most 80 visible bytes. out must hold 4*80+4 bytes. */
 void oab_escape(const char *s, size_t len, char *out, size_t outsz);
 int oab_write_all(int fd, const void *buf, size_t n);    /* -1 sets errno */
+/* Start write-back of fd's bytes [*kicked, written) once they are at
+ * least OAB_WRITEBACK_STEP; updates *kicked. */
+#define OAB_WRITEBACK_STEP (16u * 1024 * 1024)
+void oab_writeback_kick(int fd, uint64_t *kicked, uint64_t written);
 ssize_t oab_read_full(int fd, void *buf, size_t n);      /* short only at EOF */
 /* Read a whole small file (limit bytes at most). *buf malloc'd, NUL-ended. */
 int oab_read_file(const char *path, size_t limit, char **buf, size_t *len,
@@ -65,6 +69,10 @@ struct oab_signer_report *oab_report_add_signer(struct oab_report *r);
 struct oab_hasher;
 struct oab_hasher *oab_hasher_new(struct oab_err *err);
 void oab_hasher_update(struct oab_hasher *h, const void *data, size_t n);
+/* Hash data without copying it: the caller must not touch the buffer
+ * until oab_hasher_wait(h, ticket) returned for the ticket this gave. */
+uint64_t oab_hasher_lend(struct oab_hasher *h, const void *data, size_t n);
+void oab_hasher_wait(struct oab_hasher *h, uint64_t ticket);
 /* Wait for the thread and give the digest; call once. */
 int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err);
 void oab_hasher_free(struct oab_hasher *h);
@@ -74,6 +82,8 @@ void oab_hasher_free(struct oab_hasher *h);
  * hashes. threads >= 1 zstd workers. */
 int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		     oab_progress_fn progress, void *parg, struct oab_err *err);
+/* stored-chunk-size for an item of this many content bytes. */
+uint32_t oab_chunk_size_for(uint64_t content_size);
 
 /* Streaming decoder for one member: feed stored bytes, get content bytes
  * hashed, size-bounded and optionally written to out_fd (-1: discard). */
@@ -92,6 +102,17 @@ struct archive;
 struct archive_entry;
 int oab_member_read_small(struct archive *a, struct archive_entry *e, size_t limit,
 			  unsigned char **out, size_t *len, struct oab_err *err);
+/* Read the current member's data (a compressed item, it->stored_size
+ * bytes) one chunk (it->chunk_size bytes) at a time, check the chunk's
+ * SHA-256 against the manifest, and only then hand it to sink. Chunk k+1
+ * is read and checked on a thread of its own while sink handles chunk k
+ * (two chunk buffers). Returns 0; -2 if a chunk's hash is wrong (the
+ * archive is still in step: the next header can be read); a negative
+ * value from sink as is (sink sets err); -1 on any other error. */
+typedef int (*oab_chunk_sink)(void *arg, const unsigned char *p, size_t n,
+			      struct oab_err *err);
+int oab_member_chunks(struct archive *a, const struct oab_item *it, oab_chunk_sink sink,
+		      void *arg, oab_progress_fn progress, void *parg, struct oab_err *err);
 
 /* writer.c ---------------------------------------------------------- */
 /* A pax archive writing to fd; archive_write_free() it. */

@@ -497,6 +497,78 @@ static char *member_name(const struct oab_item *it)
 	return out;
 }
 
+/* compression none: stored bytes are the content. */
+static int parse_stored_plain(struct sctx *c, struct ynode *map, struct oab_item *it,
+			      const char *where)
+{
+	char key[128];
+
+	if ((get(map, "stored-chunk-size") || get(map, "stored-chunks-sha256")))
+		return yfail(&c->y, map->line, map->col,
+			     "'%s': stored without compression: expected stored-sha256, not stored-chunk-size/stored-chunks-sha256",
+			     where);
+	if (!get(map, "stored-sha256"))
+		return yfail(&c->y, map->line, map->col, "'%s': missing required key 'stored-sha256'",
+			     where);
+	snprintf(key, sizeof(key), "%s.stored-sha256", where);
+	if (get_sha(c, get(map, "stored-sha256"), key, it->stored_sha256) < 0)
+		return -1;
+	if (it->size != it->stored_size || memcmp(it->sha256, it->stored_sha256, 32) != 0)
+		return yfail(&c->y, map->line, map->col,
+			     "'%s': stored without compression but stored size/sha256 differ from content",
+			     where);
+	return 0;
+}
+
+/* zstd: stored-chunk-size and one stored-chunks-sha256 entry per chunk. */
+static int parse_stored_chunks(struct sctx *c, struct ynode *map, struct oab_item *it,
+			       const char *where)
+{
+	struct ynode *seq = get(map, "stored-chunks-sha256");
+	uint64_t cs = 0, want;
+	char key[160];
+
+	if (get(map, "stored-sha256"))
+		return yfail(&c->y, map->line, map->col,
+			     "'%s': compressed: expected stored-chunk-size and stored-chunks-sha256, not stored-sha256",
+			     where);
+	if (!get(map, "stored-chunk-size") || !seq)
+		return yfail(&c->y, map->line, map->col,
+			     "'%s': missing required key '%s'", where,
+			     seq ? "stored-chunk-size" : "stored-chunks-sha256");
+	snprintf(key, sizeof(key), "%s.stored-chunk-size", where);
+	if (get_uint(c, get(map, "stored-chunk-size"), key, OAB_CHUNK_MAX, &cs) < 0)
+		return -1;
+	if (cs < OAB_CHUNK_MIN || (cs & (cs - 1)) != 0) {
+		struct ynode *n = get(map, "stored-chunk-size");
+
+		return yfail(&c->y, n->line, n->col,
+			     "key '%s': expected a power of two from %d to %d, found %llu", key,
+			     OAB_CHUNK_MIN, OAB_CHUNK_MAX, (unsigned long long)cs);
+	}
+	snprintf(key, sizeof(key), "%s.stored-chunks-sha256", where);
+	if (want_kind(c, seq, Y_SEQ, key) < 0)
+		return -1;
+	want = it->stored_size ? (it->stored_size - 1) / cs + 1 : 0;
+	if (seq->n != want)
+		return yfail(&c->y, seq->line, seq->col,
+			     "key '%s': %zu hashes, expected %llu (%llu stored bytes in chunks of %llu)",
+			     key, seq->n, (unsigned long long)want,
+			     (unsigned long long)it->stored_size, (unsigned long long)cs);
+	it->chunk_size = (uint32_t)cs;
+	it->n_chunks = 0;
+	it->chunk_sha256 = want ? malloc(seq->n * 32) : NULL;
+	if (want && !it->chunk_sha256)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < seq->n; i++) {
+		snprintf(key, sizeof(key), "%s.stored-chunks-sha256[%zu]", where, i);
+		if (get_sha(c, seq->kid[i], key, it->chunk_sha256[i]) < 0)
+			return -1;
+		it->n_chunks = i + 1;
+	}
+	return 0;
+}
+
 /* Fields common to payloads, scripts and sbom: compression, and either
  * source (SOURCE mode) or member/hashes (RESOLVED mode). */
 static int parse_common(struct sctx *c, struct ynode *map, struct oab_item *it,
@@ -552,15 +624,9 @@ static int parse_common(struct sctx *c, struct ynode *map, struct oab_item *it,
 		snprintf(key, sizeof(key), "%s.stored-size", where);
 		if (get_uint(c, get(map, "stored-size"), key, INT64_MAX, &it->stored_size) < 0)
 			return -1;
-		snprintf(key, sizeof(key), "%s.stored-sha256", where);
-		if (get_sha(c, get(map, "stored-sha256"), key, it->stored_sha256) < 0)
-			return -1;
-		if (it->compression == OAB_COMP_NONE &&
-		    (it->size != it->stored_size ||
-		     memcmp(it->sha256, it->stored_sha256, 32) != 0))
-			return yfail(&c->y, map->line, map->col,
-				     "'%s': stored without compression but stored size/sha256 differ from content",
-				     where);
+		if (it->compression == OAB_COMP_NONE)
+			return parse_stored_plain(c, map, it, where);
+		return parse_stored_chunks(c, map, it, where);
 	}
 	return 0;
 }
@@ -578,16 +644,16 @@ static struct oab_item *add_item(struct sctx *c, struct oab_manifest *m)
 
 static const char *const res_payload_keys[] = {
 	"!name", "!type", "slot", "compression", "!member", "!size", "!sha256",
-	"!stored-size", "!stored-sha256", NULL};
+	"!stored-size", "stored-sha256", "stored-chunk-size", "stored-chunks-sha256", NULL};
 static const char *const src_payload_keys[] = {
 	"!name", "!type", "slot", "compression", "!source", NULL};
 static const char *const res_script_keys[] = {
 	"!name", "!hook", "compression", "!member", "!size", "!sha256",
-	"!stored-size", "!stored-sha256", NULL};
+	"!stored-size", "stored-sha256", "stored-chunk-size", "stored-chunks-sha256", NULL};
 static const char *const src_script_keys[] = {"!name", "!hook", "compression", "!source", NULL};
 static const char *const res_sbom_keys[] = {
 	"!name", "compression", "!member", "!size", "!sha256", "!stored-size",
-	"!stored-sha256", NULL};
+	"stored-sha256", "stored-chunk-size", "stored-chunks-sha256", NULL};
 static const char *const src_sbom_keys[] = {"name", "compression", "!source", NULL};
 
 static const char *const payload_types[] = {"image", "archive", "file", NULL};
@@ -927,6 +993,7 @@ void oab_manifest_free(struct oab_manifest *m)
 		free(it->hook);
 		free(it->source);
 		free(it->member);
+		free(it->chunk_sha256);
 	}
 	free(m->items);
 	free(m);
@@ -1121,8 +1188,19 @@ static void e_item(struct emit *em, const struct oab_item *it)
 	oab_hex(it->sha256, 32, b);
 	e_plain(em, "sha256", b);
 	e_uint(em, "stored-size", it->stored_size);
-	oab_hex(it->stored_sha256, 32, b);
-	e_plain(em, "stored-sha256", b);
+	if (it->compression == OAB_COMP_NONE) {
+		oab_hex(it->stored_sha256, 32, b);
+		e_plain(em, "stored-sha256", b);
+	} else {
+		e_uint(em, "stored-chunk-size", it->chunk_size);
+		e_key(em, "stored-chunks-sha256");
+		e_seq(em, 1, YAML_BLOCK_SEQUENCE_STYLE);
+		for (size_t i = 0; i < it->n_chunks; i++) {
+			oab_hex(it->chunk_sha256[i], 32, b);
+			e_scalar(em, b, YAML_PLAIN_SCALAR_STYLE);
+		}
+		e_seq(em, 0, YAML_BLOCK_SEQUENCE_STYLE);
+	}
 	e_map(em, 0);
 }
 

@@ -30,17 +30,74 @@ static int zcheck(size_t rc, const char *what, const char *name, struct oab_err 
 	return 0;
 }
 
+uint32_t oab_chunk_size_for(uint64_t content_size)
+{
+	uint64_t cs = OAB_CHUNK_DEFAULT;
+
+	/* The stored size is at most about the content size: this keeps an
+	 * item's list at 2048 hashes or fewer up to 32 GiB of content. */
+	while (cs < OAB_CHUNK_MAX && content_size / cs > 2048)
+		cs *= 2;
+	return (uint32_t)cs;
+}
+
+/* SHA-256 of each chunk_size piece of a byte stream, as it passes. */
+struct chunker {
+	EVP_MD_CTX *ctx;
+	uint32_t size, fill;
+	size_t n, cap;
+	unsigned char (*md)[32];
+};
+
+static int chunk_close(struct chunker *c)
+{
+	unsigned int dl;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		void *p = realloc(c->md, cap * 32);
+
+		if (!p)
+			return -1;
+		c->md = p;
+		c->cap = cap;
+	}
+	if (EVP_DigestFinal_ex(c->ctx, c->md[c->n], &dl) != 1 ||
+	    EVP_DigestInit_ex(c->ctx, EVP_sha256(), NULL) != 1)
+		return -1;
+	c->n++;
+	c->fill = 0;
+	return 0;
+}
+
+static int chunk_update(struct chunker *c, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		size_t take = c->size - c->fill;
+
+		if (take > n)
+			take = n;
+		if (EVP_DigestUpdate(c->ctx, p, take) != 1)
+			return -1;
+		c->fill += (uint32_t)take;
+		p += take;
+		n -= take;
+		if (c->fill == c->size && chunk_close(c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		     oab_progress_fn progress, void *parg, struct oab_err *err)
 {
 	struct oab_hasher *hin = NULL;
-	EVP_MD_CTX *hout = NULL;
+	struct chunker ch = {0};
 	ZSTD_CCtx *cc = NULL;
 	unsigned char *in = NULL, *out = NULL;
 	size_t outsz = ZSTD_CStreamOutSize() * 8;
 	uint64_t total = 0, stored = 0;
 	struct stat st;
-	unsigned int dl;
 	int fd, rc = -1;
 
 	fd = open(it->source, O_RDONLY | O_CLOEXEC);
@@ -59,8 +116,13 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (!(hin = oab_hasher_new(err)) || digest_init(&hout, err) < 0)
+	if (!(hin = oab_hasher_new(err)))
 		goto out;
+	if (it->compression == OAB_COMP_ZSTD) {
+		ch.size = oab_chunk_size_for((uint64_t)st.st_size);
+		if (digest_init(&ch.ctx, err) < 0)
+			goto out;
+	}
 	if (it->compression == OAB_COMP_ZSTD) {
 		cc = ZSTD_createCCtx();
 		if (!cc) {
@@ -101,7 +163,6 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		if (!cc) {
 			if (oab_write_all(out_fd, in, (size_t)n) < 0)
 				goto werr;
-			EVP_DigestUpdate(hout, in, (size_t)n);
 			stored += (uint64_t)n;
 		} else {
 			ZSTD_inBuffer ib = {in, (size_t)n, 0};
@@ -117,7 +178,8 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 				if (ob.pos) {
 					if (oab_write_all(out_fd, out, ob.pos) < 0)
 						goto werr;
-					EVP_DigestUpdate(hout, out, ob.pos);
+					if (chunk_update(&ch, out, ob.pos) < 0)
+						goto serr;
 					stored += ob.pos;
 				}
 			} while (last ? left != 0 : ib.pos < ib.size);
@@ -133,12 +195,23 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 	}
 	it->size = total;
 	it->stored_size = stored;
-	if (oab_hasher_final(hin, it->sha256, err) < 0 ||
-	    EVP_DigestFinal_ex(hout, it->stored_sha256, &dl) != 1) {
-		oab_err_ssl(err, OAB_E_INTERNAL, "'%s': SHA-256", it->name);
+	if (oab_hasher_final(hin, it->sha256, err) < 0)
 		goto out;
+	if (cc) {
+		if (ch.fill && chunk_close(&ch) < 0)
+			goto serr;
+		free(it->chunk_sha256);
+		it->chunk_size = ch.size;
+		it->n_chunks = ch.n;
+		it->chunk_sha256 = ch.md;
+		ch.md = NULL;
+	} else {
+		memcpy(it->stored_sha256, it->sha256, 32);
 	}
 	rc = 0;
+	goto out;
+serr:
+	oab_err_ssl(err, OAB_E_INTERNAL, "'%s': SHA-256 of the stored chunks", it->name);
 	goto out;
 werr:
 	oab_err_set(err, OAB_E_IO, "'%s': writing temporary file: %s", it->name, strerror(errno));
@@ -146,19 +219,27 @@ out:
 	close(fd);
 	ZSTD_freeCCtx(cc);
 	oab_hasher_free(hin);
-	EVP_MD_CTX_free(hout);
+	EVP_MD_CTX_free(ch.ctx);
+	free(ch.md);
 	free(in);
 	free(out);
 	return rc;
 }
 
+#define UNPACK_BUFS 3
+
 struct oab_unpack {
 	const struct oab_item *it;
 	ZSTD_DCtx *dc;
 	struct oab_hasher *h;
-	unsigned char *out;
+	/* Decoded bytes go into out[cur], are written, then lent to the
+	 * hasher; out[i] is reused only after ticket[i] was hashed. */
+	unsigned char *out[UNPACK_BUFS];
+	uint64_t ticket[UNPACK_BUFS];
+	unsigned cur;
 	size_t outsz;
 	uint64_t produced;
+	uint64_t kicked; /* bytes of out_fd handed to write-back so far */
 	size_t last_hint; /* last ZSTD_decompressStream return: 0 = frame ended */
 	int out_fd;
 };
@@ -178,33 +259,45 @@ struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 		goto fail;
 	if (it->compression == OAB_COMP_ZSTD) {
 		u->last_hint = 1; /* no frame seen yet: finishing now is truncation */
-		u->outsz = ZSTD_DStreamOutSize() * 8;
-		u->out = malloc(u->outsz);
+		/* 4 x the decoder's block: big writes, and small enough to
+		 * stay in cache between decoding, writing and hashing */
+		u->outsz = ZSTD_DStreamOutSize() * 4;
+		for (int i = 0; i < UNPACK_BUFS; i++)
+			if (!(u->out[i] = malloc(u->outsz)))
+				goto oom;
 		u->dc = ZSTD_createDCtx();
-		if (!u->out || !u->dc) {
-			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-			goto fail;
-		}
+		if (!u->dc)
+			goto oom;
 		if (zcheck(ZSTD_DCtx_setParameter(u->dc, ZSTD_d_windowLogMax, OAB_ZSTD_WINDOWLOG_MAX),
 			   "window limit", it->name, err) < 0)
 			goto fail;
 	}
 	return u;
+oom:
+	oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 fail:
 	oab_unpack_free(u);
 	return NULL;
 }
 
-static int unpack_emit(struct oab_unpack *u, const void *buf, size_t n, struct oab_err *err)
+/* n content bytes at buf: bounded by the signed size, written, hashed.
+ * lend: buf is out[u->cur] and may be lent to the hasher. */
+static int unpack_emit(struct oab_unpack *u, const void *buf, size_t n, int lend,
+		       struct oab_err *err)
 {
 	if (n > u->it->size - u->produced)
 		return oab_err_set(err, OAB_E_REJECTED,
 				   "member '%s': content larger than the declared %llu bytes",
 				   u->it->member, (unsigned long long)u->it->size);
 	u->produced += n;
-	oab_hasher_update(u->h, buf, n);
 	if (u->out_fd >= 0 && oab_write_all(u->out_fd, buf, n) < 0)
 		return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name, strerror(errno));
+	if (u->out_fd >= 0)
+		oab_writeback_kick(u->out_fd, &u->kicked, u->produced);
+	if (lend)
+		u->ticket[u->cur] = oab_hasher_lend(u->h, buf, n);
+	else
+		oab_hasher_update(u->h, buf, n);
 	return 0;
 }
 
@@ -214,22 +307,27 @@ int oab_unpack_feed(struct oab_unpack *u, const void *buf, size_t n, struct oab_
 	int more = 0;
 
 	if (!u->dc)
-		return unpack_emit(u, buf, n, err);
+		return unpack_emit(u, buf, n, 0, err);
 	/* Run while input is left, or while the last call filled the output
 	 * buffer (the decoder may hold more). */
 	while (ib.pos < ib.size || more) {
-		ZSTD_outBuffer ob = {u->out, u->outsz, 0};
+		ZSTD_outBuffer ob = {u->out[u->cur], u->outsz, 0};
 		size_t before = ib.pos;
-		size_t r = ZSTD_decompressStream(u->dc, &ob, &ib);
+		size_t r;
 
+		oab_hasher_wait(u->h, u->ticket[u->cur]); /* buffer free again */
+		r = ZSTD_decompressStream(u->dc, &ob, &ib);
 		if (ZSTD_isError(r))
 			return oab_err_set(err, OAB_E_REJECTED, "member '%s': invalid zstd data: %s",
 					   u->it->member, ZSTD_getErrorName(r));
 		if (ib.pos != before || ob.pos)
 			u->last_hint = r; /* 0 once a frame is complete */
-		if (ob.pos && unpack_emit(u, u->out, ob.pos, err) < 0)
-			return -1;
 		more = ob.pos == ob.size;
+		if (ob.pos) {
+			if (unpack_emit(u, ob.dst, ob.pos, 1, err) < 0)
+				return -1;
+			u->cur = (u->cur + 1) % UNPACK_BUFS;
+		}
 	}
 	return 0;
 }
@@ -264,7 +362,8 @@ void oab_unpack_free(struct oab_unpack *u)
 	if (!u)
 		return;
 	ZSTD_freeDCtx(u->dc);
-	oab_hasher_free(u->h);
-	free(u->out);
+	oab_hasher_free(u->h); /* joins the thread: nothing lent is in use after */
+	for (int i = 0; i < UNPACK_BUFS; i++)
+		free(u->out[i]);
 	free(u);
 }

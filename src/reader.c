@@ -1,11 +1,12 @@
 /* reader.c - the streaming bundle reader behind verify, inspect and
  * extract. Order of work: manifest.yaml and manifest.sig (bounded), the
  * signature and trust, then the signed manifest and policy, then each
- * member as it streams past: spooled to a private temp file while its
- * stored SHA-256 is computed, and only decompressed after that matched. */
+ * member as it streams past, one stored chunk at a time: a chunk is only
+ * decompressed after its SHA-256 matched the signed manifest. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -97,19 +98,177 @@ int oab_member_read_small(struct archive *a, struct archive_entry *e, size_t lim
 	return 0;
 }
 
-/* Stream one member: spool + stored hash, then decode from the spool.
+/* Read-ahead for oab_member_chunks: a thread reads and checks chunk k+1
+ * while the caller's sink consumes chunk k. */
+struct chunk_pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct archive *a;
+	const struct oab_item *it;
+	unsigned char *buf[2];
+	size_t len[2];
+	int ready[2];
+	int status; /* 0 reading, 1 all read, -1 / -2 failed (see rerr) */
+	int stop;   /* the consumer gave up */
+	struct oab_err rerr;
+};
+
+/* Read chunk k (want bytes) into buf and check it; 0, -1 or -2. */
+static int read_chunk(struct chunk_pipe *p, size_t k, uint64_t at, size_t want,
+		      unsigned char *buf)
+{
+	const struct oab_item *it = p->it;
+	unsigned char md[32];
+	size_t fill = 0;
+
+	while (fill < want) {
+		la_ssize_t n = archive_read_data(p->a, buf + fill, want - fill);
+
+		if (n < 0)
+			return oab_err_set(&p->rerr, OAB_E_REJECTED,
+					   "member '%s': bundle truncated or damaged (%s)", it->member,
+					   archive_error_string(p->a));
+		if (n == 0)
+			return oab_err_set(&p->rerr, OAB_E_REJECTED,
+					   "member '%s': truncated (%llu of %llu bytes)", it->member,
+					   (unsigned long long)(at + fill),
+					   (unsigned long long)it->stored_size);
+		fill += (size_t)n;
+	}
+	if (k >= it->n_chunks)
+		return oab_err_set(&p->rerr, OAB_E_INTERNAL, "member '%s': chunk list too short",
+				   it->member);
+	if (!EVP_Digest(buf, want, md, NULL, EVP_sha256(), NULL))
+		return oab_err_ssl(&p->rerr, OAB_E_INTERNAL, "SHA-256 failed");
+	if (CRYPTO_memcmp(md, it->chunk_sha256[k], 32) != 0) {
+		char w[65], h[65];
+
+		oab_hex(it->chunk_sha256[k], 32, w);
+		oab_hex(md, 32, h);
+		oab_err_set(&p->rerr, OAB_E_REJECTED,
+			    "member '%s': stored chunk %zu (bytes %llu-%llu) sha256 mismatch (manifest %s, bundle %s)",
+			    it->member, k, (unsigned long long)at, (unsigned long long)(at + want - 1),
+			    w, h);
+		return -2;
+	}
+	return 0;
+}
+
+static void *chunk_reader(void *arg)
+{
+	struct chunk_pipe *p = arg;
+	const struct oab_item *it = p->it;
+	uint64_t at = 0;
+	int st = 1;
+
+	for (size_t k = 0; at < it->stored_size; k++) {
+		size_t want = it->stored_size - at < it->chunk_size ? (size_t)(it->stored_size - at)
+								    : it->chunk_size;
+		int slot = (int)(k % 2), rc;
+
+		pthread_mutex_lock(&p->mu);
+		while (p->ready[slot] && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stop) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&p->mu);
+		rc = read_chunk(p, k, at, want, p->buf[slot]);
+		pthread_mutex_lock(&p->mu);
+		if (rc < 0) {
+			p->status = rc;
+			pthread_cond_broadcast(&p->cv);
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		p->len[slot] = want;
+		p->ready[slot] = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		at += want;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->status = st;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int oab_member_chunks(struct archive *a, const struct oab_item *it, oab_chunk_sink sink,
+		      void *arg, oab_progress_fn progress, void *parg, struct oab_err *err)
+{
+	struct chunk_pipe p = {.a = a, .it = it};
+	pthread_t th;
+	uint64_t done = 0;
+	int rc = 0;
+
+	p.buf[0] = malloc(it->chunk_size);
+	p.buf[1] = malloc(it->chunk_size);
+	if (!p.buf[0] || !p.buf[1]) {
+		free(p.buf[0]);
+		free(p.buf[1]);
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	}
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	if (pthread_create(&th, NULL, chunk_reader, &p) != 0) {
+		rc = oab_err_set(err, OAB_E_INTERNAL, "cannot start a reading thread");
+		goto out;
+	}
+	for (size_t k = 0;; k++) {
+		int slot = (int)(k % 2);
+
+		pthread_mutex_lock(&p.mu);
+		while (!p.ready[slot] && p.status == 0)
+			pthread_cond_wait(&p.cv, &p.mu);
+		if (!p.ready[slot]) { /* everything read, or the reader failed */
+			rc = p.status < 0 ? p.status : 0;
+			pthread_mutex_unlock(&p.mu);
+			if (rc < 0)
+				*err = p.rerr;
+			break;
+		}
+		pthread_mutex_unlock(&p.mu);
+		rc = sink(arg, p.buf[slot], p.len[slot], err);
+		done += p.len[slot];
+		pthread_mutex_lock(&p.mu);
+		p.ready[slot] = 0;
+		if (rc < 0)
+			p.stop = 1;
+		pthread_cond_broadcast(&p.cv);
+		pthread_mutex_unlock(&p.mu);
+		if (rc < 0)
+			break;
+		if (progress)
+			progress(parg, it->name, done, it->stored_size);
+	}
+	pthread_join(th, NULL);
+out:
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv);
+	free(p.buf[0]);
+	free(p.buf[1]);
+	return rc;
+}
+
+static int sink_unpack(void *arg, const unsigned char *p, size_t n, struct oab_err *err)
+{
+	return oab_unpack_feed(arg, p, n, err) < 0 ? -3 : 0;
+}
+
+/* Check one member as it streams past. Compressed: chunk by chunk, each
+ * stored chunk checked before it is decompressed; stored as is: hashed
+ * as it is written (the extract temp file is only linked if it matched).
  * Returns 0 if it checked out, -2 if its bytes are wrong but the archive
  * is still in step (the next member can be checked), -1 otherwise. */
-static int check_member(struct rd *r, const struct oab_item *it, const char *spooldir,
-			int out_fd, oab_progress_fn progress, void *parg)
+static int check_member(struct rd *r, const struct oab_item *it, int out_fd,
+			oab_progress_fn progress, void *parg)
 {
 	const char *name = archive_entry_pathname(r->e);
-	struct oab_hasher *h = NULL;
 	struct oab_unpack *u = NULL;
-	unsigned char md[32];
-	uint64_t got = 0;
-	int spool = -1, rc = -1;
-	char want[65], have[65], check[OAB_MAX_NAME + 64];
+	char want[65], check[OAB_MAX_NAME + 64];
+	int rc = -1;
 
 	snprintf(check, sizeof(check), "member %s", it->member);
 	if (strcmp(name, it->member) != 0) {
@@ -129,79 +288,44 @@ static int check_member(struct rd *r, const struct oab_item *it, const char *spo
 				   it->member, (unsigned long long)it->stored_size,
 				   (long long)archive_entry_size(r->e));
 	}
-	h = oab_hasher_new(r->err);
-	if (!h)
+	u = oab_unpack_new(it, out_fd, r->err);
+	if (!u)
 		goto out;
 	if (it->compression == OAB_COMP_ZSTD) {
-		spool = oab_anon_tmpfile(spooldir, r->err);
-		if (spool < 0)
-			goto out;
-	} else {
-		/* Stored as is: hash now, write to the extract temp file; it
-		 * is only linked into place if the hash matched. */
-		u = oab_unpack_new(it, out_fd, r->err);
-		if (!u)
-			goto out;
-	}
-	for (;;) {
-		la_ssize_t n = archive_read_data(r->a, r->buf, OAB_IO_BUF);
+		int st = oab_member_chunks(r->a, it, sink_unpack, u, progress, parg, r->err);
 
-		if (n < 0) {
-			oab_err_set(r->err, OAB_E_REJECTED, "member '%s': bundle truncated or damaged (%s)",
-				    it->member, archive_error_string(r->a));
+		if (st == -3 || st == -2)
+			goto fail_content;
+		if (st < 0) {
+			oab_report_check(r->rep, 0, check, "%s", r->err->msg);
 			goto out;
 		}
-		if (n == 0)
-			break;
-		got += (uint64_t)n;
-		if (got > it->stored_size) {
-			oab_err_set(r->err, OAB_E_REJECTED, "member '%s': longer than declared", it->member);
-			goto out;
-		}
-		oab_hasher_update(h, r->buf, (size_t)n);
-		if (spool >= 0 && oab_write_all(spool, r->buf, (size_t)n) < 0) {
-			oab_err_set(r->err, OAB_E_IO, "member '%s': temporary file: %s", it->member,
-				    strerror(errno));
-			goto out;
-		}
-		if (u && oab_unpack_feed(u, r->buf, (size_t)n, r->err) < 0)
-			goto out;
-		if (progress)
-			progress(parg, it->name, got, it->stored_size);
-	}
-	if (got != it->stored_size) {
-		oab_report_check(r->rep, 0, check, "truncated");
-		oab_err_set(r->err, OAB_E_REJECTED, "member '%s': truncated (%llu of %llu bytes)",
-			    it->member, (unsigned long long)got, (unsigned long long)it->stored_size);
-		goto out;
-	}
-	if (oab_hasher_final(h, md, r->err) < 0)
-		goto out;
-	if (CRYPTO_memcmp(md, it->stored_sha256, 32) != 0) {
-		oab_hex(it->stored_sha256, 32, want);
-		oab_hex(md, 32, have);
-		oab_report_check(r->rep, 0, check, "stored sha256: manifest %s, bundle %s", want, have);
-		oab_err_set(r->err, OAB_E_REJECTED,
-			    "member '%s': sha256 mismatch (manifest %s, bundle %s)", it->member, want, have);
-		rc = -2;
-		goto out;
-	}
-	if (spool >= 0) {
-		u = oab_unpack_new(it, out_fd, r->err);
-		if (!u || lseek(spool, 0, SEEK_SET) < 0)
-			goto out;
+	} else {
+		uint64_t got = 0;
+
 		for (;;) {
-			ssize_t n = oab_read_full(spool, r->buf, OAB_IO_BUF);
+			la_ssize_t n = archive_read_data(r->a, r->buf, OAB_IO_BUF);
 
 			if (n < 0) {
-				oab_err_set(r->err, OAB_E_IO, "member '%s': temporary file: %s",
-					    it->member, strerror(errno));
+				oab_err_set(r->err, OAB_E_REJECTED,
+					    "member '%s': bundle truncated or damaged (%s)", it->member,
+					    archive_error_string(r->a));
 				goto out;
 			}
 			if (n == 0)
 				break;
+			got += (uint64_t)n;
 			if (oab_unpack_feed(u, r->buf, (size_t)n, r->err) < 0)
 				goto fail_content;
+			if (progress)
+				progress(parg, it->name, got, it->stored_size);
+		}
+		if (got != it->stored_size) {
+			oab_report_check(r->rep, 0, check, "truncated");
+			oab_err_set(r->err, OAB_E_REJECTED, "member '%s': truncated (%llu of %llu bytes)",
+				    it->member, (unsigned long long)got,
+				    (unsigned long long)it->stored_size);
+			goto out;
 		}
 	}
 	if (oab_unpack_finish(u, r->err) < 0)
@@ -216,10 +340,7 @@ fail_content:
 	if (r->err->code == OAB_E_REJECTED)
 		rc = -2;
 out:
-	if (spool >= 0)
-		close(spool);
 	oab_unpack_free(u);
-	oab_hasher_free(h);
 	return rc;
 }
 
@@ -244,7 +365,6 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 	CMS_ContentInfo *cms = NULL;
 	int64_t now;
 	int rc = -1, st, dirfd = -1, *outs = NULL, pending = 0;
-	const char *spooldir;
 	struct oab_manifest *m;
 
 	if (report)
@@ -366,7 +486,6 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 		for (size_t i = 0; i < m->n_items; i++)
 			outs[i] = -1;
 	}
-	spooldir = mode == MODE_EXTRACT ? xo->dir : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	{
 		struct oab_err first = {0};
 		int failed = err->code != OAB_OK; /* policy failure, keep checking members */
@@ -395,7 +514,7 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 					goto stop;
 				fchmod(outs[i], it->kind == OAB_ITEM_SCRIPT ? 0755 : 0644);
 			}
-			cr = check_member(&r, it, spooldir, outs ? outs[i] : -1, vo->progress,
+			cr = check_member(&r, it, outs ? outs[i] : -1, vo->progress,
 					  vo->progress_arg);
 			if (cr < 0) {
 				/* A content mismatch leaves the archive in step: go

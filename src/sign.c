@@ -85,8 +85,18 @@ static int head_open(struct head *h, const char *path, struct oab_err *err)
 	return 0;
 }
 
+static int sink_write(void *arg, const unsigned char *p, size_t n, struct oab_err *err)
+{
+	struct archive *w = arg;
+
+	if (archive_write_data(w, p, n) != (la_ssize_t)n)
+		return oab_err_set(err, OAB_E_IO, "writing the new bundle: %s", archive_error_string(w));
+	return 0;
+}
+
 /* Copy every payload member from h's reader to w, checking names, sizes
- * and stored hashes against the manifest. */
+ * and stored hashes (per chunk, or whole for uncompressed members)
+ * against the manifest. */
 static int copy_members(struct head *h, struct archive *w, struct oab_err *err)
 {
 	unsigned char *buf = malloc(OAB_IO_BUF), md[32];
@@ -117,6 +127,17 @@ static int copy_members(struct head *h, struct archive *w, struct oab_err *err)
 		}
 		if (oab_wr_header(w, it->member, it->stored_size, h->m->created, err) < 0)
 			goto out;
+		if (it->compression == OAB_COMP_ZSTD) {
+			int st = oab_member_chunks(h->a, it, sink_write, w, NULL, NULL, err);
+
+			if (st == -2)
+				oab_err_set(err, OAB_E_REJECTED,
+					    "member '%s': stored bytes do not match the manifest; refusing to sign a damaged bundle",
+					    it->member);
+			if (st < 0)
+				goto out;
+			continue;
+		}
 		EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 		for (;;) {
 			la_ssize_t n = archive_read_data(h->a, buf, OAB_IO_BUF);
@@ -130,11 +151,8 @@ static int copy_members(struct head *h, struct archive *w, struct oab_err *err)
 				break;
 			got += (uint64_t)n;
 			EVP_DigestUpdate(ctx, buf, (size_t)n);
-			if (archive_write_data(w, buf, (size_t)n) != n) {
-				oab_err_set(err, OAB_E_IO, "member '%s': %s", it->member,
-					    archive_error_string(w));
+			if (sink_write(w, buf, (size_t)n, err) < 0)
 				goto out;
-			}
 		}
 		EVP_DigestFinal_ex(ctx, md, &dl);
 		if (got != it->stored_size || CRYPTO_memcmp(md, it->stored_sha256, 32) != 0) {

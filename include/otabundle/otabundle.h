@@ -26,7 +26,7 @@ extern "C" {
 #define OAB_FORMAT_VERSION 1
 
 /* Limits applied to everything read (manifests and bundles). */
-#define OAB_MAX_MANIFEST_BYTES (1024 * 1024) /* source or resolved manifest */
+#define OAB_MAX_MANIFEST_BYTES (4 * 1024 * 1024) /* source or resolved manifest */
 #define OAB_MAX_SIG_BYTES (1024 * 1024)      /* manifest.sig */
 #define OAB_MAX_ITEMS 1024                   /* payloads + scripts + sbom */
 #define OAB_MAX_NAME 64                      /* item name length */
@@ -34,6 +34,12 @@ extern "C" {
 #define OAB_MAX_YAML_NODES 100000
 #define OAB_MAX_SCALAR (64 * 1024)
 #define OAB_ZSTD_WINDOWLOG_MAX 27 /* 128 MiB decoder window at most */
+/* Compressed members are hashed in chunks (stored-chunk-size), so a reader
+ * can check each chunk before the decompressor sees it, with one chunk of
+ * memory and no temporary copy. A power of two in this range: */
+#define OAB_CHUNK_MIN (64 * 1024)
+#define OAB_CHUNK_MAX (16 * 1024 * 1024)
+#define OAB_CHUNK_DEFAULT (1024 * 1024) /* doubled while an item has > 2048 */
 
 /* ------------------------------------------------------------------ */
 /* Manifest                                                            */
@@ -55,7 +61,13 @@ struct oab_item {
 	uint64_t size;                  /* content bytes */
 	unsigned char sha256[32];       /* content SHA-256 */
 	uint64_t stored_size;           /* bytes of the member as stored */
-	unsigned char stored_sha256[32];
+	unsigned char stored_sha256[32]; /* compression none: equals sha256 */
+	/* zstd: SHA-256 of each chunk_size piece of the stored member (the
+	 * last may be shorter); n_chunks = ceil(stored_size / chunk_size).
+	 * chunk_sha256 is owned by the item (freed by oab_manifest_free). */
+	uint32_t chunk_size;
+	size_t n_chunks;
+	unsigned char (*chunk_sha256)[32];
 	int line; /* line in the manifest where the item starts (for messages) */
 };
 

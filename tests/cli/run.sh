@@ -29,7 +29,7 @@ for t in "$here"/t_${OAB_TESTS:-*}.sh; do
 	else
 		failed=$((failed + 1))
 		echo "FAIL $name"
-		sed 's/^/    /' "$OAB_FIXTURES/$name.log" | tail -40
+		grep -v "^ok " "$OAB_FIXTURES/$name.log" | sed "s/^/    /" | tail -40
 	fi
 done
 echo "cli tests: $((total - failed))/$total passed"

@@ -9,10 +9,23 @@ openssl x509 -in "$PKI/signer.pem" -pubkey -noout > "$T/signer.pub"
 expect 0 "" "$O" verify --trust "$T/signer.pub" "$T/b.oab"   # pinned public key
 expect 0 "" "$O" verify --ca "$PKI/ca.pem" --compatible acme-gw-v2 --min-security-version 17 "$T/b.oab"
 expect 0 "" "$O" verify --ca "$PKI/ca.pem" - < "$T/b.oab"    # from a pipe
+# No temporary space needed: chunks are checked in memory, nothing spooled.
+mkfifo "$T/fifo"
+cat "$T/b.oab" > "$T/fifo" &
+expect 0 "" env TMPDIR=/nonexistent "$O" verify --ca "$PKI/ca.pem" - < "$T/fifo"
+wait
+# Chunk hashes of the image: one per stored-chunk-size piece of the member.
+tar -xOf "$T/b.oab" manifest.yaml > "$T/m.yaml"
+n=$(awk '$1 == "member:" { f = ($2 == "payloads/rootfs.zst") } f && $1 == "stored-chunks-sha256:" { l = 1; next } l && $1 == "-" && NF == 2 { c++; next } { l = 0 } END { print c + 0 }' "$T/m.yaml")
+want=$(awk '$1 == "member:" { f = ($2 == "payloads/rootfs.zst") } f && $1 == "stored-size:" { s = $2 } f && $1 == "stored-chunk-size:" { print int((s + $2 - 1) / $2); exit }' "$T/m.yaml")
+[ "$n" -ge 1 ] && [ "$n" = "$want" ] && ok "rootfs stored in $n hashed chunk(s)" || bad "rootfs chunk list ($n, expected $want)"
 expect 0 "" "$O" inspect "$T/b.oab"
 grep -q "acme-gateway 2.4.1" "$T/.out" && ok "inspect shows name and version" || bad "inspect output"
 grep -q "unverified" "$T/.out" && ok "inspect marks data unverified" || bad "inspect unverified"
 expect 0 "" "$O" inspect --json "$T/b.oab"
+tr -d ' \n' < "$T/.out" | grep -Eq '"name":"rootfs".*"stored-chunk-size":1048576,"stored-chunks-sha256":\["[0-9a-f]{64}"' &&
+	tr -d ' \n' < "$T/.out" | grep -Eq '"name":"bootloader"[^}]*"stored-sha256":"[0-9a-f]{64}"' &&
+	ok "inspect --json: chunk list for compressed, stored-sha256 for plain items" || bad "inspect --json chunk fields"
 mkdir "$T/x"
 expect 0 "" "$O" extract --ca "$PKI/ca.pem" -C "$T/x" "$T/b.oab"
 for f in rootfs:rootfs.ext4 app:app.tar bootloader:u-boot.bin migrate:migrate.sh sbom.cdx.json:sbom.cdx.json; do

@@ -602,9 +602,15 @@ static void fill_resolved(struct oab_manifest *m)
 			it->stored_size = it->size;
 			memcpy(it->stored_sha256, it->sha256, 32);
 		} else {
-			it->stored_size = 1000 + i;
-			for (int b = 0; b < 32; b++)
-				it->stored_sha256[b] = (unsigned char)(255 - i * 3 - (size_t)b);
+			/* 4 chunks of 64 KiB, the last one short */
+			it->stored_size = 3 * 65536 + 1000 + i;
+			it->chunk_size = 65536;
+			it->n_chunks = 4;
+			it->chunk_sha256 = calloc(4, 32);
+			assert_non_null(it->chunk_sha256);
+			for (size_t k = 0; k < 4; k++)
+				for (int b = 0; b < 32; b++)
+					it->chunk_sha256[k][b] = (unsigned char)(255 - i * 3 - k * 7 - (size_t)b);
 		}
 	}
 }
@@ -649,7 +655,13 @@ static void assert_same_manifest(const struct oab_manifest *a, const struct oab_
 		assert_int_equal(x->size, y->size);
 		assert_memory_equal(x->sha256, y->sha256, 32);
 		assert_int_equal(x->stored_size, y->stored_size);
-		assert_memory_equal(x->stored_sha256, y->stored_sha256, 32);
+		if (x->compression == OAB_COMP_NONE) {
+			assert_memory_equal(x->stored_sha256, y->stored_sha256, 32);
+		} else {
+			assert_int_equal(x->chunk_size, y->chunk_size);
+			assert_int_equal(x->n_chunks, y->n_chunks);
+			assert_memory_equal(x->chunk_sha256, y->chunk_sha256, 32 * x->n_chunks);
+		}
 	}
 }
 
@@ -801,9 +813,31 @@ static void test_resolved_rejects(void **state)
 	snprintf(where, sizeof(where), "%d:11", line);
 	expect_fail_res(y, where, "key 'payloads[0].sha256': expected 64 lowercase hex digits");
 	free(y);
-	y = replace_line(t, "  stored-sha256:", "  stored-sha256: abcd\n", &line);
-	snprintf(where, sizeof(where), "%d:18", line);
-	expect_fail_res(y, where, "key 'payloads[0].stored-sha256'");
+	/* stored chunks: bad hash, wrong count, bad chunk size, whole-member
+	 * hash on a compressed member, missing list */
+	y = replace_line(t, "  - ", "  - abcd\n", &line);
+	snprintf(where, sizeof(where), "%d:5", line);
+	expect_fail_res(y, where, "key 'payloads[0].stored-chunks-sha256[0]': expected 64 lowercase hex digits");
+	free(y);
+	y = replace_line(t, "  - ", "", &line);
+	snprintf(where, sizeof(where), "%d:3", line);
+	expect_fail_res(y, where, "key 'payloads[0].stored-chunks-sha256': 3 hashes, expected 4");
+	free(y);
+	y = replace_line(t, "  stored-chunk-size:", "  stored-chunk-size: 65537\n", &line);
+	snprintf(where, sizeof(where), "%d:22", line);
+	expect_fail_res(y, where, "key 'payloads[0].stored-chunk-size': expected a power of two from 65536 to 16777216");
+	free(y);
+	y = replace_line(t, "  stored-chunk-size:", "  stored-chunk-size: 33554432\n", &line);
+	expect_fail_res(y, where, "key 'payloads[0].stored-chunk-size': expected an integer from 0 to 16777216");
+	free(y);
+	y = replace_line(t, "  stored-chunk-size:", "  stored-chunk-size: 131072\n", &line);
+	expect_fail_res(y, "*", "4 hashes, expected 2");
+	free(y);
+	y = replace_line(t, "  stored-size:", "  stored-size: 200000\n  stored-sha256: 0000000000000000000000000000000000000000000000000000000000000000\n", &line);
+	expect_fail_res(y, "9:3", "'payloads[0]': compressed: expected stored-chunk-size and stored-chunks-sha256, not stored-sha256");
+	free(y);
+	y = replace_line(t, "  stored-chunk-size:", "", &line);
+	expect_fail_res(y, "9:3", "'payloads[0]': missing required key 'stored-chunk-size'");
 	free(y);
 	y = replace_line(t, "  size:", "  size: -5\n", &line);
 	snprintf(where, sizeof(where), "%d:9", line);
