@@ -94,7 +94,11 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 	struct oab_hasher *hin = NULL;
 	struct chunker ch = {0};
 	ZSTD_CCtx *cc = NULL;
-	unsigned char *in = NULL, *out = NULL;
+	/* Input is read into in[cur] and lent to the hashing thread (no
+	 * copy); in[cur] is refilled only after its ticket was hashed. */
+	unsigned char *ins[3] = {NULL, NULL, NULL}, *in, *out = NULL;
+	uint64_t tickets[3] = {0, 0, 0};
+	unsigned cur = 0;
 	size_t outsz = ZSTD_CStreamOutSize() * 8;
 	uint64_t total = 0, stored = 0;
 	struct stat st;
@@ -110,9 +114,10 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		goto out;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	in = malloc(OAB_IO_BUF);
+	for (int i = 0; i < 3; i++)
+		ins[i] = malloc(OAB_IO_BUF);
 	out = malloc(outsz);
-	if (!in || !out) {
+	if (!ins[0] || !ins[1] || !ins[2] || !out) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -144,8 +149,12 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		}
 	}
 	for (;;) {
-		ssize_t n = oab_read_full(fd, in, OAB_IO_BUF);
+		ssize_t n;
 		int last;
+
+		in = ins[cur];
+		oab_hasher_wait(hin, tickets[cur]);
+		n = oab_read_full(fd, in, OAB_IO_BUF);
 
 		if (n < 0) {
 			oab_err_set(err, OAB_E_IO, "'%s': reading '%s': %s", it->name, it->source,
@@ -159,7 +168,8 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 				    it->source);
 			goto out;
 		}
-		oab_hasher_update(hin, in, (size_t)n);
+		tickets[cur] = oab_hasher_lend(hin, in, (size_t)n);
+		cur = (cur + 1) % 3;
 		if (!cc) {
 			if (oab_write_all(out_fd, in, (size_t)n) < 0)
 				goto werr;
@@ -218,10 +228,11 @@ werr:
 out:
 	close(fd);
 	ZSTD_freeCCtx(cc);
-	oab_hasher_free(hin);
+	oab_hasher_free(hin); /* joins: nothing lent is in use after this */
 	EVP_MD_CTX_free(ch.ctx);
 	free(ch.md);
-	free(in);
+	for (int i = 0; i < 3; i++)
+		free(ins[i]);
 	free(out);
 	return rc;
 }
