@@ -3,13 +3,14 @@
  * into a small ring of buffers (bounded memory: OAB_HASH_SLOTS x
  * OAB_HASH_SLOT), or lent: the caller keeps the buffer untouched until
  * oab_hasher_wait() says the thread is done with it (no copy). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-#define OAB_HASH_SLOTS 4
+#define OAB_HASH_SLOTS 8
 #define OAB_HASH_SLOT (1024 * 1024)
 
 struct oab_hasher {
@@ -23,6 +24,9 @@ struct oab_hasher {
 	uint64_t head, tail; /* head: next to fill; tail: next to hash */
 	size_t fill;         /* bytes in buf[head] not yet handed over */
 	int done, failed, running;
+	/* writer mode (oab_writer_new): write slots to fd instead of hashing */
+	int fd, werrno;
+	uint64_t written, kicked;
 };
 
 static void *hash_main(void *arg)
@@ -39,8 +43,19 @@ static void *hash_main(void *arg)
 			unsigned slot = (unsigned)(h->tail % OAB_HASH_SLOTS);
 
 			pthread_mutex_unlock(&h->mu);
-			if (EVP_DigestUpdate(h->ctx, h->ptr[slot], h->len[slot]) != 1)
+			if (h->fd >= 0) {
+				if (h->failed) {
+					/* drain: the first error is kept */
+				} else if (oab_write_all(h->fd, h->ptr[slot], h->len[slot]) < 0) {
+					h->werrno = errno;
+					h->failed = 1;
+				} else {
+					h->written += h->len[slot];
+					oab_writeback_kick(h->fd, &h->kicked, h->written);
+				}
+			} else if (EVP_DigestUpdate(h->ctx, h->ptr[slot], h->len[slot]) != 1) {
 				h->failed = 1;
+			}
 			pthread_mutex_lock(&h->mu);
 			h->tail++;
 			pthread_cond_broadcast(&h->cv);
@@ -50,12 +65,13 @@ static void *hash_main(void *arg)
 	return NULL;
 }
 
-struct oab_hasher *oab_hasher_new(struct oab_err *err)
+static struct oab_hasher *worker_new(int fd, struct oab_err *err)
 {
 	struct oab_hasher *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		goto oom;
+	h->fd = fd;
 	for (int i = 0; i < OAB_HASH_SLOTS; i++)
 		if (!(h->buf[i] = malloc(OAB_HASH_SLOT)))
 			goto oom;
@@ -81,6 +97,18 @@ oom:
 	oab_err_set(err, OAB_E_INTERNAL, "cannot start a hashing thread");
 	return NULL;
 }
+
+struct oab_hasher *oab_hasher_new(struct oab_err *err)
+{
+	return worker_new(-1, err);
+}
+
+struct oab_hasher *oab_writer_new(int fd, struct oab_err *err)
+{
+	return worker_new(fd, err);
+}
+
+
 
 /* Hand the filled slot to the hashing thread (mu held). */
 static void hand_over(struct oab_hasher *h)
@@ -180,4 +208,26 @@ void oab_hasher_free(struct oab_hasher *h)
 		free(h->buf[i]);
 	EVP_MD_CTX_free(h->ctx);
 	free(h);
+}
+
+int oab_writer_error(struct oab_hasher *w)
+{
+	int e;
+
+	pthread_mutex_lock(&w->mu);
+	e = w->failed ? w->werrno : 0;
+	pthread_mutex_unlock(&w->mu);
+	return e;
+}
+
+int oab_writer_finish(struct oab_hasher *w)
+{
+	pthread_mutex_lock(&w->mu);
+	hand_over(w);
+	w->done = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	w->running = 0;
+	return w->failed ? w->werrno : 0;
 }

@@ -73,6 +73,14 @@ void oab_hasher_update(struct oab_hasher *h, const void *data, size_t n);
  * until oab_hasher_wait(h, ticket) returned for the ticket this gave. */
 uint64_t oab_hasher_lend(struct oab_hasher *h, const void *data, size_t n);
 void oab_hasher_wait(struct oab_hasher *h, uint64_t ticket);
+/* The same ring in writer mode: a thread writes the slots to fd (and
+ * starts write-back as it goes) instead of hashing them. Use update/lend/
+ * wait as above; oab_writer_error() gives the first write error (errno,
+ * 0 if none) so far; oab_writer_finish() joins and gives it for good.
+ * Free with oab_hasher_free(). */
+struct oab_hasher *oab_writer_new(int fd, struct oab_err *err);
+int oab_writer_error(struct oab_hasher *w);
+int oab_writer_finish(struct oab_hasher *w);
 /* Wait for the thread and give the digest; call once. */
 int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err);
 void oab_hasher_free(struct oab_hasher *h);

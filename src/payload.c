@@ -237,16 +237,17 @@ out:
 	return rc;
 }
 
-#define UNPACK_BUFS 3
+#define UNPACK_BUFS 6
 
 struct oab_unpack {
 	const struct oab_item *it;
 	ZSTD_DCtx *dc;
 	struct oab_hasher *h;
+	struct oab_hasher *w; /* writes out_fd on its own thread (zstd, out_fd >= 0) */
 	/* Decoded bytes go into out[cur], are written, then lent to the
 	 * hasher; out[i] is reused only after ticket[i] was hashed. */
 	unsigned char *out[UNPACK_BUFS];
-	uint64_t ticket[UNPACK_BUFS];
+	uint64_t ticket[UNPACK_BUFS], wticket[UNPACK_BUFS];
 	unsigned cur;
 	size_t outsz;
 	uint64_t produced;
@@ -279,6 +280,8 @@ struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 		u->dc = ZSTD_createDCtx();
 		if (!u->dc)
 			goto oom;
+		if (out_fd >= 0 && !(u->w = oab_writer_new(out_fd, err)))
+			goto fail;
 		if (zcheck(ZSTD_DCtx_setParameter(u->dc, ZSTD_d_windowLogMax, OAB_ZSTD_WINDOWLOG_MAX),
 			   "window limit", it->name, err) < 0)
 			goto fail;
@@ -301,10 +304,18 @@ static int unpack_emit(struct oab_unpack *u, const void *buf, size_t n, int lend
 				   "member '%s': content larger than the declared %llu bytes",
 				   u->it->member, (unsigned long long)u->it->size);
 	u->produced += n;
-	if (u->out_fd >= 0 && oab_write_all(u->out_fd, buf, n) < 0)
-		return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name, strerror(errno));
-	if (u->out_fd >= 0)
+	if (u->w) {
+		int e = oab_writer_error(u->w);
+
+		if (e)
+			return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name, strerror(e));
+		u->wticket[u->cur] = oab_hasher_lend(u->w, buf, n);
+	} else if (u->out_fd >= 0) {
+		if (oab_write_all(u->out_fd, buf, n) < 0)
+			return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name,
+					   strerror(errno));
 		oab_writeback_kick(u->out_fd, &u->kicked, u->produced);
+	}
 	if (lend)
 		u->ticket[u->cur] = oab_hasher_lend(u->h, buf, n);
 	else
@@ -327,6 +338,8 @@ int oab_unpack_feed(struct oab_unpack *u, const void *buf, size_t n, struct oab_
 		size_t r;
 
 		oab_hasher_wait(u->h, u->ticket[u->cur]); /* buffer free again */
+		if (u->w)
+			oab_hasher_wait(u->w, u->wticket[u->cur]);
 		r = ZSTD_decompressStream(u->dc, &ob, &ib);
 		if (ZSTD_isError(r))
 			return oab_err_set(err, OAB_E_REJECTED, "member '%s': invalid zstd data: %s",
@@ -351,6 +364,12 @@ int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err)
 	if (u->dc && u->last_hint != 0)
 		return oab_err_set(err, OAB_E_REJECTED, "member '%s': zstd stream is truncated",
 				   u->it->member);
+	if (u->w) {
+		int e = oab_writer_finish(u->w);
+
+		if (e)
+			return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name, strerror(e));
+	}
 	if (u->produced != u->it->size)
 		return oab_err_set(err, OAB_E_REJECTED,
 				   "member '%s': content size mismatch (manifest %llu, bundle %llu)",
@@ -373,7 +392,9 @@ void oab_unpack_free(struct oab_unpack *u)
 	if (!u)
 		return;
 	ZSTD_freeDCtx(u->dc);
-	oab_hasher_free(u->h); /* joins the thread: nothing lent is in use after */
+	/* both join their threads: nothing lent is in use after */
+	oab_hasher_free(u->w);
+	oab_hasher_free(u->h);
 	for (int i = 0; i < UNPACK_BUFS; i++)
 		free(u->out[i]);
 	free(u);
