@@ -68,10 +68,17 @@ int cmd_sign(int argc, char **argv)
 	o.n_signers = sa.nk;
 	o.chain_files = sa.chain;
 	o.n_chain_files = sa.nch;
-	if (detached)
+	if (detached) {
 		rc = oab_sign_detached(argv[optind], existing, o.output, &o, &err);
-	else
+	} else {
+		struct cli_progress prog;
+
+		cli_progress_init(&prog, quiet);
+		o.progress = cli_progress_cb;
+		o.progress_arg = &prog;
 		rc = oab_sign(argv[optind], &o, &err);
+		cli_progress_done(&prog);
+	}
 	if (rc < 0)
 		return cli_fail(&err);
 	if (!quiet)
@@ -151,8 +158,18 @@ int cmd_attach_signature(int argc, char **argv)
 	if (optind != argc - 2)
 		return cli_usage("attach-signature", "expected SIG and BUNDLE arguments");
 	o.attach = argv[optind];
-	if (oab_sign(argv[optind + 1], &o, &err) < 0)
-		return cli_fail(&err);
+	{
+		struct cli_progress prog;
+		int rc;
+
+		cli_progress_init(&prog, quiet);
+		o.progress = cli_progress_cb;
+		o.progress_arg = &prog;
+		rc = oab_sign(argv[optind + 1], &o, &err);
+		cli_progress_done(&prog);
+		if (rc < 0)
+			return cli_fail(&err);
+	}
 	if (!quiet)
 		printf("attached %s to %s\n", argv[optind], o.output ? o.output : argv[optind + 1]);
 	return 0;

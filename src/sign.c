@@ -97,7 +97,8 @@ static int sink_write(void *arg, const unsigned char *p, size_t n, struct oab_er
 /* Copy every payload member from h's reader to w, checking names, sizes
  * and stored hashes (per chunk, or whole for uncompressed members)
  * against the manifest. */
-static int copy_members(struct head *h, struct archive *w, struct oab_err *err)
+static int copy_members(struct head *h, struct archive *w, oab_progress_fn progress,
+			void *parg, struct oab_err *err)
 {
 	unsigned char *buf = malloc(OAB_IO_BUF), md[32];
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -128,7 +129,7 @@ static int copy_members(struct head *h, struct archive *w, struct oab_err *err)
 		if (oab_wr_header(w, it->member, it->stored_size, h->m->created, err) < 0)
 			goto out;
 		if (it->compression == OAB_COMP_ZSTD) {
-			int st = oab_member_chunks(h->a, it, sink_write, w, NULL, NULL, err);
+			int st = oab_member_chunks(h->a, it, sink_write, w, progress, parg, err);
 
 			if (st == -2)
 				oab_err_set(err, OAB_E_REJECTED,
@@ -153,6 +154,8 @@ static int copy_members(struct head *h, struct archive *w, struct oab_err *err)
 			EVP_DigestUpdate(ctx, buf, (size_t)n);
 			if (sink_write(w, buf, (size_t)n, err) < 0)
 				goto out;
+			if (progress)
+				progress(parg, it->name, got, it->stored_size);
 		}
 		EVP_DigestFinal_ex(ctx, md, &dl);
 		if (got != it->stored_size || CRYPTO_memcmp(md, it->stored_sha256, 32) != 0) {
@@ -312,7 +315,7 @@ int oab_sign(const char *bundle, const struct oab_sign_opts *o, struct oab_err *
 			oab_err_set(err, OAB_E_IO, "%s", archive_error_string(w));
 		goto out;
 	}
-	if (copy_members(&h, w, err) < 0)
+	if (copy_members(&h, w, o->progress, o->progress_arg, err) < 0)
 		goto out;
 	if (archive_write_close(w) != ARCHIVE_OK) {
 		oab_err_set(err, OAB_E_IO, "writing: %s", archive_error_string(w));

@@ -189,6 +189,8 @@ struct oab_sign_opts {
 	int replace;        /* drop the existing signers first (key rotation) */
 	const char *attach; /* oab_sign: use this CMS file (DER or PEM) as the
 			     * new manifest.sig instead of signing here */
+	oab_progress_fn progress; /* oab_sign: called as members are copied */
+	void *progress_arg;
 };
 
 /* Add signers to a bundle (unsigned or signed) without changing
