@@ -183,6 +183,8 @@ def fl_verify "floor: zstd -dc stored.zst \\| openssl dgst -sha256 (both members
 def ob_extract "otabundle extract --ca ca.pem -C DIR" fl_extract "dsize out/x"
 def fl_extract "floor: zstd -dc stored.zst > file (both members)" fl_extract "dsize out/x"
 def fs_extract "info: floor + fsync of the outputs" fl_extract "dsize out/x"
+def sha_in "info: openssl dgst -sha256 of the inputs (the content hashes alone)" fl_build ""
+def sha_st "info: openssl dgst -sha256 of the stored members (the stored hashes alone)" fl_build ""
 def ob_small "otabundle build (1,000-file tar only)" fl_small "fsize out/s.oab"
 def fl_small "floor: tar -cf - files \\| zstd -T0 -3" fl_small "fsize out/s.tar.zst"
 def mender "mender-artifact write rootfs-image (default compression, rootfs only)" fl_build "fsize out/m.mender"
@@ -198,6 +200,8 @@ cmd_fl_verify() { for s in "${STORED[@]}"; do zstd -q -dc "$s" | openssl dgst -s
 cmd_ob_extract() { "$OTAB" extract -q --ca pki/ca.pem -C out/x bundle.oab; }
 cmd_fl_extract() { zstd -q -dc "${STORED[0]}" > out/x/rootfs && zstd -q -dc "${STORED[1]}" > out/x/files; }
 cmd_fs_extract() { cmd_fl_extract && sync out/x/rootfs out/x/files; }
+cmd_sha_in() { openssl dgst -sha256 rootfs.ext4 files.tar > /dev/null; }
+cmd_sha_st() { openssl dgst -sha256 "${STORED[@]}" > /dev/null; }
 cmd_ob_small() { "$OTAB" build -q -o out/s.oab "${SIGN[@]}" small.yaml; }
 cmd_fl_small() { tar -C smallfiles -cf - . | zstd -q -T0 -3 > out/s.tar.zst; }
 cmd_mender() { mender-artifact write rootfs-image -f rootfs.ext4 -t bench-device -n bench -o out/m.mender --no-progress -k pki/signer-ec.key; }
@@ -205,14 +209,14 @@ cmd_mender_z() { mender-artifact write rootfs-image -f rootfs.ext4 -t bench-devi
 cmd_rauc() { rauc bundle "${RAUC_SIGN[@]}" rauc-in out/r.raucb; }
 cmd_rauc_z() { rauc bundle "${RAUC_SIGN[@]}" --mksquashfs-args="-comp zstd -Xcompression-level 3" rauc-in out/rz.raucb; }
 export -f cmd_ob_build cmd_fl_build cmd_fs_build cmd_ob_verify cmd_fl_verify cmd_ob_extract \
-	cmd_fl_extract cmd_fs_extract cmd_ob_small cmd_fl_small cmd_mender cmd_mender_z cmd_rauc cmd_rauc_z
+	cmd_fl_extract cmd_fs_extract cmd_sha_in cmd_sha_st cmd_ob_small cmd_fl_small cmd_mender cmd_mender_z cmd_rauc cmd_rauc_z
 export OTAB
 # Arrays cannot be exported: the wrapper re-creates them.
 SIGN_S="${SIGN[*]}" STORED_S="${STORED[*]}" RAUC_S="${RAUC_SIGN[*]}"
 export SIGN_S STORED_S RAUC_S
 
 GROUPS_LIST=("ob_build fl_build fs_build" "ob_verify fl_verify" "ob_extract fl_extract fs_extract"
-	"ob_small fl_small")
+	"sha_in sha_st" "ob_small fl_small")
 rivals=""
 if [ $have_mender = 1 ]; then rivals="mender"; [ $mender_zstd = 1 ] && rivals="$rivals mender_z"; fi
 [ $have_rauc = 1 ] && rivals="$rivals rauc rauc_z"
@@ -272,7 +276,7 @@ echo "image: $SIZE MiB ext4 ($(mib "$IMG_BYTES") MiB input), files.tar $(mib "$T
 echo
 echo "| command | median s | ratio to floor | peak RSS MiB | output size |"
 echo "|---|---:|---:|---:|---:|"
-order="ob_build fl_build fs_build ob_verify fl_verify ob_extract fl_extract fs_extract ob_small fl_small mender mender_z rauc rauc_z"
+order="ob_build fl_build fs_build ob_verify fl_verify ob_extract fl_extract fs_extract sha_in sha_st ob_small fl_small mender mender_z rauc rauc_z"
 for id in $order; do
 	case $id in
 	mender | mender_z) [ $have_mender = 1 ] || continue ;;
