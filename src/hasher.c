@@ -41,22 +41,27 @@ static void *hash_main(void *arg)
 			break;
 		{
 			unsigned slot = (unsigned)(h->tail % OAB_HASH_SLOTS);
+			int failed = h->failed, werr = 0;
 
+			/* failed and werrno change under mu only: others read them */
 			pthread_mutex_unlock(&h->mu);
 			if (h->fd >= 0) {
-				if (h->failed) {
+				if (failed) {
 					/* drain: the first error is kept */
 				} else if (oab_write_all(h->fd, h->ptr[slot], h->len[slot]) < 0) {
-					h->werrno = errno;
-					h->failed = 1;
+					werr = errno ? errno : EIO;
 				} else {
 					h->written += h->len[slot];
 					oab_writeback_kick(h->fd, &h->kicked, h->written);
 				}
-			} else if (EVP_DigestUpdate(h->ctx, h->ptr[slot], h->len[slot]) != 1) {
-				h->failed = 1;
+			} else if (!failed && EVP_DigestUpdate(h->ctx, h->ptr[slot], h->len[slot]) != 1) {
+				werr = EIO;
 			}
 			pthread_mutex_lock(&h->mu);
+			if (werr && !h->failed) {
+				h->failed = 1;
+				h->werrno = werr;
+			}
 			h->tail++;
 			pthread_cond_broadcast(&h->cv);
 		}
