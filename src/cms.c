@@ -118,10 +118,20 @@ CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len, struct oab_
 		return NULL;
 	}
 	if (p != der + len) {
-		CMS_ContentInfo_free(cms);
-		oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': %zu trailing bytes after the CMS structure",
-			    (size_t)(der + len - p));
-		return NULL;
+		/* Only alignment padding may follow: zero bytes, fewer than
+		 * OAB_SIG_PAD_MAX (otabundle-format(5)). */
+		size_t extra = (size_t)(der + len - p);
+		int zeros = extra < OAB_SIG_PAD_MAX;
+
+		for (size_t i = 0; zeros && i < extra; i++)
+			zeros = p[i] == 0;
+		if (!zeros) {
+			CMS_ContentInfo_free(cms);
+			oab_err_set(err, OAB_E_REJECTED,
+				    "member 'manifest.sig': %zu trailing bytes after the CMS structure (only up to %d zero bytes of padding may follow)",
+				    extra, OAB_SIG_PAD_MAX - 1);
+			return NULL;
+		}
 	}
 	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
 		CMS_ContentInfo_free(cms);

@@ -97,7 +97,8 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 	/* Input is read into in[cur] and lent to the hashing thread (no
 	 * copy); in[cur] is refilled only after its ticket was hashed. */
 	unsigned char *ins[3] = {NULL, NULL, NULL}, *in, *out = NULL;
-	uint64_t tickets[3] = {0, 0, 0};
+	off_t base = lseek(out_fd, 0, SEEK_CUR); /* write-back starts as we go */
+	uint64_t tickets[3] = {0, 0, 0}, kicked = base > 0 ? (uint64_t)base : 0;
 	unsigned cur = 0;
 	size_t outsz = ZSTD_CStreamOutSize() * 8;
 	uint64_t total = 0, stored = 0;
@@ -191,6 +192,8 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 					if (chunk_update(&ch, out, ob.pos) < 0)
 						goto serr;
 					stored += ob.pos;
+					if (base >= 0)
+						oab_writeback_kick(out_fd, &kicked, (uint64_t)base + stored);
 				}
 			} while (last ? left != 0 : ib.pos < ib.size);
 		}

@@ -4,6 +4,7 @@
  * output, fsync and rename. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,56 +57,205 @@ int oab_wr_open(struct archive **a, int fd, struct oab_err *err)
 	return 0;
 }
 
-/* One member from memory (mem) or from the temp file fd; out_fd is the
- * archive's file, whose write-back is started as the copy goes. */
+/* One member, its data from memory (mem) or from fd at offset off. */
 static int write_member(struct archive *a, const char *name, uint64_t size, int64_t mtime,
-			const void *mem, int fd, int out_fd, struct oab_err *err)
+			const void *mem, int fd, uint64_t off, struct oab_err *err)
 {
-	int rc = -1;
+	char *buf;
+	uint64_t left = size;
 
 	if (oab_wr_header(a, name, size, mtime, err) < 0)
 		return -1;
 	if (mem) {
-		if (size && archive_write_data(a, mem, (size_t)size) != (la_ssize_t)size) {
-			oab_err_set(err, OAB_E_IO, "member '%s': %s", name, archive_error_string(a));
-			goto out;
-		}
-	} else {
-		char *buf = malloc(OAB_IO_BUF);
-		uint64_t left = size, kicked = 0;
+		if (size && archive_write_data(a, mem, (size_t)size) != (la_ssize_t)size)
+			return oab_err_set(err, OAB_E_IO, "member '%s': %s", name,
+					   archive_error_string(a));
+		return 0;
+	}
+	if (!(buf = malloc(OAB_IO_BUF)))
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	while (left > 0) {
+		size_t want = left < OAB_IO_BUF ? (size_t)left : OAB_IO_BUF;
+		ssize_t n = pread(fd, buf, want, (off_t)off);
 
-		if (!buf || lseek(fd, 0, SEEK_SET) < 0) {
+		if (n != (ssize_t)want) {
+			oab_err_set(err, OAB_E_IO, "member '%s': temporary file: %s", name,
+				    n < 0 ? strerror(errno) : "short read");
 			free(buf);
-			oab_err_set(err, OAB_E_IO, "member '%s': cannot rewind temporary file", name);
+			return -1;
+		}
+		if (archive_write_data(a, buf, want) != (la_ssize_t)want) {
+			oab_err_set(err, OAB_E_IO, "member '%s': %s", name, archive_error_string(a));
+			free(buf);
+			return -1;
+		}
+		left -= want;
+		off += want;
+	}
+	free(buf);
+	return 0;
+}
+
+/* In-place layout. Build compresses every member straight into the
+ * output file, each after a 512-byte slot for its tar header, starting at
+ * offset 0. When the members are known, the manifest and signature
+ * entries (their size padded to a multiple of 4 KiB with zero bytes after
+ * the signature's DER) are put in front with FALLOC_FL_INSERT_RANGE, which
+ * moves extents instead of bytes, and libarchive writes every header,
+ * padding and the end of the archive at their offsets through place_write.
+ * The member data it is given in that pass is zeros that are not written:
+ * the compressed bytes are already there. */
+struct place {
+	int fd;
+	uint64_t pos;
+	int skipping; /* member data: count, do not write */
+	int dry;      /* count only: check the layout before touching the file */
+};
+
+static la_ssize_t place_write(struct archive *a, void *ctx, const void *buf, size_t n)
+{
+	struct place *p = ctx;
+	const char *c = buf;
+	size_t done = 0;
+
+	while (!p->dry && !p->skipping && done < n) {
+		ssize_t w = pwrite(p->fd, c + done, n - done, (off_t)(p->pos + done));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			archive_set_error(a, w < 0 ? errno : EIO, "%s",
+					  strerror(w < 0 ? errno : EIO));
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	p->pos += n;
+	return (la_ssize_t)n;
+}
+
+/* Run the layout over p (see struct place): the manifest entry, the
+ * signature entry (sig, siglen bytes incl. padding), then, unless
+ * head_only, every item's header at shift + slot[i] and its data after.
+ * Returns 0, 1 if libarchive's layout is not the one assumed (nothing
+ * written if p->dry), -1 on error. *head is the size of the first two
+ * entries. */
+static int place_layout(struct place *p, const struct oab_manifest *m, const char *yaml,
+			size_t ylen, const unsigned char *sig, size_t siglen, const uint64_t *slot,
+			uint64_t shift, int head_only, uint64_t *head, struct oab_err *err)
+{
+	static const unsigned char zeros[64 * 1024];
+	struct archive *a = archive_write_new();
+	int rc = -1;
+
+	p->pos = 0;
+	p->skipping = 0;
+	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
+	    archive_write_open(a, p, NULL, place_write, NULL) != ARCHIVE_OK) {
+		oab_err_set(err, OAB_E_INTERNAL, "cannot start the archive: %s",
+			    a ? archive_error_string(a) : "out of memory");
+		goto out;
+	}
+	if (write_member(a, "manifest.yaml", ylen, m->created, yaml, -1, 0, err) < 0 ||
+	    write_member(a, "manifest.sig", siglen, m->created, sig, -1, 0, err) < 0 ||
+	    archive_write_finish_entry(a) != ARCHIVE_OK)
+		goto werr;
+	*head = p->pos;
+	if (head_only) {
+		rc = 0;
+		goto out;
+	}
+	if (p->pos != shift) {
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < m->n_items; i++) {
+		const struct oab_item *it = &m->items[i];
+		uint64_t left = it->stored_size;
+
+		if (oab_wr_header(a, it->member, it->stored_size, m->created, err) < 0)
+			goto werr;
+		if (p->pos != shift + slot[i] + 512) {
+			rc = 1; /* a longer (pax) header: stored size >= 8 GiB */
 			goto out;
 		}
+		p->skipping = 1;
 		while (left > 0) {
-			size_t want = left < OAB_IO_BUF ? (size_t)left : OAB_IO_BUF;
-			ssize_t n = oab_read_full(fd, buf, want);
+			size_t n = left < sizeof(zeros) ? (size_t)left : sizeof(zeros);
 
-			if (n != (ssize_t)want) {
-				free(buf);
-				oab_err_set(err, OAB_E_IO, "member '%s': temporary file: %s", name,
-					    n < 0 ? strerror(errno) : "short read");
-				goto out;
+			if (archive_write_data(a, zeros, n) != (la_ssize_t)n) {
+				p->skipping = 0;
+				oab_err_set(err, OAB_E_IO, "member '%s': %s", it->member,
+					    archive_error_string(a));
+				goto werr;
 			}
-			if (archive_write_data(a, buf, want) != (la_ssize_t)want) {
-				free(buf);
-				oab_err_set(err, OAB_E_IO, "member '%s': %s", name, archive_error_string(a));
-				goto out;
-			}
-			left -= want;
-			if (out_fd >= 0) {
-				off_t at = lseek(out_fd, 0, SEEK_CUR);
-
-				if (at > 0)
-					oab_writeback_kick(out_fd, &kicked, (uint64_t)at);
-			}
+			left -= n;
 		}
-		free(buf);
+		p->skipping = 0;
+	}
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		oab_err_set(err, OAB_E_IO, "%s", archive_error_string(a));
+		goto werr;
 	}
 	rc = 0;
+	goto out;
+werr:
+	if (!err->code)
+		oab_err_set(err, OAB_E_IO, "%s", archive_error_string(a));
 out:
+	if (a)
+		archive_write_free(a);
+	return rc;
+}
+
+/* Try the in-place layout on out->fd (members at slot[i] + 512 from 0).
+ * Returns 0 if the bundle is complete in out->fd, 1 if this file system
+ * or this bundle cannot have it (nothing changed), -1 on error. */
+static int place_bundle(struct oab_outfile *out, const struct oab_manifest *m, const char *yaml,
+			size_t ylen, const unsigned char *sig, size_t siglen, const uint64_t *slot,
+			struct oab_err *err)
+{
+	struct place p = {.fd = out->fd, .dry = 1};
+	unsigned char *padded = NULL;
+	uint64_t head = 0, h2 = 0;
+	size_t plen;
+	int rc;
+
+	/* Head size with the bare signature, then pad the signature so the
+	 * head ends on a 4 KiB boundary (fewer than OAB_SIG_PAD_MAX zeros). */
+	if (place_layout(&p, m, yaml, ylen, sig, siglen, slot, 0, 1, &head, err) < 0)
+		return -1;
+	plen = ((siglen + 511) & ~(size_t)511) + (size_t)((4096 - head % 4096) % 4096);
+	if (plen - siglen >= OAB_SIG_PAD_MAX)
+		return 1;
+	padded = calloc(1, plen);
+	if (!padded)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	memcpy(padded, sig, siglen);
+	if (place_layout(&p, m, yaml, ylen, padded, plen, slot, 0, 1, &head, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	rc = 1;
+	if (head % 4096 != 0)
+		goto out;
+	/* The whole layout, counted only; then move the members and write. */
+	rc = place_layout(&p, m, yaml, ylen, padded, plen, slot, head, 0, &h2, err);
+	if (rc != 0)
+		goto out;
+	if (fallocate(out->fd, FALLOC_FL_INSERT_RANGE, 0, (off_t)head) < 0) {
+		rc = 1; /* EOPNOTSUPP (tmpfs, btrfs, ...), EINVAL: copy instead */
+		goto out;
+	}
+	p.dry = 0;
+	rc = place_layout(&p, m, yaml, ylen, padded, plen, slot, head, 0, &h2, err);
+	if (rc == 0 && ftruncate(out->fd, (off_t)p.pos) < 0)
+		rc = oab_err_set(err, OAB_E_IO, "cannot size the output: %s", strerror(errno));
+	if (rc > 0) /* cannot happen: the dry run checked the same layout */
+		rc = oab_err_set(err, OAB_E_INTERNAL, "archive layout changed between passes");
+out:
+	free(padded);
 	return rc;
 }
 
@@ -136,13 +286,14 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 {
 	struct oab_signer *signers = NULL;
 	STACK_OF(X509) *chain = NULL;
-	struct oab_outfile out = {.fd = -1, .dirfd = -1};
+	struct oab_outfile out = {.fd = -1, .dirfd = -1}, out2 = {.fd = -1, .dirfd = -1};
 	struct archive *a = NULL;
-	int *tmp = NULL, threads = o->threads > 0 ? o->threads : oab_online_cpus();
-	char *yaml = NULL, *dir = NULL;
+	int threads = o->threads > 0 ? o->threads : oab_online_cpus();
+	uint64_t *slot = NULL, r = 0;
+	char *yaml = NULL;
 	unsigned char *sig = NULL;
 	size_t ylen = 0, siglen = 0;
-	int rc = -1;
+	int rc = -1, placed = 1;
 
 	if (!o->output)
 		return oab_err_set(err, OAB_E_USAGE, "no output path given");
@@ -152,35 +303,28 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 
 	/* Keys first: a wrong passphrase must fail before minutes of
 	 * compression. */
-	tmp = oab_xcalloc(m->n_items, sizeof(*tmp));
-	if (!tmp) {
+	slot = oab_xcalloc(m->n_items, sizeof(*slot));
+	if (!slot) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < m->n_items; i++)
-		tmp[i] = -1;
 	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files,
 			     &signers, &chain, err) < 0)
 		goto out;
 	if (oab_outfile_open(&out, o->output, err) < 0)
 		goto out;
-	{
-		const char *slash = strrchr(o->output, '/');
-
-		dir = slash ? strndup(o->output, (size_t)(slash - o->output) + (slash == o->output))
-			    : strdup(".");
-		if (!dir) {
-			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	/* Every member straight into the output file, after a slot for its
+	 * header; data padded to 512 bytes (a hole reads as zeros). */
+	for (size_t i = 0; i < m->n_items; i++) {
+		slot[i] = r;
+		if (lseek(out.fd, (off_t)(r + 512), SEEK_SET) < 0) {
+			oab_err_set(err, OAB_E_IO, "writing '%s': %s", o->output, strerror(errno));
 			goto out;
 		}
-	}
-	for (size_t i = 0; i < m->n_items; i++) {
-		tmp[i] = oab_anon_tmpfile(dir, err);
-		if (tmp[i] < 0)
-			goto out;
-		if (oab_payload_pack(&m->items[i], tmp[i], threads, o->progress, o->progress_arg,
+		if (oab_payload_pack(&m->items[i], out.fd, threads, o->progress, o->progress_arg,
 				     err) < 0)
 			goto out;
+		r = (r + 512 + m->items[i].stored_size + 511) & ~(uint64_t)511;
 	}
 	if (oab_manifest_emit(m, &yaml, &ylen, err) < 0)
 		goto out;
@@ -188,21 +332,37 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 					 chain, &sig, &siglen, err) < 0)
 		goto out;
 
-	if (oab_wr_open(&a, out.fd, err) < 0)
+	/* Signed bundles: the head goes in front of the members in place.
+	 * Unsigned ones (nothing to pad), other file systems, members of 8 GiB
+	 * or more: copied into a second file instead. */
+	if (sig) {
+		placed = place_bundle(&out, m, yaml, ylen, sig, siglen, slot, err);
+		if (placed < 0)
+			goto werr;
+	}
+	if (placed == 0) {
+		if (oab_outfile_commit(&out, err) < 0)
+			goto out;
+		rc = 0;
 		goto out;
-	if (write_member(a, "manifest.yaml", ylen, m->created, yaml, -1, -1, err) < 0)
+	}
+	if (oab_outfile_open(&out2, o->output, err) < 0)
+		goto out;
+	if (oab_wr_open(&a, out2.fd, err) < 0)
+		goto out;
+	if (write_member(a, "manifest.yaml", ylen, m->created, yaml, -1, 0, err) < 0)
 		goto werr;
-	if (sig && write_member(a, "manifest.sig", siglen, m->created, sig, -1, -1, err) < 0)
+	if (sig && write_member(a, "manifest.sig", siglen, m->created, sig, -1, 0, err) < 0)
 		goto werr;
 	for (size_t i = 0; i < m->n_items; i++)
 		if (write_member(a, m->items[i].member, m->items[i].stored_size, m->created, NULL,
-				 tmp[i], out.fd, err) < 0)
+				 out.fd, slot[i] + 512, err) < 0)
 			goto werr;
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		oab_err_set(err, OAB_E_IO, "%s", archive_error_string(a));
 		goto werr;
 	}
-	if (oab_outfile_commit(&out, err) < 0)
+	if (oab_outfile_commit(&out2, err) < 0)
 		goto out;
 	rc = 0;
 	goto out;
@@ -211,15 +371,12 @@ werr:
 out:
 	if (a)
 		archive_write_free(a);
+	oab_outfile_abort(&out2);
 	oab_outfile_abort(&out);
-	for (size_t i = 0; tmp && i < m->n_items; i++)
-		if (tmp[i] >= 0)
-			close(tmp[i]);
 	oab_signers_free(signers, o->n_signers);
 	sk_X509_pop_free(chain, X509_free);
-	free(tmp);
+	free(slot);
 	free(yaml);
 	free(sig);
-	free(dir);
 	return rc;
 }

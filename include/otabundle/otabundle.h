@@ -28,6 +28,9 @@ extern "C" {
 /* Limits applied to everything read (manifests and bundles). */
 #define OAB_MAX_MANIFEST_BYTES (4 * 1024 * 1024) /* source or resolved manifest */
 #define OAB_MAX_SIG_BYTES (1024 * 1024)      /* manifest.sig */
+/* manifest.sig may end with fewer than this many zero bytes after the
+ * DER: build pads it so the members start on a 4 KiB boundary. */
+#define OAB_SIG_PAD_MAX 4096
 #define OAB_MAX_ITEMS 1024                   /* payloads + scripts + sbom */
 #define OAB_MAX_NAME 64                      /* item name length */
 #define OAB_MAX_YAML_DEPTH 16

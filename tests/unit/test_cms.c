@@ -730,13 +730,24 @@ static void test_parse_rejects(void **state)
 	expect_parse_fail(der, len - 1, "not a DER CMS");
 	expect_parse_fail(der, len / 2, "not a DER CMS");
 
-	/* trailing bytes */
-	buf = malloc(len + 3);
+	/* trailing bytes: up to OAB_SIG_PAD_MAX - 1 zero bytes are padding
+	 * (build aligns the members with them); anything else is rejected */
+	buf = calloc(1, len + OAB_SIG_PAD_MAX + 1);
 	assert_non_null(buf);
 	memcpy(buf, der, len);
+	for (size_t pad = 1; pad < OAB_SIG_PAD_MAX; pad = pad * 3 + 1) {
+		cms = oab_cms_parse(buf, len + pad, &err);
+		assert_non_null(cms);
+		CMS_ContentInfo_free(cms);
+	}
+	cms = oab_cms_parse(buf, len + OAB_SIG_PAD_MAX - 1, &err);
+	assert_non_null(cms);
+	CMS_ContentInfo_free(cms);
+	expect_parse_fail(buf, len + OAB_SIG_PAD_MAX, "4096 trailing bytes");
 	memcpy(buf + len, "\0\0x", 3);
+	expect_parse_fail(buf, len + 3, "3 trailing bytes after the CMS structure (only up to 4095 zero bytes");
+	buf[len] = 1;
 	expect_parse_fail(buf, len + 1, "1 trailing bytes");
-	expect_parse_fail(buf, len + 3, "3 trailing bytes");
 	free(buf);
 
 	/* too large */
