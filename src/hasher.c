@@ -77,9 +77,8 @@ static struct oab_hasher *worker_new(int fd, struct oab_err *err)
 	if (!h)
 		goto oom;
 	h->fd = fd;
-	for (int i = 0; i < OAB_HASH_SLOTS; i++)
-		if (!(h->buf[i] = malloc(OAB_HASH_SLOT)))
-			goto oom;
+	/* Copy buffers are allocated on first use: callers that only lend
+	 * never pay for them. */
 	h->ctx = EVP_MD_CTX_new();
 	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
 		goto oom;
@@ -141,6 +140,14 @@ void oab_hasher_update(struct oab_hasher *h, const void *data, size_t n)
 		room = OAB_HASH_SLOT - h->fill;
 		if (room > n)
 			room = n;
+		if (!h->buf[h->head % OAB_HASH_SLOTS] &&
+		    !(h->buf[h->head % OAB_HASH_SLOTS] = malloc(OAB_HASH_SLOT))) {
+			if (!h->failed) { /* reported by final / finish */
+				h->failed = 1;
+				h->werrno = ENOMEM;
+			}
+			break;
+		}
 		pthread_mutex_unlock(&h->mu);
 		memcpy(h->buf[h->head % OAB_HASH_SLOTS] + h->fill, p, room);
 		pthread_mutex_lock(&h->mu);
