@@ -3,10 +3,13 @@
  * into a small ring of buffers (bounded memory: OAB_HASH_SLOTS x
  * OAB_HASH_SLOT), or lent: the caller keeps the buffer untouched until
  * oab_hasher_wait() says the thread is done with it (no copy). */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -29,6 +32,34 @@ struct oab_hasher {
 	uint64_t written, kicked;
 };
 
+/* Write one slot. An O_DIRECT file takes only aligned writes: the short
+ * tail (or a file system that refuses them) drops O_DIRECT and writes
+ * through the page cache. */
+static int write_slot(int fd, const unsigned char *p, size_t n)
+{
+	int dropped = 0;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EINVAL && !dropped) {
+			int fl = fcntl(fd, F_GETFL);
+
+			dropped = 1;
+			if (fl >= 0 && (fl & O_DIRECT) && fcntl(fd, F_SETFL, fl & ~O_DIRECT) == 0)
+				continue;
+			errno = EINVAL;
+		}
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static void *hash_main(void *arg)
 {
 	struct oab_hasher *h = arg;
@@ -48,7 +79,7 @@ static void *hash_main(void *arg)
 			if (h->fd >= 0) {
 				if (failed) {
 					/* drain: the first error is kept */
-				} else if (oab_write_all(h->fd, h->ptr[slot], h->len[slot]) < 0) {
+				} else if (write_slot(h->fd, h->ptr[slot], h->len[slot]) < 0) {
 					werr = errno ? errno : EIO;
 				} else {
 					h->written += h->len[slot];

@@ -94,7 +94,10 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 uint32_t oab_chunk_size_for(uint64_t content_size);
 
 /* Streaming decoder for one member: feed stored bytes, get content bytes
- * hashed, size-bounded and optionally written to out_fd (-1: discard). */
+ * hashed, size-bounded and optionally written to out_fd (-1: discard) on
+ * a writer thread. For zstd, out_fd is switched to O_DIRECT where the file
+ * system allows it (only full aligned buffers are written that way) and
+ * given back with its flags by oab_unpack_free(). */
 struct oab_unpack;
 struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 				  struct oab_err *err);
