@@ -88,6 +88,10 @@ static int chunk_update(struct chunker *c, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* Input read size: three of these are in flight (being compressed, being
+ * hashed); small enough that build's memory stays close to zstd's own. */
+#define PACK_IN_BUF (512 * 1024)
+
 int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		     oab_progress_fn progress, void *parg, struct oab_err *err)
 {
@@ -100,7 +104,7 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 	off_t base = lseek(out_fd, 0, SEEK_CUR); /* write-back starts as we go */
 	uint64_t tickets[3] = {0, 0, 0}, kicked = base > 0 ? (uint64_t)base : 0;
 	unsigned cur = 0;
-	size_t outsz = ZSTD_CStreamOutSize() * 8;
+	size_t outsz = ZSTD_CStreamOutSize() * 2;
 	uint64_t total = 0, stored = 0;
 	struct stat st;
 	int fd, rc = -1;
@@ -116,7 +120,7 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (int i = 0; i < 3; i++)
-		ins[i] = malloc(OAB_IO_BUF);
+		ins[i] = malloc(PACK_IN_BUF);
 	out = malloc(outsz);
 	if (!ins[0] || !ins[1] || !ins[2] || !out) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
@@ -155,7 +159,7 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 
 		in = ins[cur];
 		oab_hasher_wait(hin, tickets[cur]);
-		n = oab_read_full(fd, in, OAB_IO_BUF);
+		n = oab_read_full(fd, in, PACK_IN_BUF);
 
 		if (n < 0) {
 			oab_err_set(err, OAB_E_IO, "'%s': reading '%s': %s", it->name, it->source,
@@ -163,7 +167,7 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 			goto out;
 		}
 		total += (uint64_t)n;
-		last = (size_t)n < OAB_IO_BUF;
+		last = (size_t)n < PACK_IN_BUF;
 		if (total > (uint64_t)st.st_size) {
 			oab_err_set(err, OAB_E_IO, "'%s': '%s' grew while it was read", it->name,
 				    it->source);
