@@ -218,10 +218,9 @@ void oab_hasher_wait(struct oab_hasher *h, uint64_t ticket)
 	pthread_mutex_unlock(&h->mu);
 }
 
-int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err)
+/* Hand over what is pending, let the thread drain the ring, join it. */
+static void stop(struct oab_hasher *h)
 {
-	unsigned int dl;
-
 	pthread_mutex_lock(&h->mu);
 	hand_over(h);
 	h->done = 1;
@@ -229,6 +228,13 @@ int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err 
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->th, NULL);
 	h->running = 0;
+}
+
+int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err)
+{
+	unsigned int dl;
+
+	stop(h);
 	if (h->failed || EVP_DigestFinal_ex(h->ctx, md, &dl) != 1)
 		return oab_err_ssl(err, OAB_E_INTERNAL, "SHA-256 failed");
 	return 0;
@@ -238,13 +244,8 @@ void oab_hasher_free(struct oab_hasher *h)
 {
 	if (!h)
 		return;
-	if (h->running) {
-		pthread_mutex_lock(&h->mu);
-		h->done = 1;
-		pthread_cond_broadcast(&h->cv);
-		pthread_mutex_unlock(&h->mu);
-		pthread_join(h->th, NULL);
-	}
+	if (h->running)
+		stop(h);
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cv);
 	for (int i = 0; i < OAB_HASH_SLOTS; i++)
@@ -265,12 +266,6 @@ int oab_writer_error(struct oab_hasher *w)
 
 int oab_writer_finish(struct oab_hasher *w)
 {
-	pthread_mutex_lock(&w->mu);
-	hand_over(w);
-	w->done = 1;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->th, NULL);
-	w->running = 0;
+	stop(w);
 	return w->failed ? w->werrno : 0;
 }
