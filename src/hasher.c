@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -32,15 +33,17 @@ struct oab_hasher {
 	uint64_t written, kicked;
 };
 
-/* Write one slot. An O_DIRECT file takes only aligned writes: the short
- * tail (or a file system that refuses them) drops O_DIRECT and writes
- * through the page cache. */
-static int write_slot(int fd, const unsigned char *p, size_t n)
+/* Write n slots in one writev (one large I/O: O_DIRECT writes of a few
+ * MiB reach the disk much faster than one 512 KiB write at a time). An
+ * O_DIRECT file takes only aligned writes: the short tail (or a file
+ * system that refuses them) drops O_DIRECT and writes through the page
+ * cache. iov is consumed. */
+static int write_slots(int fd, struct iovec *iov, int n)
 {
 	int dropped = 0;
 
 	while (n > 0) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = writev(fd, iov, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -54,8 +57,15 @@ static int write_slot(int fd, const unsigned char *p, size_t n)
 		}
 		if (w < 0)
 			return -1;
-		p += w;
-		n -= (size_t)w;
+		while (n > 0 && (size_t)w >= iov->iov_len) { /* skip what is written */
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (unsigned char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
 	}
 	return 0;
 }
@@ -72,20 +82,33 @@ static void *hash_main(void *arg)
 			break;
 		{
 			unsigned slot = (unsigned)(h->tail % OAB_HASH_SLOTS);
-			int failed = h->failed, werr = 0;
+			int failed = h->failed, werr = 0, n = 1;
+			struct iovec iov[OAB_HASH_SLOTS];
+			size_t len = h->len[slot];
 
+			if (h->fd >= 0) { /* everything queued, in one write */
+				n = (int)(h->head - h->tail);
+				len = 0;
+				for (int i = 0; i < n; i++) {
+					unsigned s = (unsigned)((h->tail + (uint64_t)i) % OAB_HASH_SLOTS);
+
+					iov[i].iov_base = (void *)h->ptr[s];
+					iov[i].iov_len = h->len[s];
+					len += h->len[s];
+				}
+			}
 			/* failed and werrno change under mu only: others read them */
 			pthread_mutex_unlock(&h->mu);
 			if (h->fd >= 0) {
 				if (failed) {
 					/* drain: the first error is kept */
-				} else if (write_slot(h->fd, h->ptr[slot], h->len[slot]) < 0) {
+				} else if (write_slots(h->fd, iov, n) < 0) {
 					werr = errno ? errno : EIO;
 				} else {
-					h->written += h->len[slot];
+					h->written += len;
 					oab_writeback_kick(h->fd, &h->kicked, h->written);
 				}
-			} else if (!failed && EVP_DigestUpdate(h->ctx, h->ptr[slot], h->len[slot]) != 1) {
+			} else if (!failed && EVP_DigestUpdate(h->ctx, h->ptr[slot], len) != 1) {
 				werr = EIO;
 			}
 			pthread_mutex_lock(&h->mu);
@@ -93,7 +116,7 @@ static void *hash_main(void *arg)
 				h->failed = 1;
 				h->werrno = werr;
 			}
-			h->tail++;
+			h->tail += (uint64_t)n;
 			pthread_cond_broadcast(&h->cv);
 		}
 	}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "internal.h"
@@ -303,6 +304,12 @@ struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 			goto oom;
 		if (out_fd >= 0 && !(u->w = oab_writer_new(out_fd, err)))
 			goto fail;
+		/* The frame's XXH64 is not computed: every stored chunk was
+		 * checked against its SHA-256 before it got here and the
+		 * content's SHA-256 covers every byte the XXH64 would, so it
+		 * only cost time on the decoding thread. A libzstd without this
+		 * (experimental) parameter just keeps checking it. */
+		(void)ZSTD_DCtx_setParameter(u->dc, ZSTD_d_forceIgnoreChecksum, ZSTD_d_ignoreChecksum);
 		if (zcheck(ZSTD_DCtx_setParameter(u->dc, ZSTD_d_windowLogMax, OAB_ZSTD_WINDOWLOG_MAX),
 			   "window limit", it->name, err) < 0)
 			goto fail;
