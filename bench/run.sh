@@ -316,6 +316,13 @@ bound() { # FLOOR_ID: ideal wall s / ratio to the floor
 }
 echo "Bound (floor's CPU s + the two SHA-256 rows' user CPU s, spread perfectly over $ncpu CPUs, never below the floor):"
 echo "build ≥ $(bound fl_build) its floor; extract ≥ $(bound fl_extract) its floor (before any fsync)."
+# How busy a command keeps the CPUs (median CPU s / (CPUs x median wall s)),
+# and how busy build would have to keep them to meet 1.15x its floor with
+# the CPU time it spends: above ~100 % the target is out of this machine's
+# reach without doing less work.
+busy() { awk -v w="$(median "$1")" -v c="$(cpu "$1")" -v n="$ncpu" 'BEGIN { printf "%.0f %%", (w > 0) ? 100 * c / (n * w) : 0 }'; }
+need=$(awk -v c="$(cpu ob_build)" -v fw="$(median fl_build)" -v n="$ncpu" 'BEGIN { printf "%.0f %%", (fw > 0) ? 100 * c / (n * 1.15 * fw) : 0 }')
+echo "Core use: build keeps the $ncpu CPUs $(busy ob_build) busy, its floor $(busy fl_build); with build's $(cpu ob_build) CPU s, 1.15× its floor needs $need."
 echo
 echo "Targets:"
 target() { # NAME VALUE LIMIT UNIT: PASS if VALUE <= LIMIT
