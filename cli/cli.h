@@ -27,6 +27,8 @@ int cmd_attach_signature(int argc, char **argv);
 
 /* Print "otabundle: error: MSG" and return the exit status for err. */
 int cli_fail(const struct oab_err *err);
+/* Print "otabundle: warning: MSG" (an oab_warn_fn). */
+void cli_warn(void *arg, const char *msg);
 /* Print a usage error for cmd and return 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print the help of one command to f. */
@@ -67,6 +69,13 @@ struct cli_signer_args {
 	{"pass", required_argument, NULL, 2004},       \
 	{"pin", required_argument, NULL, 2005},        \
 	{"pkcs11-module", required_argument, NULL, 2006}
+/* --ca / --trust for build and sign: the anchors the signers must verify
+ * against before anything is written (--ca 1001, --trust 1002 as in
+ * CLI_VERIFY_LONGOPTS). 1 consumed, 0 not ours, -1 error (*status). */
+#define CLI_ANCHOR_LONGOPTS                             \
+	{"ca", required_argument, NULL, 1001},          \
+	{"trust", required_argument, NULL, 1002}
+int cli_anchor_option(struct oab_trust **t, int opt, const char *arg, int *status);
 /* 1 consumed, 0 not ours, -1 error (exit status in *status). */
 int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, const char *arg,
 		      int *status);

@@ -19,11 +19,12 @@ static char *default_output(const struct oab_manifest *m)
 	return out;
 }
 
-int cmd_build(int argc, char **argv)
+static int build(int argc, char **argv, struct oab_trust **trust)
 {
 	static const struct option lo[] = {
 		{"output", required_argument, NULL, 'o'},
 		CLI_SIGNER_LONGOPTS,
+		CLI_ANCHOR_LONGOPTS,
 		{"unsigned", no_argument, NULL, 'U'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -42,6 +43,8 @@ int cmd_build(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "o:j:qh", lo, NULL)) != -1) {
 		int st = 0, r = cli_signer_option(&sa, "build", opt, optarg, &st);
 
+		if (r == 0)
+			r = cli_anchor_option(trust, opt, optarg, &st);
 		if (r < 0)
 			return st;
 		if (r > 0)
@@ -77,6 +80,8 @@ int cmd_build(int argc, char **argv)
 		return cli_usage("build", "expected one MANIFEST argument");
 	if (unsig && (sa.nk || sa.nc))
 		return cli_usage("build", "--unsigned conflicts with --key/--cert");
+	if (unsig && *trust)
+		return cli_usage("build", "--ca/--trust check the signers: not with --unsigned");
 	if (!unsig && sa.nk == 0)
 		return cli_usage("build", "no signing key: give --key KEY --cert CERT, or --unsigned");
 	if ((rc = cli_signer_finish(&sa, "build")))
@@ -85,6 +90,8 @@ int cmd_build(int argc, char **argv)
 	o.n_signers = sa.nk;
 	o.chain_files = sa.chain;
 	o.n_chain_files = sa.nch;
+	o.trust = *trust;
+	o.warn = cli_warn;
 
 	if (oab_manifest_load(argv[optind], &m, &err) < 0)
 		return cli_fail(&err);
@@ -118,5 +125,14 @@ int cmd_build(int argc, char **argv)
 	}
 	free(out_default);
 	oab_manifest_free(m);
+	return rc;
+}
+
+int cmd_build(int argc, char **argv)
+{
+	struct oab_trust *trust = NULL;
+	int rc = build(argc, argv, &trust);
+
+	oab_trust_free(trust);
 	return rc;
 }

@@ -5,10 +5,11 @@
 
 #include "cli.h"
 
-int cmd_sign(int argc, char **argv)
+static int sign(int argc, char **argv, struct oab_trust **trust)
 {
 	static const struct option lo[] = {
 		CLI_SIGNER_LONGOPTS,
+		CLI_ANCHOR_LONGOPTS,
 		{"output", required_argument, NULL, 'o'},
 		{"replace", no_argument, NULL, 'R'},
 		{"detached", no_argument, NULL, 'D'},
@@ -27,6 +28,8 @@ int cmd_sign(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
 		int st = 0, r = cli_signer_option(&sa, "sign", opt, optarg, &st);
 
+		if (r == 0)
+			r = cli_anchor_option(trust, opt, optarg, &st);
 		if (r < 0)
 			return st;
 		if (r > 0)
@@ -68,6 +71,7 @@ int cmd_sign(int argc, char **argv)
 	o.n_signers = sa.nk;
 	o.chain_files = sa.chain;
 	o.n_chain_files = sa.nch;
+	o.trust = *trust;
 	if (detached) {
 		rc = oab_sign_detached(argv[optind], existing, o.output, &o, &err);
 	} else {
@@ -86,6 +90,15 @@ int cmd_sign(int argc, char **argv)
 		       o.output ? o.output : argv[optind], o.replace ? "replaced by" : "added",
 		       sa.nk, sa.nk == 1 ? "" : "s");
 	return 0;
+}
+
+int cmd_sign(int argc, char **argv)
+{
+	struct oab_trust *trust = NULL;
+	int rc = sign(argc, argv, &trust);
+
+	oab_trust_free(trust);
+	return rc;
 }
 
 int cmd_export_manifest(int argc, char **argv)

@@ -13,8 +13,8 @@
 const struct cli_cmd cli_commands[] = {
 	{"build", cmd_build, "build (and sign) a bundle from a manifest",
 	 "build [-o OUT] [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
-	 "                       [--pin SRC] [--pkcs11-module PATH] [--unsigned] [-j N] [-q]\n"
-	 "                       MANIFEST"},
+	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
+	 "                       [--unsigned] [-j N] [-q] MANIFEST"},
 	{"verify", cmd_verify, "verify a bundle's signature, members and policy",
 	 "verify (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
@@ -27,11 +27,12 @@ const struct cli_cmd cli_commands[] = {
 	 "                       [--force] [-q] -C DIR [PAYLOAD...] BUNDLE"},
 	{"sign", cmd_sign, "add (or replace) signatures of a bundle, or sign an exported manifest",
 	 "sign [-o OUT] --key KEY --cert CERT [--key KEY --cert CERT]... [--chain PEM]...\n"
-	 "                       [--pass SRC] [--pin SRC] [--pkcs11-module PATH] [--replace]\n"
-	 "                       [-q] BUNDLE\n"
+	 "                       [--pass SRC] [--pin SRC] [--pkcs11-module PATH]\n"
+	 "                       [--ca PEM | --trust PEM]... [--replace] [-q] BUNDLE\n"
 	 "       otabundle sign --detached -o SIG [--sig EXISTING] --key KEY --cert CERT\n"
 	 "                       [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
-	 "                       [--pin SRC] [--pkcs11-module PATH] [--replace] [-q] MANIFEST"},
+	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
+	 "                       [--replace] [-q] MANIFEST"},
 	{"export-manifest", cmd_export_manifest,
 	 "write a bundle's manifest (and signature) out for an offline signing room",
 	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE"},

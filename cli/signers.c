@@ -5,10 +5,25 @@
 
 #include "cli.h"
 
-static void warn(void *arg, const char *msg)
+void cli_warn(void *arg, const char *msg)
 {
 	(void)arg;
 	fprintf(stderr, "otabundle: warning: %s\n", msg);
+}
+
+int cli_anchor_option(struct oab_trust **t, int opt, const char *arg, int *status)
+{
+	struct oab_err err = {0};
+
+	if (opt != 1001 && opt != 1002)
+		return 0;
+	if (!*t && !(*t = oab_trust_new()))
+		oab_err_set(&err, OAB_E_INTERNAL, "out of memory");
+	else if (opt == 1001 ? oab_trust_add_ca(*t, arg, &err) == 0
+			     : oab_trust_add_pinned(*t, arg, &err) == 0)
+		return 1;
+	*status = cli_fail(&err);
+	return -1;
 }
 
 int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, const char *arg,
@@ -55,7 +70,7 @@ int cli_signer_finish(struct cli_signer_args *sa, const char *cmd)
 		sa->specs[i].pass = sa->np == 0 ? NULL : sa->np == 1 ? sa->pass[0] : sa->pass[i];
 		sa->specs[i].pin = sa->npin == 0 ? NULL : sa->npin == 1 ? sa->pin[0] : sa->pin[i];
 		sa->specs[i].module = sa->module;
-		sa->specs[i].warn = warn;
+		sa->specs[i].warn = cli_warn;
 		sa->specs[i].warn_arg = NULL;
 	}
 	return 0;

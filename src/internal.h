@@ -156,9 +156,11 @@ void oab_p11_release(void *engine);
 int oab_signer_load(const struct oab_signer_spec *spec, struct oab_signer *s,
 		    struct oab_err *err);
 void oab_signer_release(struct oab_signer *s);
-/* Load n signers (refusing the same key twice) and the chain files. */
+/* Load n signers (refusing the same key twice) and the chain files, then
+ * judge them as verify would now (oab_signers_judge). */
 int oab_signers_load(const struct oab_signer_spec *specs, size_t n,
 		     const char *const *chain_files, size_t n_chain,
+		     const struct oab_trust *trust,
 		     struct oab_signer **out, STACK_OF(X509) **chain, struct oab_err *err);
 void oab_signers_free(struct oab_signer *s, size_t n);
 /* Load every certificate of a PEM file (at least one) into *out. */
@@ -210,6 +212,16 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       const unsigned char *data, size_t len, int64_t now,
 		       unsigned threshold, struct oab_report *rep,
 		       struct oab_err *err);
+
+/* Before a build or sign writes anything: with trust, a signature by
+ * these signers with this chain must verify at time now (each signer
+ * trusted), else OAB_E_KEY naming the signer and why. Without trust, what
+ * verify would reject whatever the anchors (expired or not yet valid
+ * certificate, no codeSigning, an issuer that is neither embedded nor the
+ * certificate itself) goes to each spec's warn callback. */
+int oab_signers_judge(const struct oab_signer_spec *specs, struct oab_signer *s, size_t n,
+		      STACK_OF(X509) *chain, const struct oab_trust *trust, int64_t now,
+		      struct oab_err *err);
 
 /* policy.c ---------------------------------------------------------- */
 int oab_policy_check(const struct oab_manifest *m,

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -248,8 +249,8 @@ int oab_key_id(EVP_PKEY *k, char out[65])
 }
 
 int oab_signers_load(const struct oab_signer_spec *specs, size_t n, const char *const *chain_files,
-		     size_t n_chain, struct oab_signer **out, STACK_OF(X509) **chain,
-		     struct oab_err *err)
+		     size_t n_chain, const struct oab_trust *trust, struct oab_signer **out,
+		     STACK_OF(X509) **chain, struct oab_err *err)
 {
 	struct oab_signer *s = oab_xcalloc(n, sizeof(*s));
 	struct oab_p11_pending **pend = oab_xcalloc(n, sizeof(*pend));
@@ -289,6 +290,8 @@ int oab_signers_load(const struct oab_signer_spec *specs, size_t n, const char *
 				X509_free(x);
 		sk_X509_free(sk);
 	}
+	if (oab_signers_judge(specs, s, n, *chain, trust, (int64_t)time(NULL), err) < 0)
+		goto fail;
 	for (size_t i = 0; i < n; i++)
 		oab_p11_pending_free(pend[i]);
 	free(pend);

@@ -294,8 +294,8 @@ int oab_sign(const char *bundle, const struct oab_sign_opts *o, struct oab_err *
 
 	if (!o->attach && o->n_signers == 0)
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
-	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, &signers,
-			     &chain, err) < 0)
+	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, o->trust,
+			     &signers, &chain, err) < 0)
 		return -1;
 	if (head_open(&h, bundle, err) < 0)
 		goto out;
@@ -387,8 +387,8 @@ int oab_sign_detached(const char *manifest, const char *existing_sig, const char
 
 	if (o->n_signers == 0)
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
-	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, &signers,
-			     &chain, err) < 0)
+	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, o->trust,
+			     &signers, &chain, err) < 0)
 		return -1;
 	if (oab_read_file(manifest, OAB_MAX_MANIFEST_BYTES, &yaml, &len, err) < 0)
 		goto out;

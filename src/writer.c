@@ -300,6 +300,13 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	if (build_time(o, &m->created, err) < 0)
 		return -1;
 	m->has_created = 1;
+	if (o->warn && m->has_expires && m->expires <= (int64_t)time(NULL)) {
+		char when[32], msg[128];
+
+		oab_time_format(m->expires, when);
+		snprintf(msg, sizeof(msg), "bundle.expires (%s) is already past: verify rejects this bundle", when);
+		o->warn(o->warn_arg, msg);
+	}
 
 	/* Keys first: a wrong passphrase must fail before minutes of
 	 * compression. */
@@ -309,7 +316,7 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 		goto out;
 	}
 	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files,
-			     &signers, &chain, err) < 0)
+			     o->trust, &signers, &chain, err) < 0)
 		goto out;
 	if (oab_outfile_open(&out, o->output, err) < 0)
 		goto out;

@@ -161,6 +161,8 @@ typedef void (*oab_progress_fn)(void *arg, const char *phase, uint64_t done,
 /* ------------------------------------------------------------------ */
 /* Build                                                               */
 
+struct oab_trust;
+
 struct oab_build_opts {
 	const char *output;                   /* bundle path (required) */
 	const struct oab_signer_spec *signers; /* n_signers == 0: unsigned */
@@ -169,6 +171,14 @@ struct oab_build_opts {
 	size_t n_chain_files;
 	int threads;        /* zstd workers; <= 0: all online CPUs */
 	int64_t build_time; /* < 0: $SOURCE_DATE_EPOCH, else the current time */
+	/* Anchors (see oab_trust_new) the signers must verify against, now, as
+	 * verify would judge them, before anything is written (OAB_E_KEY
+	 * otherwise). NULL: what verify would reject whatever the anchors
+	 * (expired or not yet valid certificate, no codeSigning, an issuer not
+	 * embedded) only reaches each signer spec's warn callback. */
+	const struct oab_trust *trust;
+	oab_warn_fn warn;   /* bundle warnings (expires already past); may be NULL */
+	void *warn_arg;
 	oab_progress_fn progress;
 	void *progress_arg;
 };
@@ -192,6 +202,7 @@ struct oab_sign_opts {
 	int replace;        /* drop the existing signers first (key rotation) */
 	const char *attach; /* oab_sign: use this CMS file (DER or PEM) as the
 			     * new manifest.sig instead of signing here */
+	const struct oab_trust *trust; /* as in struct oab_build_opts */
 	oab_progress_fn progress; /* oab_sign: called as members are copied */
 	void *progress_arg;
 };
