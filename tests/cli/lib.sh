@@ -9,6 +9,8 @@ nfail=0
 
 ok() { echo "ok $*"; }
 bad() { echo "not ok $*"; nfail=$((nfail + 1)); }
+# A check that could not run here (and why): counted as skipped, never as ok.
+skip() { echo "skip $*"; }
 
 # expect RC REGEX CMD... : run CMD, want exit status RC and, unless REGEX is
 # empty, a stderr line matching REGEX (grep -E).

@@ -20,17 +20,27 @@ mkdir -p "$OAB_FIXTURES/in"
 cp "$root/manifests/examples/acme-gateway.yaml" "$OAB_FIXTURES/in/"
 sh "$root/scripts/mkinputs.sh" "$OAB_FIXTURES/in" "${OAB_IMAGE_MIB:-64}" >/dev/null
 
-failed=0 total=0
+failed=0 total=0 checks=0 skipped=0 skipped_scripts=0
 for t in "$here"/t_${OAB_TESTS:-*}.sh; do
 	total=$((total + 1))
 	name=$(basename "$t" .sh)
-	if sh "$t" > "$OAB_FIXTURES/$name.log" 2>&1; then
-		echo "PASS $name ($(grep -c '^ok ' "$OAB_FIXTURES/$name.log") checks)"
+	log=$OAB_FIXTURES/$name.log
+	if sh "$t" > "$log" 2>&1; then st=PASS; else st=FAIL; failed=$((failed + 1)); fi
+	n=$(grep -c '^ok ' "$log" || true)
+	s=$(grep -c '^skip ' "$log" || true)
+	checks=$((checks + n)) skipped=$((skipped + s))
+	if [ "$st" = PASS ] && [ "$n" -eq 0 ] && [ "$s" -gt 0 ]; then
+		st=SKIP skipped_scripts=$((skipped_scripts + 1))
+		echo "SKIP $name"
+	elif [ "$st" = PASS ] && [ "$n" -eq 0 ]; then
+		# A script that checked nothing has not passed.
+		st=FAIL failed=$((failed + 1))
+		echo "FAIL $name: no check ran"
 	else
-		failed=$((failed + 1))
-		echo "FAIL $name"
-		grep -v "^ok " "$OAB_FIXTURES/$name.log" | sed "s/^/    /" | tail -40
+		echo "$st $name ($n checks$([ "$s" -eq 0 ] || echo ", $s skipped"))"
 	fi
+	grep '^skip ' "$log" | sed "s/^/    /"
+	[ "$st" != FAIL ] || grep -v "^ok \|^skip " "$log" | sed "s/^/    /" | tail -40
 done
-echo "cli tests: $((total - failed))/$total passed"
+echo "cli: $((total - failed - skipped_scripts)) passed, $failed failed, $skipped_scripts skipped ($checks checks passed, $skipped skipped)"
 [ "$failed" -eq 0 ]

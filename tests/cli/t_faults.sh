@@ -39,7 +39,7 @@ if mount -t tmpfs -o size=2m tmpfs "$T/tmpfs" 2>/dev/null; then
 	[ -z "$(ls -A "$T/tmpfs")" ] && ok "extract onto a full disk: nothing left in DIR" || bad "extract onto a full disk left: $(ls -A "$T/tmpfs")"
 	umount "$T/tmpfs"
 else
-	echo "skip: cannot mount a tmpfs here (covered by the file size limit case above)"
+	skip "full disk: cannot mount a tmpfs here (covered by the file size limit case above)"
 fi
 
 # Killed mid-way (SIGKILL, SIGTERM, SIGINT) over an existing bundle.
@@ -74,7 +74,7 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	expect 3 "output .*Permission denied" as_nobody "$O" build -q --unsigned -o "$T/ro/b.oab" "$T/u/acme-gateway.yaml"
 	[ -e "$T/ro/b.oab" ] && bad "read-only folder: file created" || ok "read-only folder: nothing created"
 else
-	echo "skip: not root, cannot switch to an unprivileged user"
+	skip "unreadable input, read-only folder: not root, cannot switch to an unprivileged user"
 fi
 expect 3 "output folder .*No such file" "$O" build -q --unsigned -o "$T/missing/dir/b.oab" "$IN/acme-gateway.yaml"
 finish

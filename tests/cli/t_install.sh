@@ -1,7 +1,7 @@
 # make install into a DESTDIR, then build and run a small program of our
 # own against the installed headers and library (an on-device verifier).
 . "$(dirname "$0")/lib.sh"
-case $OTABUNDLE in */asan/*) echo "skip: installing is checked on the normal build"; finish ;; esac
+case $OTABUNDLE in */asan/*) skip "installing is checked on the normal build"; finish ;; esac
 make -s -C "$OAB_ROOT" install DESTDIR="$T/root" PREFIX=/usr BUILD="$(dirname "$OTABUNDLE")" > "$T/install.log" 2>&1 \
 	&& ok "make install DESTDIR" || { bad "make install: $(tail -3 "$T/install.log")"; finish; }
 for f in usr/bin/otabundle usr/lib/libotabundle.a usr/lib/libotabundle.so.0 usr/lib/libotabundle.so \

@@ -15,19 +15,29 @@ shown() { grep -q 'MiB/s  ETA' "$2" && ok "$1: progress shown on a terminal" || 
 hidden() { grep -q 'MiB/s' "$2" && bad "$1: progress line where none belongs" || ok "$1: no progress line"; }
 
 if ! command -v script > /dev/null; then
-	ok "SKIP: script(1) not installed"
+	skip "progress on a terminal: script(1) not installed"
 	finish
 fi
-on_tty "$T/t.build" "$O build -o $T/u.oab --unsigned $IN/acme-gateway.yaml" && shown build "$T/t.build"
-on_tty "$T/t.buildq" "$O build -q -o $T/u2.oab --unsigned $IN/acme-gateway.yaml" && hidden "build -q" "$T/t.buildq"
-on_tty "$T/t.sign" "$O sign -o $T/s.oab $K $T/u.oab" && shown sign "$T/t.sign"
-on_tty "$T/t.verify" "$O verify --ca $PKI/ca.pem $T/s.oab" && shown verify "$T/t.verify"
-on_tty "$T/t.json" "$O verify --json --ca $PKI/ca.pem $T/s.oab" && hidden "verify --json" "$T/t.json"
+# tty NAME show|hide CMD: CMD must succeed on a pty, with or without the line.
+tty() {
+	name=$1 want=$2
+	shift 2
+	if on_tty "$T/t.$name" "$*"; then
+		if [ "$want" = show ]; then shown "$name" "$T/t.$name"; else hidden "$name" "$T/t.$name"; fi
+	else
+		bad "$name: failed on a terminal: $(tail -3 "$T/t.$name")"
+	fi
+}
+tty build show "$O build -o $T/u.oab --unsigned $IN/acme-gateway.yaml"
+tty build-q hide "$O build -q -o $T/u2.oab --unsigned $IN/acme-gateway.yaml"
+tty sign show "$O sign -o $T/s.oab $K $T/u.oab"
+tty verify show "$O verify --ca $PKI/ca.pem $T/s.oab"
+tty verify-json hide "$O verify --json --ca $PKI/ca.pem $T/s.oab"
 mkdir "$T/x"
-on_tty "$T/t.extract" "$O extract --ca $PKI/ca.pem -C $T/x $T/s.oab" && shown extract "$T/t.extract"
-"$O" export-manifest -o "$T/m.yaml" "$T/u.oab" &&
-	"$O" sign --detached -o "$T/m.sig" $K "$T/m.yaml" &&
-	on_tty "$T/t.attach" "$O attach-signature -o $T/a.oab $T/m.sig $T/u.oab" && shown attach-signature "$T/t.attach"
+tty extract show "$O extract --ca $PKI/ca.pem -C $T/x $T/s.oab"
+expect 0 "" "$O" export-manifest -o "$T/m.yaml" "$T/u.oab"
+expect 0 "" "$O" sign --detached -o "$T/m.sig" $K "$T/m.yaml"
+tty attach-signature show "$O attach-signature -o $T/a.oab $T/m.sig $T/u.oab"
 # stderr not a terminal: clean, for logs and pipes
 expect 0 "" "$O" verify --ca "$PKI/ca.pem" "$T/s.oab"
 hidden "verify, stderr to a file" "$T/.err"

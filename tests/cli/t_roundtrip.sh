@@ -30,7 +30,7 @@ if fallocate --insert-range -o 0 -l 4096 "$T/ins" 2>/dev/null; then
 	sz=$(tar -tvf "$T/b.oab" manifest.sig | awk '{ print $3 }')
 	[ $((sz % 512)) -eq 0 ] && ok "in place: manifest.sig padded to $sz bytes" || bad "manifest.sig $sz bytes"
 else
-	ok "SKIP in-place layout checks: $(df -PT "$T" | awk 'NR == 2 { print $2 }') cannot insert ranges"
+	skip "in-place layout checks: $(df -PT "$T" | awk 'NR == 2 { print $2 }') cannot insert ranges"
 fi
 # Where it cannot (tmpfs), the same signed bundle is copied together.
 if [ -d /dev/shm ] && [ -w /dev/shm ] && ! fallocate --insert-range -o 0 -l 4096 "$(mktemp /dev/shm/oab-ins.XXXXXX)" 2>/dev/null; then
