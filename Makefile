@@ -13,7 +13,11 @@ CFLAGS ?= -O2 -g
 WARNFLAGS = -std=c17 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
 LIB_PKGS = libarchive libcrypto yaml-0.1 libzstd libp11
 CLI_PKGS = jansson
-ALL_CFLAGS = $(WARNFLAGS) -D_FILE_OFFSET_BITS=64 -fPIC -Iinclude -Isrc \
+# Hardening (a sanitizer build sets HARDEN_CFLAGS= : ASan replaces FORTIFY's checks).
+HARDEN_CFLAGS ?= -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
+	$(if $(filter x86_64 i%86,$(shell uname -m)),-fcf-protection)
+HARDEN_LDFLAGS ?= -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+ALL_CFLAGS = $(WARNFLAGS) -D_FILE_OFFSET_BITS=64 -fPIC -Iinclude -Isrc -MMD -MP $(HARDEN_CFLAGS) \
 	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS)) $(CFLAGS)
 LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) -lpthread
 CLI_LIBS = $(shell $(PKG_CONFIG) --libs $(CLI_PKGS))
@@ -32,26 +36,27 @@ HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h tests/unit/tes
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5
 
-.PHONY: all deps check check-full unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind
+.PHONY: all deps check check-full test unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/otabundle $(BUILD)/libotabundle.a $(BUILD)/libotabundle.so
 
-$(BUILD)/%.o: %.c $(HDRS)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
 $(BUILD)/libotabundle.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/libotabundle.so: $(LIB_OBJ)
-	$(CC) $(CFLAGS) -shared -Wl,-soname,libotabundle.so.0 -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libotabundle.so.0 $(HARDEN_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
 
 $(BUILD)/otabundle: $(CLI_OBJ) $(BUILD)/libotabundle.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libotabundle.a $(CLI_LIBS) $(LIB_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) -pie $(HARDEN_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libotabundle.a $(CLI_LIBS) $(LIB_LIBS) $(LDFLAGS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libotabundle.a $(HDRS)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libotabundle.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libotabundle.a $(TEST_LIBS) $(LIB_LIBS) $(LDFLAGS)
 
@@ -71,13 +76,22 @@ cli-test: all $(TOOL_BIN)
 	@OTABUNDLE=$(CURDIR)/$(BUILD)/otabundle OAB_TOOLS=$(CURDIR)/$(BUILD)/tests \
 		sh tests/cli/run.sh
 
+# One end-to-end script or unit test: make test T=t_sign (or T=test_trust).
+test: all $(TOOL_BIN) $(UNIT_BIN)
+	@case "$(T)" in \
+	t_*) OTABUNDLE=$(CURDIR)/$(BUILD)/otabundle OAB_TOOLS=$(CURDIR)/$(BUILD)/tests \
+		OAB_TESTS=$(T:t_%=%) sh tests/cli/run.sh ;; \
+	test_*) OAB_TESTDATA=$(CURDIR)/tests/data $(BUILD)/tests/$(T) ;; \
+	*) echo "make test T=t_NAME (tests/cli/t_NAME.sh) or T=test_NAME (tests/unit)"; exit 2 ;; \
+	esac
+
 # The same suites again, built with AddressSanitizer + UBSan.
 # The suppressions cover only leaks inside the third-party pkcs11 engine.
 sanitize:
 	ASAN_OPTIONS=fast_unwind_on_malloc=0:detect_leaks=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	$(MAKE) BUILD=build/asan CFLAGS="$(SANFLAGS)" LDFLAGS="-fsanitize=address,undefined" unit cli-test
+	$(MAKE) BUILD=build/asan CFLAGS="$(SANFLAGS)" HARDEN_CFLAGS= LDFLAGS="-fsanitize=address,undefined" unit cli-test
 
 # libFuzzer targets (clang, ASan+UBSan), each run FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
