@@ -44,6 +44,38 @@ printf '%s\npayloads:\n  - {name: a, type: image, source: .}\n' "$head_ok" > "$T
 bad_manifest dir "not a regular file"
 printf 'format: 1\nbundle: [\n' > "$T/syntax.yaml"
 bad_manifest syntax "syntax.yaml:.*invalid YAML"
+# NUL and control characters in quoted keys and values (issue 11): another
+# YAML reader would see "size\0evil", not size.
+printf '%s\npayloads:\n  - {name: a, type: image, source: rootfs.ext4, "compression\\0x": none}\n' "$head_ok" > "$T/nulkey.yaml"
+bad_manifest nulkey "nulkey.yaml:8:49: in 'payloads\[0\]': key 'compression\\\\x00x' contains a NUL byte"
+printf '%s\npayloads:\n  - {name: a, type: image, source: rootfs.ext4, compression: "none\\0zstd"}\n' "$head_ok" > "$T/nulval.yaml"
+bad_manifest nulval "nulval.yaml:8:62: key 'payloads\[0\].compression': NUL byte in the value"
+printf '%s\n  meta: {k: "\\e]0;owned\\a"}\npayloads:\n  - {name: a, type: image, source: rootfs.ext4}\n' "$head_ok" > "$T/esc.yaml"
+bad_manifest esc "esc.yaml:7:13: key 'bundle.meta.k': control character 0x1B"
+# Names that differ only in case are one file on vfat and case-folding file
+# systems; non-ASCII (NFC/NFD variants) and bidi names are refused.
+printf '%s\npayloads:\n  - {name: Rootfs, type: image, source: rootfs.ext4}\n  - {name: rootfs, type: file, source: u-boot.bin}\n' "$head_ok" > "$T/case.yaml"
+bad_manifest case "case.yaml:9:1: names 'rootfs' and 'Rootfs' \(line 8\) differ only in case"
+printf '%s\n  meta: {Build: 1, BUILD: 2}\npayloads:\n  - {name: a, type: image, source: rootfs.ext4}\n' "$head_ok" > "$T/metacase.yaml"
+bad_manifest metacase "metacase.yaml:7:20: key 'BUILD' in 'bundle.meta' differs only in case from 'Build'"
+printf '%s\npayloads:\n  - {name: "cafe\\u0301", type: image, source: rootfs.ext4}\n' "$head_ok" > "$T/nfd.yaml"
+bad_manifest nfd "nfd.yaml:8:12: key 'payloads\[0\].name': 'cafe\\\\xcc\\\\x81' is not a valid name"
+printf '%s\npayloads:\n  - {name: "a\\u202egpj", type: image, source: rootfs.ext4}\n' "$head_ok" > "$T/bidi.yaml"
+bad_manifest bidi "bidi.yaml:8:12: key 'payloads\[0\].name': bidirectional formatting character U\+202E"
+# The same rule on the resolved manifest of a bundle, even correctly signed:
+# `created` and `sha256` with a NUL suffix reject the bundle (exit 1).
+build_example "$T/good.oab"
+tar -xOf "$T/good.oab" manifest.yaml > "$T/res.yaml"
+for f in created sha256; do
+	sed "0,/^\( *\)$f: \(.*\)\$/s//\1$f: \"\2\\\\0x\"/" "$T/res.yaml" > "$T/res-$f.yaml"
+	grep -q "$f: \".*\\\\0x\"" "$T/res-$f.yaml" && ok "res-$f edited" || bad "res-$f not edited"
+	openssl cms -sign -binary -in "$T/res-$f.yaml" -signer "$PKI/signer.pem" -inkey "$PKI/signer.key" \
+		-certfile "$PKI/chain.pem" -md sha256 -outform DER -out "$T/res-$f.sig" 2>/dev/null
+	"$OAB_TOOLS/tarmangle" "$T/good.oab" "$T/res1.oab" replace manifest.yaml "$T/res-$f.yaml"
+	"$OAB_TOOLS/tarmangle" "$T/res1.oab" "$T/res-$f.oab" replace manifest.sig "$T/res-$f.sig"
+	expect 1 "key '(bundle.created|payloads\[0\].sha256)': NUL byte in the value" \
+		"$O" verify --ca "$PKI/ca.pem" "$T/res-$f.oab"
+done
 expect 2 "manifest:.*nope.yaml.*No such file" "$O" build --unsigned "$T/nope.yaml"
 
 # Stdin manifests resolve sources against the current folder; symlinks are followed.
