@@ -1306,6 +1306,10 @@ int oab_time_parse(const char *s, int64_t *out)
 	t = timegm(&tm);
 	if (t == (time_t)-1)
 		return -1;
+	/* 9999-12-31T23:59:60Z, or an offset, can step out of the range that
+	 * RFC 3339 years (and tar member times) can hold */
+	if ((int64_t)t - off < 0 || (int64_t)t - off > OAB_TIME_MAX)
+		return -1;
 	*out = (int64_t)t - off;
 	return 0;
 }
@@ -1460,6 +1464,15 @@ int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
 	int any;
 
 	*buf = NULL;
+	/* a time that does not read back would give a bundle that its own
+	 * verifier refuses */
+	if (m->created < 0 || m->created > OAB_TIME_MAX ||
+	    (m->has_expires && (m->expires < 0 || m->expires > OAB_TIME_MAX)))
+		return oab_err_set(err, OAB_E_USAGE,
+				   "bundle.%s: %lld is outside 0 to %lld (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z)",
+				   m->created < 0 || m->created > OAB_TIME_MAX ? "created" : "expires",
+				   (long long)(m->created < 0 || m->created > OAB_TIME_MAX ? m->created : m->expires),
+				   (long long)OAB_TIME_MAX);
 	if (!yaml_emitter_initialize(&em.e))
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 	yaml_emitter_set_output(&em.e, emit_write, &em);

@@ -262,22 +262,34 @@ out:
 static int build_time(const struct oab_build_opts *o, int64_t *out, struct oab_err *err)
 {
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	char *end;
+	char *end, esc[400];
 	long long v;
 
 	if (o->build_time >= 0) {
+		if (o->build_time > OAB_TIME_MAX)
+			return oab_err_set(err, OAB_E_USAGE,
+					   "build time %lld: after 9999-12-31T23:59:59Z (%lld)",
+					   (long long)o->build_time, (long long)OAB_TIME_MAX);
 		*out = o->build_time;
 		return 0;
 	}
 	if (!sde || !*sde) {
 		*out = (int64_t)time(NULL);
+		if (*out < 0 || *out > OAB_TIME_MAX)
+			return oab_err_set(err, OAB_E_USAGE, "the clock reads %lld: outside 1970 to 9999",
+					   (long long)*out);
 		return 0;
 	}
+	/* Past year 9999 the build would write a `created` that its own
+	 * verifier refuses and tar member times that GNU tar rejects. */
 	errno = 0;
 	v = strtoll(sde, &end, 10);
-	if (errno || *end || v < 0 || sde[0] < '0' || sde[0] > '9')
+	if (errno || *end || v < 0 || v > OAB_TIME_MAX || sde[0] < '0' || sde[0] > '9') {
+		oab_escape(sde, strlen(sde), esc, sizeof(esc));
 		return oab_err_set(err, OAB_E_USAGE,
-				   "SOURCE_DATE_EPOCH='%.40s': expected seconds since 1970 (an integer >= 0)", sde);
+				   "SOURCE_DATE_EPOCH='%s': expected seconds since 1970, an integer from 0 to %lld (9999-12-31T23:59:59Z)",
+				   esc, (long long)OAB_TIME_MAX);
+	}
 	*out = (int64_t)v;
 	return 0;
 }

@@ -127,7 +127,11 @@ void oab_manifest_free(struct oab_manifest *m);
 const struct oab_item *oab_manifest_find(const struct oab_manifest *m,
 					 const char *name);
 
-/* Parse / format RFC 3339 times ("2027-06-30T00:00:00Z", offsets allowed). */
+/* Parse / format RFC 3339 times ("2027-06-30T00:00:00Z", offsets allowed).
+ * Every time otabundle reads or writes (manifest times, SOURCE_DATE_EPOCH,
+ * build_time, tar member times) lies from 0 to OAB_TIME_MAX; parse refuses
+ * anything outside. */
+#define OAB_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 int oab_time_parse(const char *s, int64_t *out);
 void oab_time_format(int64_t t, char buf[32]);
 

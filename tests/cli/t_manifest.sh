@@ -92,4 +92,17 @@ expect 3 "output folder .*No such file" "$O" build -q --unsigned -o "$T/no/such/
 expect 0 "" "$O" help build
 grep -q "usage: otabundle build" "$T/.out" && ok "help build" || bad "help build"
 expect 0 "" "$O" --version
+# SOURCE_DATE_EPOCH up to 9999-12-31T23:59:59Z (issue 12): beyond it the
+# bundle would fail its own verification and GNU tar would reject it.
+for sde in 253402300800 9223372036854775807 9223372036854775808 -1 " 1" 1e9 0x10 "12 "; do
+	SOURCE_DATE_EPOCH=$sde expect 2 "SOURCE_DATE_EPOCH='$sde': expected seconds since 1970, an integer from 0 to 253402300799" \
+		"$O" build -q --unsigned -o "$T/sde.oab" "$T/stdin.yaml"
+	[ -e "$T/sde.oab" ] && bad "SOURCE_DATE_EPOCH=$sde: output written" || ok "SOURCE_DATE_EPOCH=$sde: nothing written"
+done
+SOURCE_DATE_EPOCH=$(printf '1\033[2J') expect 2 "SOURCE_DATE_EPOCH='1\\\\x1b\[2J'" "$O" build -q --unsigned -o "$T/sde.oab" "$T/stdin.yaml"
+SOURCE_DATE_EPOCH=253402300799 build_example "$T/last.oab"
+expect 0 "" "$O" verify --ca "$PKI/ca.pem" "$T/last.oab"
+tar -xOf "$T/last.oab" manifest.yaml | grep -q "created: 9999-12-31T23:59:59Z" && ok "created 9999-12-31T23:59:59Z" || bad "created time"
+tar -tvf "$T/last.oab" > "$T/tv" 2>&1 && grep -q "9999-12-31 23:59" "$T/tv" && ok "tar lists member times 9999-12-31" || bad "tar: $(head -2 "$T/tv")"
+expect 2 "expected an RFC 3339 time" "$O" verify --ca "$PKI/ca.pem" --now 9999-12-31T23:59:60Z "$T/last.oab"
 finish

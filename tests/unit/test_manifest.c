@@ -933,6 +933,21 @@ static void test_err_controls(void **state)
 	}
 }
 
+/* base_yaml as build leaves it before emitting: created set, the payload
+ * stored as is (no chunk list needed), size 0. */
+static struct oab_manifest *emittable(int64_t created)
+{
+	struct oab_manifest *m = parse_ok(base_yaml, strlen(base_yaml), OAB_MANIFEST_SOURCE);
+
+	m->created = created;
+	m->has_created = 1;
+	m->items[0].compression = OAB_COMP_NONE;
+	free(m->items[0].member);
+	m->items[0].member = strdup("payloads/rootfs");
+	assert_non_null(m->items[0].member);
+	return m;
+}
+
 /* The resolved manifest read from a bundle goes through the same check:
  * a `sha256` or `created` with a NUL suffix is refused. */
 static void test_resolved_controls(void **state)
@@ -944,13 +959,7 @@ static void test_resolved_controls(void **state)
 	size_t len = 0;
 
 	(void)state;
-	m = parse_ok(base_yaml, strlen(base_yaml), OAB_MANIFEST_SOURCE);
-	m->created = T_2027_06_30;
-	m->has_created = 1;
-	m->items[0].compression = OAB_COMP_NONE;
-	free(m->items[0].member);
-	m->items[0].member = strdup("payloads/rootfs");
-	assert_non_null(m->items[0].member);
+	m = emittable(T_2027_06_30);
 	assert_int_equal(oab_manifest_emit(m, &buf, &len, &err), 0);
 	oab_manifest_free(m);
 	m = parse_ok(buf, len, OAB_MANIFEST_RESOLVED);
@@ -1091,6 +1100,9 @@ static void test_time_parse(void **state)
 		"2027-06-30T00:00:00+-1:00", "2027-06-30T00:00:00+ 1:00", "2027-6-30T00:00:00Z",
 		"+027-06-30T00:00:00Z", "2027-06-30X00:00:00Z", "1969-12-31T23:59:59Z", "",
 		"2027-06-30T00:00:00z2",
+		/* past 9999-12-31T23:59:59Z or before 1970 once the offset applies */
+		"9999-12-31T23:59:60Z", "9999-12-31T23:59:59-00:01", "9999-12-31T23:00:00-01:00",
+		"1970-01-01T00:00:00+00:01", "10000-01-01T00:00:00Z",
 	};
 	int64_t t = 0, u = 0;
 
@@ -1117,6 +1129,12 @@ static void test_time_parse(void **state)
 	assert_int_equal(oab_time_parse("2000-02-29T00:00:00Z", &u), 0);
 	assert_int_equal(oab_time_parse("2027-12-31T23:59:59Z", &u), 0);
 	assert_int_equal(u, INT64_C(1830297599));
+	/* the last second that RFC 3339 (and tar) can write */
+	assert_int_equal(oab_time_parse("9999-12-31T23:59:59Z", &u), 0);
+	assert_int_equal(u, OAB_TIME_MAX);
+	assert_int_equal(oab_time_parse("9999-12-31T23:59:59+00:00", &u), 0);
+	assert_int_equal(oab_time_parse("1970-01-01T00:00:00-00:01", &u), 0);
+	assert_int_equal(u, 60);
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		u = 12345;
@@ -1130,7 +1148,8 @@ static void test_time_parse(void **state)
 static void test_time_format(void **state)
 {
 	static const int64_t ts[] = {0, 1, 951782400 /* 2000-02-29 */, T_2027_06_30,
-				     INT64_C(1830297599), INT64_C(4102444800) /* 2100-01-01 */};
+				     INT64_C(1830297599), INT64_C(4102444800) /* 2100-01-01 */,
+				     OAB_TIME_MAX};
 	char buf[32];
 
 	(void)state;
@@ -1148,6 +1167,39 @@ static void test_time_format(void **state)
 		assert_int_equal(oab_time_parse(buf, &back), 0);
 		assert_int_equal(back, ts[i]);
 	}
+}
+
+/* The emitter never writes a time that oab_time_parse would refuse: such a
+ * bundle would fail its own verification. */
+static void test_emit_time_range(void **state)
+{
+	static const int64_t bad[] = {OAB_TIME_MAX + 1, INT64_MAX, -1, INT64_MIN};
+	struct oab_manifest *m;
+	struct oab_err err = {0};
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	m = emittable(OAB_TIME_MAX);
+	assert_int_equal(oab_manifest_emit(m, &buf, &len, &err), 0);
+	assert_non_null(strstr(buf, "created: 9999-12-31T23:59:59Z\n"));
+	free(buf);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		oab_err_clear(&err);
+		buf = NULL;
+		m->created = bad[i];
+		assert_int_equal(oab_manifest_emit(m, &buf, &len, &err), -1);
+		assert_null(buf);
+		assert_int_equal(err.code, OAB_E_USAGE);
+		assert_non_null(strstr(err.msg, "bundle.created: "));
+		assert_non_null(strstr(err.msg, "9999-12-31T23:59:59Z"));
+	}
+	m->created = 0;
+	m->has_expires = 1;
+	m->expires = OAB_TIME_MAX + 1;
+	assert_int_equal(oab_manifest_emit(m, &buf, &len, &err), -1);
+	assert_non_null(strstr(err.msg, "bundle.expires: 253402300800 is outside"));
+	oab_manifest_free(m);
 }
 
 /* ---- load from a file ------------------------------------------------------ */
@@ -1231,6 +1283,7 @@ int main(void)
 		cmocka_unit_test(test_many_meta_keys_linear),
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_emit_time_range),
 		cmocka_unit_test(test_load_file),
 	};
 
