@@ -19,6 +19,28 @@ static char *default_output(const struct oab_manifest *m)
 	return out;
 }
 
+static void build_warn(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "otabundle: warning: %s\n", msg);
+}
+
+/* zstd levels 20-22 only with --ultra, as zstd asks; the message points
+ * at the manifest line. */
+static int check_ultra(const char *path, const struct oab_manifest *m, int ultra)
+{
+	for (size_t i = 0; !ultra && i < m->n_items; i++) {
+		const struct oab_item *it = &m->items[i];
+
+		if (it->compression == OAB_COMP_ZSTD && it->level >= OAB_ZSTD_ULTRA_MIN)
+			return cli_usage("build",
+					 "%s:%d:%d: '%s': compression zstd:%d needs --ultra (levels %d-22 use windows up to 128 MiB and GiBs of memory)",
+					 strcmp(path, "-") == 0 ? "<stdin>" : path, it->level_line,
+					 it->level_col, it->name, it->level, OAB_ZSTD_ULTRA_MIN);
+	}
+	return 0;
+}
+
 int cmd_build(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -27,6 +49,7 @@ int cmd_build(int argc, char **argv)
 		{"unsigned", no_argument, NULL, 'U'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"ultra", no_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -66,6 +89,9 @@ int cmd_build(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'u':
+			o.ultra = 1;
+			break;
 		case 'h':
 			cli_help_cmd(stdout, "build");
 			return 0;
@@ -88,6 +114,11 @@ int cmd_build(int argc, char **argv)
 
 	if (oab_manifest_load(argv[optind], &m, &err) < 0)
 		return cli_fail(&err);
+	if ((rc = check_ultra(argv[optind], m, o.ultra))) {
+		oab_manifest_free(m);
+		return rc;
+	}
+	o.warn = build_warn;
 	if (!o.output) {
 		out_default = default_output(m);
 		o.output = out_default;

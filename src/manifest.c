@@ -774,6 +774,8 @@ static int parse_common(struct sctx *c, struct ynode *map, struct oab_item *it,
 		snprintf(key, sizeof(key), "%s.compression", where);
 		if (get_compression(c, v, key, it) < 0)
 			return -1;
+		it->level_line = (int)v->line;
+		it->level_col = (int)v->col;
 	}
 	if (c->mode == OAB_MANIFEST_SOURCE) {
 		char *src = NULL;

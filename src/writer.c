@@ -294,6 +294,37 @@ static int build_time(const struct oab_build_opts *o, int64_t *out, struct oab_e
 	return 0;
 }
 
+/* zstd levels 20-22 take GiBs (level 22 on 1 GiB at -j2: 2.3 GiB): only
+ * when asked for, and then say how much, before any work. The size is
+ * only for the estimate; a source that cannot be read fails later. */
+static int check_ultra(const struct oab_manifest *m, const struct oab_build_opts *o,
+		       int threads, struct oab_err *err)
+{
+	for (size_t i = 0; i < m->n_items; i++) {
+		const struct oab_item *it = &m->items[i];
+		struct stat st;
+		char msg[256];
+		uint64_t est;
+
+		if (it->compression != OAB_COMP_ZSTD || it->level < OAB_ZSTD_ULTRA_MIN)
+			continue;
+		if (!o->ultra)
+			return oab_err_set(err, OAB_E_USAGE,
+					   "'%s': zstd level %d needs ultra mode (levels %d-22 use windows up to 128 MiB and GiBs of memory)",
+					   it->name, it->level, OAB_ZSTD_ULTRA_MIN);
+		est = oab_zstd_mem_estimate(it->level, it->source && stat(it->source, &st) == 0 &&
+						       st.st_size > 0 ? (uint64_t)st.st_size : 0,
+					    threads);
+		snprintf(msg, sizeof(msg),
+			 "'%s': zstd level %d with %d worker%s needs about %llu MiB of memory",
+			 it->name, it->level, threads, threads == 1 ? "" : "s",
+			 (unsigned long long)((est + (1 << 20) - 1) >> 20));
+		if (o->warn)
+			o->warn(o->warn_arg, msg);
+	}
+	return 0;
+}
+
 int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab_err *err)
 {
 	struct oab_signer *signers = NULL;
@@ -312,6 +343,8 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	if (build_time(o, &m->created, err) < 0)
 		return -1;
 	m->has_created = 1;
+	if (check_ultra(m, o, threads, err) < 0)
+		return -1;
 
 	/* Keys first: a wrong passphrase must fail before minutes of
 	 * compression. */

@@ -72,6 +72,7 @@ struct oab_item {
 	size_t n_chunks;
 	unsigned char (*chunk_sha256)[32];
 	int line; /* line in the manifest where the item starts (for messages) */
+	int level_line, level_col; /* where `compression` is written; 0 if absent */
 };
 
 struct oab_meta {
@@ -175,7 +176,24 @@ struct oab_build_opts {
 	int64_t build_time; /* < 0: $SOURCE_DATE_EPOCH, else the current time */
 	oab_progress_fn progress;
 	void *progress_arg;
+	/* zstd levels from OAB_ZSTD_ULTRA_MIN (20) to 22 use windows up to
+	 * 128 MiB and GiBs of memory (zstd's --ultra): 0 refuses an item at
+	 * such a level (OAB_E_USAGE), 1 allows it and calls warn with the
+	 * memory estimate (oab_zstd_mem_estimate) before compressing it. */
+	int ultra;
+	oab_warn_fn warn; /* may be NULL */
+	void *warn_arg;
 };
+
+#define OAB_ZSTD_ULTRA_MIN 20
+
+/* Rough peak memory in bytes of compressing content_size bytes at zstd
+ * level with threads workers (content_size 0: unknown, assume large):
+ * per worker, zstd's compression context for that level and size
+ * (ZSTD_estimateCCtxSize_usingCParams), plus the input zstd holds for
+ * the jobs in flight, (threads + 3) jobs of 4 windows, at most the whole
+ * content. Level 22, 1 GiB, 2 workers: about 2.3 GiB. */
+uint64_t oab_zstd_mem_estimate(int level, uint64_t content_size, int threads);
 
 /* Compress and hash every item of m (filling sizes and hashes in m), sign
  * the resolved manifest and write the bundle atomically to opts->output

@@ -105,4 +105,14 @@ expect 0 "" "$O" verify --ca "$PKI/ca.pem" "$T/last.oab"
 tar -xOf "$T/last.oab" manifest.yaml | grep -q "created: 9999-12-31T23:59:59Z" && ok "created 9999-12-31T23:59:59Z" || bad "created time"
 tar -tvf "$T/last.oab" > "$T/tv" 2>&1 && grep -q "9999-12-31 23:59" "$T/tv" && ok "tar lists member times 9999-12-31" || bad "tar: $(head -2 "$T/tv")"
 expect 2 "expected an RFC 3339 time" "$O" verify --ca "$PKI/ca.pem" --now 9999-12-31T23:59:60Z "$T/last.oab"
+# zstd levels 20-22 only with --ultra (issue 12), and then with a memory
+# estimate on stderr; without it a usage error naming the manifest line.
+printf '%s\npayloads:\n  - {name: a, type: file, source: u-boot.bin}\n  - {name: b, type: file, source: u-boot.bin,\n     compression: "zstd:22"}\n' "$head_ok" > "$T/ultra.yaml"
+bad_manifest ultra "ultra.yaml:10:19: 'b': compression zstd:22 needs --ultra"
+expect 0 "warning: 'b': zstd level 22 with 2 workers needs about [0-9]+ MiB of memory" \
+	"$O" build -q --unsigned --ultra -j 2 -o "$T/ultra.oab" "$T/ultra.yaml"
+tar -xOf "$T/ultra.oab" manifest.yaml | grep -q "compression: zstd:22" && ok "zstd:22 built with --ultra" || bad "zstd:22 not in the resolved manifest"
+sed 's/zstd:22/zstd:19/' "$T/ultra.yaml" > "$T/l19.yaml"
+expect 0 "" "$O" build -q --unsigned -o "$T/l19.oab" "$T/l19.yaml"
+[ -s "$T/.err" ] && bad "zstd:19 warned: $(cat "$T/.err")" || ok "zstd:19 needs no --ultra and says nothing"
 finish

@@ -1261,6 +1261,68 @@ static void test_load_file(void **state)
 	free(p);
 }
 
+/* ---- zstd levels 20-22 need the ultra opt-in (issue 12) ------------------- */
+
+static void record_warn(void *arg, const char *msg)
+{
+	snprintf(arg, 256, "%s", msg);
+}
+
+/* A zero-initialised oab_build_opts refuses zstd levels 20-22 before any
+ * work (no output); with ultra the build states its memory estimate. */
+static void test_build_ultra(void **state)
+{
+	char *y = edit("    source: rootfs.img\n", "    source: rootfs.img\n    compression: zstd:21\n");
+	char *src = tl_path(g_dir, "rootfs.img"), *man = tl_path(g_dir, "ultra.yaml");
+	char *out = tl_path(g_dir, "ultra.oab"), warned[256] = "";
+	struct oab_build_opts o = {0};
+	struct oab_manifest *m = NULL;
+	struct oab_err err = {0};
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(tl_write_file(src, "some content", 12), 0);
+	assert_int_equal(tl_write_file(man, y, strlen(y)), 0);
+	assert_int_equal(oab_manifest_load(man, &m, &err), 0);
+	assert_int_equal(m->items[0].level, 21);
+	assert_int_equal(m->items[0].level_line, 11);
+	assert_int_equal(m->items[0].level_col, 18);
+	o.output = out;
+	o.threads = 2;
+	o.warn = record_warn;
+	o.warn_arg = warned;
+	assert_int_equal(oab_build(m, &o, &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_non_null(strstr(err.msg, "'rootfs': zstd level 21 needs ultra mode"));
+	assert_int_equal(stat(out, &st), -1);
+	assert_string_equal(warned, "");
+	o.ultra = 1;
+	oab_err_clear(&err);
+	assert_int_equal(oab_build(m, &o, &err), 0);
+	assert_int_equal(stat(out, &st), 0);
+	assert_non_null(strstr(warned, "'rootfs': zstd level 21 with 2 workers needs about "));
+	oab_manifest_free(m);
+	free(y);
+	free(src);
+	free(man);
+	free(out);
+}
+
+/* The estimate follows zstd's own sizes: level 22 on 1 GiB with 2 workers
+ * measured 2.3 GiB of peak RSS; small inputs get small windows. */
+static void test_zstd_mem_estimate(void **state)
+{
+	const uint64_t MiB = 1 << 20, GiB = MiB << 10;
+	uint64_t e22 = oab_zstd_mem_estimate(22, GiB, 2);
+
+	(void)state;
+	assert_true(e22 >= 2200 * MiB && e22 <= 2500 * MiB);
+	assert_true(oab_zstd_mem_estimate(22, 64 * 1024, 2) < 64 * MiB);
+	assert_true(oab_zstd_mem_estimate(22, 0, 2) > oab_zstd_mem_estimate(22, GiB, 2));
+	assert_true(oab_zstd_mem_estimate(20, GiB, 1) < oab_zstd_mem_estimate(22, GiB, 1));
+	assert_true(oab_zstd_mem_estimate(22, GiB, 4) > e22);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1285,6 +1347,8 @@ int main(void)
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_emit_time_range),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_build_ultra),
+		cmocka_unit_test(test_zstd_mem_estimate),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
