@@ -41,9 +41,13 @@ MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5
 
 all: $(BUILD)/otabundle $(BUILD)/libotabundle.a $(BUILD)/libotabundle.so
 
-$(BUILD)/%.o: %.c
+# An object without its .d (never built with -MMD) is rebuilt, so a header
+# change can never leave a stale object behind.
+$(BUILD)/%.o: %.c $(BUILD)/%.d
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/%.d: ;
+.PRECIOUS: $(BUILD)/%.d
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
 $(BUILD)/libotabundle.a: $(LIB_OBJ)

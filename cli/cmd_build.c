@@ -19,6 +19,22 @@ static char *default_output(const struct oab_manifest *m)
 	return out;
 }
 
+/* zstd levels 20-22 only with --ultra, as zstd asks; the message points
+ * at the manifest line. */
+static int check_ultra(const char *path, const struct oab_manifest *m, int ultra)
+{
+	for (size_t i = 0; !ultra && i < m->n_items; i++) {
+		const struct oab_item *it = &m->items[i];
+
+		if (it->compression == OAB_COMP_ZSTD && it->level >= OAB_ZSTD_ULTRA_MIN)
+			return cli_usage("build",
+					 "%s:%d:%d: '%s': compression zstd:%d needs --ultra (levels %d-22 use windows up to 128 MiB and GiBs of memory)",
+					 strcmp(path, "-") == 0 ? "<stdin>" : path, it->level_line,
+					 it->level_col, it->name, it->level, OAB_ZSTD_ULTRA_MIN);
+	}
+	return 0;
+}
+
 static int build(int argc, char **argv, struct oab_trust **trust)
 {
 	static const struct option lo[] = {
@@ -28,6 +44,7 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		{"unsigned", no_argument, NULL, 'U'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"ultra", no_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -69,6 +86,9 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'u':
+			o.ultra = 1;
+			break;
 		case 'h':
 			cli_help_cmd(stdout, "build");
 			return 0;
@@ -95,6 +115,10 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 
 	if (oab_manifest_load(argv[optind], &m, &err) < 0)
 		return cli_fail(&err);
+	if ((rc = check_ultra(argv[optind], m, o.ultra))) {
+		oab_manifest_free(m);
+		return rc;
+	}
 	if (!o.output) {
 		out_default = default_output(m);
 		o.output = out_default;

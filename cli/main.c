@@ -14,7 +14,7 @@ const struct cli_cmd cli_commands[] = {
 	{"build", cmd_build, "build (and sign) a bundle from a manifest",
 	 "build [-o OUT] [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
 	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
-	 "                       [--unsigned] [-j N] [-q] MANIFEST"},
+	 "                       [--unsigned] [--ultra] [-j N] [-q] MANIFEST"},
 	{"verify", cmd_verify, "verify a bundle's signature, members and policy",
 	 "verify (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"

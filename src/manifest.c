@@ -225,6 +225,150 @@ out:
 	return rc;
 }
 
+/* ---- text hygiene -------------------------------------------------------- */
+
+/* First control character in s: NUL and the other C0 controls, DEL, and
+ * the C1 controls U+0080-U+009F (UTF-8 C2 80 to C2 9F). Tab and newline
+ * pass when allow_ws. Returns the code point, or -1 if there is none. */
+static int first_control(const char *s, size_t len, int allow_ws)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch < 0x20 && !(allow_ws && (ch == '\t' || ch == '\n'))) || ch == 0x7f)
+			return ch;
+		if (ch == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return (unsigned char)s[i + 1];
+	}
+	return -1;
+}
+
+/* Every key and every value of the tree, before the schema reads a key:
+ * a quoted "size\0evil" must never pass for `size` (C string compares stop
+ * at the NUL, another YAML reader would see a different key). Keys hold
+ * no control character at all; values may hold tabs and newlines here (the
+ * schema allows them only in free text). path names the node's key as the
+ * schema does ("payloads[0].name"); keys in it are escaped. */
+static const char *control_name(int ch, char buf[32])
+{
+	if (ch == 0)
+		return "NUL byte";
+	snprintf(buf, 32, "control character %s%02X", ch >= 0x80 ? "U+00" : "0x", (unsigned)ch);
+	return buf;
+}
+
+static int ycheck_text(struct yctx *c, const struct ynode *n, const char *path)
+{
+	char sub[800], esc[400], what[32];
+	int ch;
+
+	if (n->kind == Y_SCALAR) {
+		if ((ch = first_control(n->s, n->slen, 1)) < 0)
+			return 0;
+		return yfail(c, n->line, n->col,
+			     "key '%s': %s in the value (NUL and control characters other than tab and newline are not allowed)",
+			     *path ? path : "(top level)", control_name(ch, what));
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const struct ynode *k = n->kid[i];
+
+		if (n->kind == Y_SEQ) {
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		} else if (i % 2 == 1) {
+			continue; /* values are checked with their key, below */
+		} else if (k->kind != Y_SCALAR) {
+			snprintf(sub, sizeof(sub), "%s", path); /* refused by the schema */
+		} else {
+			oab_escape(k->s, k->slen, esc, sizeof(esc));
+			if ((ch = first_control(k->s, k->slen, 0)) >= 0)
+				return yfail(c, k->line, k->col,
+					     "in '%s': key '%s' contains a %s (not allowed in keys)",
+					     *path ? path : "(top level)", esc, control_name(ch, what));
+			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", esc);
+		}
+		if (ycheck_text(c, k, sub) < 0)
+			return -1;
+		if (n->kind == Y_MAP && i + 1 < n->n && ycheck_text(c, n->kid[i + 1], sub) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- duplicates ---------------------------------------------------------- */
+
+struct dupent {
+	const char *s;
+	size_t idx;
+};
+
+/* ASCII-only case folding: names are ASCII, and the C library's
+ * strcasecmp would follow the program's locale. */
+static int ascii_casecmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		int x = (unsigned char)*a, y = (unsigned char)*b;
+
+		x += (x >= 'A' && x <= 'Z') ? 'a' - 'A' : 0;
+		y += (y >= 'A' && y <= 'Z') ? 'a' - 'A' : 0;
+		if (x != y || !x)
+			return x - y;
+	}
+}
+
+static int dup_cmp(const void *pa, const void *pb)
+{
+	const struct dupent *a = pa, *b = pb;
+	int r = strcmp(a->s, b->s);
+
+	return r ? r : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+static int dup_cmp_fold(const void *pa, const void *pb)
+{
+	const struct dupent *a = pa, *b = pb;
+	int r = ascii_casecmp(a->s, b->s);
+
+	return r ? r : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* The first repeat in document order among strs[0..n-1], compared exactly
+ * or ignoring ASCII case (fold): *second is the smallest index whose
+ * string equals an earlier one, *first the index of the earliest such one.
+ * Sorting keeps this O(n log n) for any input (comparing each string with
+ * all earlier ones took seconds for 50,000 meta keys, and a hash table
+ * with a fixed hash lets crafted keys collide). Returns 1 if there is a
+ * repeat, 0 if not, -1 when out of memory. */
+static int find_dup(const char *const *strs, size_t n, int fold, size_t *first,
+		    size_t *second)
+{
+	struct dupent *e;
+	int found = 0;
+
+	if (n < 2)
+		return 0;
+	e = oab_xcalloc(n, sizeof(*e));
+	if (!e)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		e[i] = (struct dupent){strs[i], i};
+	qsort(e, n, sizeof(*e), fold ? dup_cmp_fold : dup_cmp);
+	for (size_t i = 0; i + 1 < n; i++) {
+		size_t g = i; /* e[g] starts a run of equal strings, lowest index first */
+
+		while (i + 1 < n && (fold ? ascii_casecmp(e[g].s, e[i + 1].s)
+					  : strcmp(e[g].s, e[i + 1].s)) == 0)
+			i++;
+		if (i > g && (!found || e[g + 1].idx < *second)) {
+			*first = e[g].idx;
+			*second = e[g + 1].idx;
+			found = 1;
+		}
+	}
+	free(e);
+	return found;
+}
+
 /* ---- schema helpers ---------------------------------------------------- */
 
 struct sctx {
@@ -239,36 +383,53 @@ static const char *kind_name(enum ykind k)
 }
 
 /* Check that map n holds only keys from allowed (NULL-terminated), no
- * duplicates, and that every required key (prefix '!') is there. */
+ * duplicates, and that every required key (prefix '!') is there. Errors
+ * come in document order: the first key that is unknown or repeats. */
 static int check_keys(struct sctx *c, struct ynode *n, const char *where,
 		      const char *const *allowed)
 {
+	const char **keys;
+	size_t first = 0, dup = SIZE_MAX;
+	int r;
+
+	for (size_t i = 0; i < n->n; i += 2)
+		if (n->kid[i]->kind != Y_SCALAR)
+			return yfail(&c->y, n->kid[i]->line, n->kid[i]->col,
+				     "'%s': keys must be scalars", where);
+	keys = oab_xcalloc(n->n / 2 + 1, sizeof(*keys));
+	if (!keys)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < n->n; i += 2)
+		keys[i / 2] = n->kid[i]->s;
+	r = find_dup(keys, n->n / 2, 0, &first, &dup);
+	free(keys);
+	if (r < 0)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < n->n; i += 2) {
 		struct ynode *k = n->kid[i];
 		int found = 0;
-		char list[512] = "";
 
-		if (k->kind != Y_SCALAR)
-			return yfail(&c->y, k->line, k->col, "'%s': keys must be scalars", where);
-		for (size_t j = 0; j < i; j += 2)
-			if (strcmp(n->kid[j]->s, k->s) == 0)
-				return yfail(&c->y, k->line, k->col,
-					     "duplicate key '%s' in '%s' (first on line %zu)",
-					     k->s, where, n->kid[j]->line);
-		for (const char *const *a = allowed; *a; a++) {
-			const char *name = **a == '!' ? *a + 1 : *a;
+		char esc[400], list[512] = "";
 
-			if (strcmp(name, k->s) == 0)
-				found = 1;
-			if (strlen(list) + strlen(name) + 3 < sizeof(list)) {
-				if (*list)
-					strcat(list, ", ");
-				strcat(list, name);
-			}
+		if (r && i / 2 == dup) {
+			oab_escape(k->s, k->slen, esc, sizeof(esc));
+			return yfail(&c->y, k->line, k->col,
+				     "duplicate key '%s' in '%s' (first on line %zu)",
+				     esc, where, n->kid[2 * first]->line);
 		}
+		for (const char *const *a = allowed; *a && !found; a++)
+			found = strcmp(**a == '!' ? *a + 1 : *a, k->s) == 0;
 		if (!found) {
-			char esc[400];
 
+			for (const char *const *a = allowed; *a; a++) {
+				const char *name = **a == '!' ? *a + 1 : *a;
+
+				if (strlen(list) + strlen(name) + 3 < sizeof(list)) {
+					if (*list)
+						strcat(list, ", ");
+					strcat(list, name);
+				}
+			}
 			oab_escape(k->s, k->slen, esc, sizeof(esc));
 			return yfail(&c->y, k->line, k->col,
 				     "unknown key '%s' in '%s' (expected one of: %s)",
@@ -313,11 +474,37 @@ static int is_null_scalar(const struct ynode *n)
 			    strcmp(n->s, "NULL") == 0);
 }
 
-/* A string: any scalar but null, no NUL bytes, no control characters
- * except in description (tab/newline). */
-static int get_str(struct sctx *c, struct ynode *n, const char *key, size_t max,
-		   int multiline, char **out)
+/* Bidirectional formatting character at s (UTF-8), or 0: U+061C, U+200E,
+ * U+200F, U+202A-U+202E, U+2066-U+2069. They make a label read in another
+ * order than it is stored ("Trojan Source"). */
+static unsigned bidi_at(const unsigned char *s, size_t left)
 {
+	if (left >= 2 && s[0] == 0xd8 && s[1] == 0x9c)
+		return 0x61c;
+	if (left < 3 || s[0] != 0xe2)
+		return 0;
+	if (s[1] == 0x80 && (s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xaa && s[2] <= 0xae)))
+		return 0x2000u + (s[2] - 0x80u);
+	if (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+		return 0x2040u + (s[2] - 0x80u);
+	return 0;
+}
+
+/* What get_str lets through besides printable text. */
+enum str_kind {
+	S_LABEL, /* one line; no bidi formatting (version, compatible, names) */
+	S_PATH,  /* one line; bidi allowed (a file name is what it is) */
+	S_TEXT,  /* free text: tabs, newlines and bidi (description, meta values) */
+};
+
+/* A string: any scalar but null, no NUL bytes, no control characters
+ * except in free text (tab/newline). */
+static int get_str(struct sctx *c, struct ynode *n, const char *key, size_t max,
+		   enum str_kind kind, char **out)
+{
+	char what[32];
+	int ch;
+
 	if (want_kind(c, n, Y_SCALAR, key) < 0)
 		return -1;
 	if (is_null_scalar(n))
@@ -326,12 +513,16 @@ static int get_str(struct sctx *c, struct ynode *n, const char *key, size_t max,
 		return yfail(&c->y, n->line, n->col, "key '%s': NUL byte in string", key);
 	if (n->slen > max)
 		return yfail(&c->y, n->line, n->col, "key '%s': longer than %zu bytes", key, max);
-	for (size_t i = 0; i < n->slen; i++) {
-		unsigned char ch = (unsigned char)n->s[i];
+	if ((ch = first_control(n->s, n->slen, kind == S_TEXT)) >= 0)
+		return yfail(&c->y, n->line, n->col,
+			     "key '%s': %s in string", key, control_name(ch, what));
+	for (size_t i = 0; kind == S_LABEL && i < n->slen; i++) {
+		unsigned b = bidi_at((const unsigned char *)n->s + i, n->slen - i);
 
-		if ((ch < 0x20 && !(multiline && (ch == '\n' || ch == '\t'))) || ch == 0x7f)
+		if (b)
 			return yfail(&c->y, n->line, n->col,
-				     "key '%s': control character 0x%02x in string", key, ch);
+				     "key '%s': bidirectional formatting character U+%04X in string (it would make the text read in another order)",
+				     key, b);
 	}
 	*out = strdup(n->s);
 	if (!*out)
@@ -384,7 +575,7 @@ static int valid_name(const char *s)
 
 static int get_name(struct sctx *c, struct ynode *n, const char *key, char **out)
 {
-	if (get_str(c, n, key, 4096, 0, out) < 0)
+	if (get_str(c, n, key, 4096, S_LABEL, out) < 0)
 		return -1;
 	if (!valid_name(*out)) {
 		char esc[400];
@@ -404,7 +595,7 @@ static int get_enum(struct sctx *c, struct ynode *n, const char *key,
 {
 	char list[256] = "";
 
-	if (get_str(c, n, key, 64, 0, out) < 0)
+	if (get_str(c, n, key, 64, S_LABEL, out) < 0)
 		return -1;
 	for (const char *const *v = values; *v; v++) {
 		if (strcmp(*v, *out) == 0)
@@ -583,12 +774,14 @@ static int parse_common(struct sctx *c, struct ynode *map, struct oab_item *it,
 		snprintf(key, sizeof(key), "%s.compression", where);
 		if (get_compression(c, v, key, it) < 0)
 			return -1;
+		it->level_line = (int)v->line;
+		it->level_col = (int)v->col;
 	}
 	if (c->mode == OAB_MANIFEST_SOURCE) {
 		char *src = NULL;
 
 		snprintf(key, sizeof(key), "%s.source", where);
-		if (get_str(c, get(map, "source"), key, 4096, 0, &src) < 0)
+		if (get_str(c, get(map, "source"), key, 4096, S_PATH, &src) < 0)
 			return -1;
 		it->source = join_path(c->basedir, src);
 		free(src);
@@ -599,7 +792,7 @@ static int parse_common(struct sctx *c, struct ynode *map, struct oab_item *it,
 		struct ynode *mn = get(map, "member");
 
 		snprintf(key, sizeof(key), "%s.member", where);
-		if (get_str(c, mn, key, 4096, 0, &mem) < 0)
+		if (get_str(c, mn, key, 4096, S_LABEL, &mem) < 0)
 			return -1;
 		it->member = member_name(it);
 		if (!it->member) {
@@ -720,7 +913,7 @@ static int parse_sbom(struct sctx *c, struct oab_manifest *m, struct ynode *n)
 		char *src = NULL;
 		const char *base;
 
-		if (get_str(c, n, "sbom", 4096, 0, &src) < 0)
+		if (get_str(c, n, "sbom", 4096, S_PATH, &src) < 0)
 			return -1;
 		base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
 		it->name = strdup(valid_name(base) ? base : "sbom");
@@ -760,16 +953,19 @@ static const char *const bundle_res_keys[] = {
 	"!name", "!version", "!security-version", "!compatible", "description",
 	"expires", "meta", "!created", NULL};
 
+static int parse_meta(struct sctx *c, struct oab_manifest *m, struct ynode *v);
+
 static int parse_bundle(struct sctx *c, struct oab_manifest *m, struct ynode *b)
 {
 	struct ynode *v;
+	size_t first = 0, dup = 0;
 	int res = c->mode == OAB_MANIFEST_RESOLVED;
 
 	if (want_kind(c, b, Y_MAP, "bundle") < 0 ||
 	    check_keys(c, b, "bundle", res ? bundle_res_keys : bundle_src_keys) < 0)
 		return -1;
 	if (get_name(c, get(b, "name"), "bundle.name", &m->name) < 0 ||
-	    get_str(c, get(b, "version"), "bundle.version", 128, 0, &m->version) < 0 ||
+	    get_str(c, get(b, "version"), "bundle.version", 128, S_LABEL, &m->version) < 0 ||
 	    get_uint(c, get(b, "security-version"), "bundle.security-version", INT64_MAX,
 		     &m->security_version) < 0)
 		return -1;
@@ -779,7 +975,7 @@ static int parse_bundle(struct sctx *c, struct oab_manifest *m, struct ynode *b)
 		if (!m->compatible)
 			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
 		m->n_compatible = 1;
-		if (get_str(c, v, "bundle.compatible", 256, 0, &m->compatible[0]) < 0)
+		if (get_str(c, v, "bundle.compatible", 256, S_LABEL, &m->compatible[0]) < 0)
 			return -1;
 		if (!*m->compatible[0])
 			return yfail(&c->y, v->line, v->col, "key 'bundle.compatible': empty entry");
@@ -794,15 +990,21 @@ static int parse_bundle(struct sctx *c, struct oab_manifest *m, struct ynode *b)
 			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
 		for (size_t i = 0; i < v->n; i++) {
 			m->n_compatible++;
-			if (get_str(c, v->kid[i], "bundle.compatible", 256, 0, &m->compatible[i]) < 0)
+			if (get_str(c, v->kid[i], "bundle.compatible", 256, S_LABEL, &m->compatible[i]) < 0)
 				return -1;
 			if (!*m->compatible[i])
 				return yfail(&c->y, v->kid[i]->line, v->kid[i]->col,
 					     "key 'bundle.compatible': empty entry");
 		}
 	}
+	if (find_dup((const char *const *)m->compatible, m->n_compatible, 0, &first, &dup) > 0) {
+		struct ynode *d = v->kind == Y_SEQ ? v->kid[dup] : v;
+
+		return yfail(&c->y, d->line, d->col,
+			     "key 'bundle.compatible': duplicate entry (same as entry %zu)", first + 1);
+	}
 	if ((v = get(b, "description")) &&
-	    get_str(c, v, "bundle.description", 4096, 1, &m->description) < 0)
+	    get_str(c, v, "bundle.description", 4096, S_TEXT, &m->description) < 0)
 		return -1;
 	if ((v = get(b, "expires"))) {
 		if (get_time(c, v, "bundle.expires", &m->expires) < 0)
@@ -814,50 +1016,95 @@ static int parse_bundle(struct sctx *c, struct oab_manifest *m, struct ynode *b)
 			return -1;
 		m->has_created = 1;
 	}
-	if ((v = get(b, "meta"))) {
-		if (want_kind(c, v, Y_MAP, "bundle.meta") < 0)
-			return -1;
-		m->n_meta = 0;
-		m->meta = calloc(v->n / 2 + 1, sizeof(*m->meta));
-		if (!m->meta)
-			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
-		for (size_t i = 0; i + 1 < v->n; i += 2) {
-			struct oab_meta *e = &m->meta[m->n_meta++];
-
-			if (get_name(c, v->kid[i], "bundle.meta key", &e->key) < 0)
-				return -1;
-			for (size_t j = 0; j < i; j += 2)
-				if (strcmp(v->kid[j]->s, v->kid[i]->s) == 0)
-					return yfail(&c->y, v->kid[i]->line, v->kid[i]->col,
-						     "duplicate key '%s' in 'bundle.meta'", e->key);
-			if (get_str(c, v->kid[i + 1], e->key, 4096, 1, &e->value) < 0)
-				return -1;
-		}
-	}
+	if ((v = get(b, "meta")))
+		return parse_meta(c, m, v);
 	return 0;
 }
 
+/* bundle.meta: names as keys, unique even ignoring case (an installer may
+ * turn them into environment variables or file names), free text values. */
+static int parse_meta(struct sctx *c, struct oab_manifest *m, struct ynode *v)
+{
+	const char **keys;
+	size_t first = 0, dup = 0;
+	int r;
+
+	if (want_kind(c, v, Y_MAP, "bundle.meta") < 0)
+		return -1;
+	m->n_meta = 0;
+	m->meta = calloc(v->n / 2 + 1, sizeof(*m->meta));
+	if (!m->meta)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i + 1 < v->n; i += 2) {
+		if (get_name(c, v->kid[i], "bundle.meta key", &m->meta[m->n_meta].key) < 0)
+			return -1;
+		m->n_meta++;
+	}
+	keys = oab_xcalloc(m->n_meta + 1, sizeof(*keys));
+	if (!keys)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < m->n_meta; i++)
+		keys[i] = m->meta[i].key;
+	r = find_dup(keys, m->n_meta, 1, &first, &dup);
+	free(keys);
+	if (r < 0)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	if (r) {
+		struct ynode *k = v->kid[2 * dup];
+
+		if (strcmp(m->meta[first].key, m->meta[dup].key) == 0)
+			return yfail(&c->y, k->line, k->col,
+				     "duplicate key '%s' in 'bundle.meta' (first on line %zu)",
+				     m->meta[dup].key, v->kid[2 * first]->line);
+		return yfail(&c->y, k->line, k->col,
+			     "key '%s' in 'bundle.meta' differs only in case from '%s' on line %zu",
+			     m->meta[dup].key, m->meta[first].key, v->kid[2 * first]->line);
+	}
+	for (size_t i = 0; i < m->n_meta; i++)
+		if (get_str(c, v->kid[2 * i + 1], m->meta[i].key, 4096, S_TEXT, &m->meta[i].value) < 0)
+			return -1;
+	return 0;
+}
+
+/* Item names, and member names, unique even ignoring case: on vfat and
+ * other case-folding file systems `Rootfs` and `rootfs` (or `payloads/p.zst`
+ * and `payloads/P.ZST`) are one file, and extracting one overwrites the
+ * other. Names are ASCII (valid_name), so ASCII folding covers all case
+ * pairs, and no Unicode normalisation can make two of them equal. */
 static int check_unique(struct sctx *c, struct oab_manifest *m)
 {
-	for (size_t i = 0; i < m->n_items; i++)
-		for (size_t j = 0; j < i; j++) {
-			char *mi, *mj;
-			int same;
+	const char **s = oab_xcalloc(m->n_items + 1, sizeof(*s));
+	size_t first = 0, dup = 0;
+	int r;
 
-			if (strcmp(m->items[i].name, m->items[j].name) == 0)
-				return yfail(&c->y, (size_t)m->items[i].line, 1,
-					     "duplicate name '%s' (first used on line %d)",
-					     m->items[i].name, m->items[j].line);
-			mi = member_name(&m->items[i]);
-			mj = member_name(&m->items[j]);
-			same = mi && mj && strcmp(mi, mj) == 0;
-			free(mi);
-			free(mj);
-			if (same)
-				return yfail(&c->y, (size_t)m->items[i].line, 1,
-					     "'%s' and '%s' would be stored under the same member name",
-					     m->items[i].name, m->items[j].name);
-		}
+	if (!s)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < m->n_items; i++)
+		s[i] = m->items[i].name;
+	r = find_dup(s, m->n_items, 1, &first, &dup);
+	if (r > 0) {
+		const struct oab_item *a = &m->items[first], *b = &m->items[dup];
+
+		free(s);
+		if (strcmp(a->name, b->name) == 0)
+			return yfail(&c->y, (size_t)b->line, 1,
+				     "duplicate name '%s' (first used on line %d)", b->name, a->line);
+		return yfail(&c->y, (size_t)b->line, 1,
+			     "names '%s' and '%s' (line %d) differ only in case: they would overwrite each other on case-insensitive file systems",
+			     b->name, a->name, a->line);
+	}
+	for (size_t i = 0; r == 0 && i < m->n_items; i++)
+		s[i] = m->items[i].member;
+	if (r == 0)
+		r = find_dup(s, m->n_items, 1, &first, &dup);
+	free(s);
+	if (r < 0)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	if (r)
+		return yfail(&c->y, (size_t)m->items[dup].line, 1,
+			     "'%s' and '%s' would be stored under the same member name ('%s' and '%s' are one file on case-insensitive file systems)",
+			     m->items[dup].name, m->items[first].name, m->items[dup].member,
+			     m->items[first].member);
 	return 0;
 }
 
@@ -879,6 +1126,8 @@ int oab_manifest_parse(const char *buf, size_t len, const char *label,
 				   OAB_MAX_MANIFEST_BYTES);
 	if (yparse(&c.y, buf, len, &root) < 0)
 		return -1;
+	if (ycheck_text(&c.y, root, "") < 0)
+		goto out;
 	if (want_kind(&c, root, Y_MAP, "(top level)") < 0 ||
 	    check_keys(&c, root, "(top level)", top_src_keys) < 0)
 		goto out;
@@ -927,8 +1176,6 @@ int oab_manifest_parse(const char *buf, size_t len, const char *label,
 		oab_err_set(err, OAB_E_USAGE, "%s: missing bundle.created", c.y.label);
 		goto out;
 	}
-	if (check_unique(&c, m) < 0)
-		goto out;
 	for (size_t i = 0; mode == OAB_MANIFEST_SOURCE && i < m->n_items; i++) {
 		m->items[i].member = member_name(&m->items[i]);
 		if (!m->items[i].member) {
@@ -936,6 +1183,8 @@ int oab_manifest_parse(const char *buf, size_t len, const char *label,
 			goto out;
 		}
 	}
+	if (check_unique(&c, m) < 0)
+		goto out;
 	*out = m;
 	m = NULL;
 	rc = 0;
@@ -1058,6 +1307,10 @@ int oab_time_parse(const char *s, int64_t *out)
 	tm.tm_sec = sec;
 	t = timegm(&tm);
 	if (t == (time_t)-1)
+		return -1;
+	/* 9999-12-31T23:59:60Z, or an offset, can step out of the range that
+	 * RFC 3339 years (and tar member times) can hold */
+	if ((int64_t)t - off < 0 || (int64_t)t - off > OAB_TIME_MAX)
 		return -1;
 	*out = (int64_t)t - off;
 	return 0;
@@ -1213,6 +1466,15 @@ int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
 	int any;
 
 	*buf = NULL;
+	/* a time that does not read back would give a bundle that its own
+	 * verifier refuses */
+	if (m->created < 0 || m->created > OAB_TIME_MAX ||
+	    (m->has_expires && (m->expires < 0 || m->expires > OAB_TIME_MAX)))
+		return oab_err_set(err, OAB_E_USAGE,
+				   "bundle.%s: %lld is outside 0 to %lld (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z)",
+				   m->created < 0 || m->created > OAB_TIME_MAX ? "created" : "expires",
+				   (long long)(m->created < 0 || m->created > OAB_TIME_MAX ? m->created : m->expires),
+				   (long long)OAB_TIME_MAX);
 	if (!yaml_emitter_initialize(&em.e))
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 	yaml_emitter_set_output(&em.e, emit_write, &em);

@@ -444,3 +444,15 @@ void oab_unpack_free(struct oab_unpack *u)
 		free(u->out[i]);
 	free(u);
 }
+
+uint64_t oab_zstd_mem_estimate(int level, uint64_t content_size, int threads)
+{
+	ZSTD_compressionParameters cp =
+		ZSTD_getCParams(level, content_size ? content_size : ZSTD_CONTENTSIZE_UNKNOWN, 0);
+	uint64_t w = threads < 1 ? 1 : (uint64_t)threads;
+	uint64_t held = (w + 3) << (cp.windowLog + 2); /* zstdmt's round buffer */
+
+	if (content_size && content_size < held)
+		held = content_size;
+	return w * ZSTD_estimateCCtxSize_usingCParams(cp) + held;
+}

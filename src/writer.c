@@ -262,23 +262,66 @@ out:
 static int build_time(const struct oab_build_opts *o, int64_t *out, struct oab_err *err)
 {
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	char *end;
+	char *end, esc[400];
 	long long v;
 
 	if (o->build_time >= 0) {
+		if (o->build_time > OAB_TIME_MAX)
+			return oab_err_set(err, OAB_E_USAGE,
+					   "build time %lld: after 9999-12-31T23:59:59Z (%lld)",
+					   (long long)o->build_time, (long long)OAB_TIME_MAX);
 		*out = o->build_time;
 		return 0;
 	}
 	if (!sde || !*sde) {
 		*out = (int64_t)time(NULL);
+		if (*out < 0 || *out > OAB_TIME_MAX)
+			return oab_err_set(err, OAB_E_USAGE, "the clock reads %lld: outside 1970 to 9999",
+					   (long long)*out);
 		return 0;
 	}
+	/* Past year 9999 the build would write a `created` that its own
+	 * verifier refuses and tar member times that GNU tar rejects. */
 	errno = 0;
 	v = strtoll(sde, &end, 10);
-	if (errno || *end || v < 0 || sde[0] < '0' || sde[0] > '9')
+	if (errno || *end || v < 0 || v > OAB_TIME_MAX || sde[0] < '0' || sde[0] > '9') {
+		oab_escape(sde, strlen(sde), esc, sizeof(esc));
 		return oab_err_set(err, OAB_E_USAGE,
-				   "SOURCE_DATE_EPOCH='%.40s': expected seconds since 1970 (an integer >= 0)", sde);
+				   "SOURCE_DATE_EPOCH='%s': expected seconds since 1970, an integer from 0 to %lld (9999-12-31T23:59:59Z)",
+				   esc, (long long)OAB_TIME_MAX);
+	}
 	*out = (int64_t)v;
+	return 0;
+}
+
+/* zstd levels 20-22 take GiBs (level 22 on 1 GiB at -j2: 2.3 GiB): only
+ * when asked for, and then say how much, before any work. The size is
+ * only for the estimate; a source that cannot be read fails later. */
+static int check_ultra(const struct oab_manifest *m, const struct oab_build_opts *o,
+		       int threads, struct oab_err *err)
+{
+	for (size_t i = 0; i < m->n_items; i++) {
+		const struct oab_item *it = &m->items[i];
+		struct stat st;
+		char msg[256];
+		uint64_t est;
+
+		if (it->compression != OAB_COMP_ZSTD || it->level < OAB_ZSTD_ULTRA_MIN)
+			continue;
+		if (!o->ultra)
+			return oab_err_set(err, OAB_E_USAGE,
+					   "'%s': zstd level %d needs ultra mode (levels %d-22 use windows up to 128 MiB and GiBs of memory)",
+					   it->name, it->level, OAB_ZSTD_ULTRA_MIN);
+		est = oab_zstd_mem_estimate(it->level, it->source && stat(it->source, &st) == 0 &&
+						       st.st_size > 0 ? (uint64_t)st.st_size : 0,
+					    threads);
+		snprintf(msg, sizeof(msg),
+			 "'%s': zstd level %d with %d worker%s needs about %llu MiB of memory",
+			 it->name, it->level, threads, threads == 1 ? "" : "s",
+			 (unsigned long long)((est + (1 << 20) - 1) >> 20));
+		if (o->warn)
+			o->warn(o->warn_arg, msg);
+	}
 	return 0;
 }
 
@@ -307,6 +350,8 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 		snprintf(msg, sizeof(msg), "bundle.expires (%s) is already past: verify rejects this bundle", when);
 		o->warn(o->warn_arg, msg);
 	}
+	if (check_ultra(m, o, threads, err) < 0)
+		return -1;
 
 	/* Keys first: a wrong passphrase must fail before minutes of
 	 * compression. */

@@ -72,6 +72,7 @@ struct oab_item {
 	size_t n_chunks;
 	unsigned char (*chunk_sha256)[32];
 	int line; /* line in the manifest where the item starts (for messages) */
+	int level_line, level_col; /* where `compression` is written; 0 if absent */
 };
 
 struct oab_meta {
@@ -127,7 +128,11 @@ void oab_manifest_free(struct oab_manifest *m);
 const struct oab_item *oab_manifest_find(const struct oab_manifest *m,
 					 const char *name);
 
-/* Parse / format RFC 3339 times ("2027-06-30T00:00:00Z", offsets allowed). */
+/* Parse / format RFC 3339 times ("2027-06-30T00:00:00Z", offsets allowed).
+ * Every time otabundle reads or writes (manifest times, SOURCE_DATE_EPOCH,
+ * build_time, tar member times) lies from 0 to OAB_TIME_MAX; parse refuses
+ * anything outside. */
+#define OAB_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 int oab_time_parse(const char *s, int64_t *out);
 void oab_time_format(int64_t t, char buf[32]);
 
@@ -177,11 +182,28 @@ struct oab_build_opts {
 	 * (expired or not yet valid certificate, no codeSigning, an issuer not
 	 * embedded) only reaches each signer spec's warn callback. */
 	const struct oab_trust *trust;
-	oab_warn_fn warn;   /* bundle warnings (expires already past); may be NULL */
-	void *warn_arg;
 	oab_progress_fn progress;
 	void *progress_arg;
+	/* zstd levels from OAB_ZSTD_ULTRA_MIN (20) to 22 use windows up to
+	 * 128 MiB and GiBs of memory (zstd's --ultra): 0 refuses an item at
+	 * such a level (OAB_E_USAGE), 1 allows it and calls warn with the
+	 * memory estimate (oab_zstd_mem_estimate) before compressing it. */
+	int ultra;
+	/* Bundle warnings (expires already past, the ultra memory estimate);
+	 * may be NULL. */
+	oab_warn_fn warn;
+	void *warn_arg;
 };
+
+#define OAB_ZSTD_ULTRA_MIN 20
+
+/* Rough peak memory in bytes of compressing content_size bytes at zstd
+ * level with threads workers (content_size 0: unknown, assume large):
+ * per worker, zstd's compression context for that level and size
+ * (ZSTD_estimateCCtxSize_usingCParams), plus the input zstd holds for
+ * the jobs in flight, (threads + 3) jobs of 4 windows, at most the whole
+ * content. Level 22, 1 GiB, 2 workers: about 2.3 GiB. */
+uint64_t oab_zstd_mem_estimate(int level, uint64_t content_size, int threads);
 
 /* Compress and hash every item of m (filling sizes and hashes in m), sign
  * the resolved manifest and write the bundle atomically to opts->output

@@ -396,7 +396,7 @@ static void test_err_types(void **state)
 	edit_fail("    type: image\n", "    type: disk\n", "9:11",
 		  "key 'payloads[0].type': expected image | archive | file");
 	edit_fail("  version: \"1.0\"\n", "  version: \"1\\0\"\n", "4:12",
-		  "key 'bundle.version': NUL byte in string");
+		  "key 'bundle.version': NUL byte in the value");
 	edit_fail("  version: \"1.0\"\n", "  version: \"1\\x01\"\n", "4:12",
 		  "key 'bundle.version': control character 0x01");
 	edit_fail("  version: \"1.0\"\n", "  version: \"1\\n2\"\n", "4:12", "key 'bundle.version'");
@@ -869,6 +869,223 @@ static void test_resolved_rejects(void **state)
 	free(t);
 }
 
+/* ---- NUL and control characters in keys and values (issue 11, 4) ------- */
+
+/* A quoted key or value with a NUL or another control character is refused
+ * wherever it is, with the position of the scalar and the key's path:
+ * "size\0evil" must never pass for size, nor "none\0x" for none. */
+static void test_err_controls(void **state)
+{
+	static const struct {
+		const char *find, *repl, *where, *needle;
+	} keys[] = {
+		{"    type: image\n", "    \"type\\0evil\": image\n", "9:5",
+		 "in 'payloads[0]': key 'type\\x00evil' contains a NUL byte"},
+		{"  version: \"1.0\"\n", "  \"version\\0\": \"1.0\"\n", "4:3",
+		 "in 'bundle': key 'version\\x00' contains a NUL byte"},
+		{"format: 1\n", "\"format\\x1b\": 1\n", "1:1",
+		 "in '(top level)': key 'format\\x1b' contains a control character 0x1B"},
+		{"    type: image\n", "    \"type\\t\": image\n", "9:5", "key 'type\\x09' contains"},
+		{"    type: image\n", "    \"type\\n\": image\n", "9:5", "key 'type\\x0a' contains"},
+		{"    type: image\n", "    \"type\\x7f\": image\n", "9:5", "control character 0x7F"},
+		{"    type: image\n", "    \"type\\x85\": image\n", "9:5", "control character U+0085"},
+		{"  compatible: [board-a]\n", "  compatible: [board-a]\n  meta: {\"k\\0\": v}\n",
+		 "7:10", "in 'bundle.meta': key 'k\\x00' contains a NUL byte"},
+	};
+	static const struct {
+		const char *find, *repl, *where, *needle;
+	} values[] = {
+		{"    type: image\n", "    type: \"image\\0x\"\n", "9:11",
+		 "key 'payloads[0].type': NUL byte in the value"},
+		{"    source: rootfs.img\n", "    source: rootfs.img\n    compression: \"none\\0zstd\"\n",
+		 "11:18", "key 'payloads[0].compression': NUL byte"},
+		{"  compatible: [board-a]\n", "  compatible: [board-a, \"b\\0c\"]\n", "6:25",
+		 "key 'bundle.compatible[1]': NUL byte"},
+		{"  compatible: [board-a]\n", "  compatible: [board-a]\n  expires: \"2030-01-01T00:00:00Z\\0x\"\n",
+		 "7:12", "key 'bundle.expires': NUL byte"},
+		{"  compatible: [board-a]\n", "  compatible: [board-a]\n  description: \"a\\0b\"\n",
+		 "7:16", "key 'bundle.description': NUL byte"},
+		{"  compatible: [board-a]\n", "  compatible: [board-a]\n  description: \"a\\rb\"\n",
+		 "7:16", "control character 0x0D"},
+		{"  compatible: [board-a]\n", "  compatible: [board-a]\n  meta: {k: \"\\x9b[2J\"}\n",
+		 "7:13", "key 'bundle.meta.k': control character U+009B"},
+		{"    source: rootfs.img\n", "    source: \"rootfs.img\\0.sig\"\n", "10:13",
+		 "key 'payloads[0].source': NUL byte"},
+		{"  name: demo\n", "  name: \"demo\\x1b]0;x\\x07\"\n", "3:9",
+		 "key 'bundle.name': control character 0x1B"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		edit_fail(keys[i].find, keys[i].repl, keys[i].where, keys[i].needle);
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		edit_fail(values[i].find, values[i].repl, values[i].where, values[i].needle);
+	/* tabs and newlines stay allowed in free text */
+	{
+		char *y = edit("  compatible: [board-a]\n",
+			       "  compatible: [board-a]\n  description: \"a\\tb\\nc\"\n  meta: {k: \"x\\ty\"}\n");
+		struct oab_manifest *m = parse_ok(y, strlen(y), OAB_MANIFEST_SOURCE);
+
+		assert_string_equal(m->description, "a\tb\nc");
+		assert_string_equal(m->meta[0].value, "x\ty");
+		oab_manifest_free(m);
+		free(y);
+	}
+}
+
+/* base_yaml as build leaves it before emitting: created set, the payload
+ * stored as is (no chunk list needed), size 0. */
+static struct oab_manifest *emittable(int64_t created)
+{
+	struct oab_manifest *m = parse_ok(base_yaml, strlen(base_yaml), OAB_MANIFEST_SOURCE);
+
+	m->created = created;
+	m->has_created = 1;
+	m->items[0].compression = OAB_COMP_NONE;
+	free(m->items[0].member);
+	m->items[0].member = strdup("payloads/rootfs");
+	assert_non_null(m->items[0].member);
+	return m;
+}
+
+/* The resolved manifest read from a bundle goes through the same check:
+ * a `sha256` or `created` with a NUL suffix is refused. */
+static void test_resolved_controls(void **state)
+{
+	static const char *const fields[] = {"  created: ", "  sha256: ", "  compression: "};
+	struct oab_manifest *m;
+	struct oab_err err = {0};
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	m = emittable(T_2027_06_30);
+	assert_int_equal(oab_manifest_emit(m, &buf, &len, &err), 0);
+	oab_manifest_free(m);
+	m = parse_ok(buf, len, OAB_MANIFEST_RESOLVED);
+	oab_manifest_free(m);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		char *at = strstr(buf, fields[i]), *eol, *y;
+
+		assert_non_null(at);
+		eol = strchr(at, '\n');
+		/* the same value, quoted, with "\0x" after it */
+		assert_true(asprintf(&y, "%.*s\"%.*s\\0x\"%s", (int)(at - buf + strlen(fields[i])), buf,
+				     (int)(eol - at - strlen(fields[i])), at + strlen(fields[i]),
+				     eol) > 0);
+		expect_fail_len(y, strlen(y), OAB_MANIFEST_RESOLVED, "*", "NUL byte in the value",
+				(const char *)NULL);
+		free(y);
+	}
+	free(buf);
+}
+
+/* ---- names a file system folds together (issue 11, 5) ------------------- */
+
+static void test_err_name_collisions(void **state)
+{
+	(void)state;
+	/* case-only differences between items, across kinds too */
+	edit_fail("    source: rootfs.img\n",
+		  "    source: rootfs.img\n  - {name: RootFS, type: file, source: b}\n", "11:1",
+		  "names 'RootFS' and 'rootfs' (line 8) differ only in case");
+	edit_fail("    source: rootfs.img\n",
+		  "    source: rootfs.img\nscripts:\n  - {name: ROOTFS, hook: pre-install, source: s}\n",
+		  "12:1", "names 'ROOTFS' and 'rootfs' (line 8) differ only in case");
+	/* member names that differ only in case: p (zstd) and P.ZST (stored) */
+	edit_fail("    source: rootfs.img\n",
+		  "    source: rootfs.img\n  - {name: p, type: file, source: b}\n"
+		  "  - {name: P.ZST, type: file, source: c, compression: none}\n",
+		  "12:1", "'P.ZST' and 'p' would be stored under the same member name");
+	/* exact duplicates keep their message */
+	edit_fail("    source: rootfs.img\n",
+		  "    source: rootfs.img\n  - {name: rootfs, type: file, source: b}\n", "11:1",
+		  "duplicate name 'rootfs' (first used on line 8)");
+	/* meta keys: exact and case-only duplicates */
+	edit_fail("  compatible: [board-a]\n",
+		  "  compatible: [board-a]\n  meta:\n    Build-ID: 1\n    x: 2\n    build-id: 3\n", "10:5",
+		  "key 'build-id' in 'bundle.meta' differs only in case from 'Build-ID' on line 8");
+	/* NFC and NFD spellings of the same name (U+00E9 and e + U+0301), and
+	 * bidi overrides, cannot be told apart on screen: names are ASCII only */
+	edit_fail("  - name: rootfs\n", "  - name: \"caf\\u00e9\"\n", "8:11",
+		  "'caf\\xc3\\xa9' is not a valid name (1 to 64 characters of A-Z a-z 0-9 . _ -");
+	edit_fail("  - name: rootfs\n", "  - name: \"cafe\\u0301\"\n", "8:11",
+		  "'cafe\\xcc\\x81' is not a valid name");
+	edit_fail("  - name: rootfs\n", "  - name: \"evil\\u202egpj.exe\"\n", "8:11",
+		  "key 'payloads[0].name': bidirectional formatting character U+202E");
+	edit_fail("    source: rootfs.img\n", "    source: rootfs.img\n    slot: \"a\\u2066b\"\n",
+		  "11:11", "key 'payloads[0].slot'");
+	edit_fail("  compatible: [board-a]\n", "  compatible: [board-a]\n  meta: {\"k\\u200f\": v}\n",
+		  "7:10", "key 'bundle.meta key'");
+	/* bidi formatting in printed labels (version, compatible) */
+	edit_fail("  version: \"1.0\"\n", "  version: \"1.0\\u202e\"\n", "4:12",
+		  "key 'bundle.version': bidirectional formatting character U+202E");
+	edit_fail("  compatible: [board-a]\n", "  compatible: [\"board\\u061c\"]\n", "6:16",
+		  "key 'bundle.compatible': bidirectional formatting character U+061C");
+	edit_fail("  compatible: [board-a]\n", "  compatible: [board-a, b, board-a]\n", "6:28",
+		  "key 'bundle.compatible': duplicate entry (same as entry 1)");
+	/* free text and source paths may hold them (right-to-left languages) */
+	{
+		char *y = edit("  compatible: [board-a]\n",
+			       "  compatible: [board-a]\n  description: \"\\u200fx\"\n");
+		struct oab_manifest *m = parse_ok(y, strlen(y), OAB_MANIFEST_SOURCE);
+
+		oab_manifest_free(m);
+		free(y);
+	}
+}
+
+/* ---- linear work (issue 11, 9) ------------------------------------------- */
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* As many meta keys as the node limit allows (49,900): comparing each with
+ * all earlier ones took 2.8 s of CPU; sorted, it takes about 30 ms (150 ms
+ * under ASan). The bound is on CPU time, so a busy machine does not make
+ * it flake, and sits 10x above the sanitizer build. The duplicate is the
+ * last key, so the whole set is compared. */
+static void test_many_meta_keys_linear(void **state)
+{
+	const size_t n = 49900;
+	char *y, *p;
+	size_t cap = strlen(base_yaml) + n * 24 + 64;
+	double t0, used;
+
+	(void)state;
+	y = malloc(cap);
+	assert_non_null(y);
+	p = y + sprintf(y, "%s", base_yaml);
+	p = strstr(y, "payloads:");
+	memmove(p + 8, p, strlen(p) + 1);
+	memcpy(p, "  meta:\n", 8);
+	{
+		char *tail = strdup(p + 8), *q = p + 8;
+
+		assert_non_null(tail);
+		for (size_t i = 0; i < n - 1; i++)
+			q += sprintf(q, "    key-%zu: v\n", (i * 7919) % n); /* not in sorted order */
+		q += sprintf(q, "    key-%zu: v\n", (size_t)42);
+		strcpy(q, tail);
+		free(tail);
+	}
+	assert_true(strlen(y) < OAB_MAX_MANIFEST_BYTES);
+	t0 = cpu_seconds();
+	expect_fail_len(y, strlen(y), OAB_MANIFEST_SOURCE, "*",
+			"duplicate key 'key-42' in 'bundle.meta'",
+			(const char *)NULL);
+	used = cpu_seconds() - t0;
+	if (used > 1.5 || getenv("OAB_SHOW_TIMES"))
+		print_error("%zu meta keys took %.2f s of CPU\n", n, used);
+	assert_true(used <= 1.5);
+	free(y);
+}
+
 /* ---- times -------------------------------------------------------------- */
 
 static void test_time_parse(void **state)
@@ -883,6 +1100,9 @@ static void test_time_parse(void **state)
 		"2027-06-30T00:00:00+-1:00", "2027-06-30T00:00:00+ 1:00", "2027-6-30T00:00:00Z",
 		"+027-06-30T00:00:00Z", "2027-06-30X00:00:00Z", "1969-12-31T23:59:59Z", "",
 		"2027-06-30T00:00:00z2",
+		/* past 9999-12-31T23:59:59Z or before 1970 once the offset applies */
+		"9999-12-31T23:59:60Z", "9999-12-31T23:59:59-00:01", "9999-12-31T23:00:00-01:00",
+		"1970-01-01T00:00:00+00:01", "10000-01-01T00:00:00Z",
 	};
 	int64_t t = 0, u = 0;
 
@@ -909,6 +1129,12 @@ static void test_time_parse(void **state)
 	assert_int_equal(oab_time_parse("2000-02-29T00:00:00Z", &u), 0);
 	assert_int_equal(oab_time_parse("2027-12-31T23:59:59Z", &u), 0);
 	assert_int_equal(u, INT64_C(1830297599));
+	/* the last second that RFC 3339 (and tar) can write */
+	assert_int_equal(oab_time_parse("9999-12-31T23:59:59Z", &u), 0);
+	assert_int_equal(u, OAB_TIME_MAX);
+	assert_int_equal(oab_time_parse("9999-12-31T23:59:59+00:00", &u), 0);
+	assert_int_equal(oab_time_parse("1970-01-01T00:00:00-00:01", &u), 0);
+	assert_int_equal(u, 60);
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		u = 12345;
@@ -922,7 +1148,8 @@ static void test_time_parse(void **state)
 static void test_time_format(void **state)
 {
 	static const int64_t ts[] = {0, 1, 951782400 /* 2000-02-29 */, T_2027_06_30,
-				     INT64_C(1830297599), INT64_C(4102444800) /* 2100-01-01 */};
+				     INT64_C(1830297599), INT64_C(4102444800) /* 2100-01-01 */,
+				     OAB_TIME_MAX};
 	char buf[32];
 
 	(void)state;
@@ -940,6 +1167,39 @@ static void test_time_format(void **state)
 		assert_int_equal(oab_time_parse(buf, &back), 0);
 		assert_int_equal(back, ts[i]);
 	}
+}
+
+/* The emitter never writes a time that oab_time_parse would refuse: such a
+ * bundle would fail its own verification. */
+static void test_emit_time_range(void **state)
+{
+	static const int64_t bad[] = {OAB_TIME_MAX + 1, INT64_MAX, -1, INT64_MIN};
+	struct oab_manifest *m;
+	struct oab_err err = {0};
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	m = emittable(OAB_TIME_MAX);
+	assert_int_equal(oab_manifest_emit(m, &buf, &len, &err), 0);
+	assert_non_null(strstr(buf, "created: 9999-12-31T23:59:59Z\n"));
+	free(buf);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		oab_err_clear(&err);
+		buf = NULL;
+		m->created = bad[i];
+		assert_int_equal(oab_manifest_emit(m, &buf, &len, &err), -1);
+		assert_null(buf);
+		assert_int_equal(err.code, OAB_E_USAGE);
+		assert_non_null(strstr(err.msg, "bundle.created: "));
+		assert_non_null(strstr(err.msg, "9999-12-31T23:59:59Z"));
+	}
+	m->created = 0;
+	m->has_expires = 1;
+	m->expires = OAB_TIME_MAX + 1;
+	assert_int_equal(oab_manifest_emit(m, &buf, &len, &err), -1);
+	assert_non_null(strstr(err.msg, "bundle.expires: 253402300800 is outside"));
+	oab_manifest_free(m);
 }
 
 /* ---- load from a file ------------------------------------------------------ */
@@ -1001,6 +1261,68 @@ static void test_load_file(void **state)
 	free(p);
 }
 
+/* ---- zstd levels 20-22 need the ultra opt-in (issue 12) ------------------- */
+
+static void record_warn(void *arg, const char *msg)
+{
+	snprintf(arg, 256, "%s", msg);
+}
+
+/* A zero-initialised oab_build_opts refuses zstd levels 20-22 before any
+ * work (no output); with ultra the build states its memory estimate. */
+static void test_build_ultra(void **state)
+{
+	char *y = edit("    source: rootfs.img\n", "    source: rootfs.img\n    compression: zstd:21\n");
+	char *src = tl_path(g_dir, "rootfs.img"), *man = tl_path(g_dir, "ultra.yaml");
+	char *out = tl_path(g_dir, "ultra.oab"), warned[256] = "";
+	struct oab_build_opts o = {0};
+	struct oab_manifest *m = NULL;
+	struct oab_err err = {0};
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(tl_write_file(src, "some content", 12), 0);
+	assert_int_equal(tl_write_file(man, y, strlen(y)), 0);
+	assert_int_equal(oab_manifest_load(man, &m, &err), 0);
+	assert_int_equal(m->items[0].level, 21);
+	assert_int_equal(m->items[0].level_line, 11);
+	assert_int_equal(m->items[0].level_col, 18);
+	o.output = out;
+	o.threads = 2;
+	o.warn = record_warn;
+	o.warn_arg = warned;
+	assert_int_equal(oab_build(m, &o, &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_non_null(strstr(err.msg, "'rootfs': zstd level 21 needs ultra mode"));
+	assert_int_equal(stat(out, &st), -1);
+	assert_string_equal(warned, "");
+	o.ultra = 1;
+	oab_err_clear(&err);
+	assert_int_equal(oab_build(m, &o, &err), 0);
+	assert_int_equal(stat(out, &st), 0);
+	assert_non_null(strstr(warned, "'rootfs': zstd level 21 with 2 workers needs about "));
+	oab_manifest_free(m);
+	free(y);
+	free(src);
+	free(man);
+	free(out);
+}
+
+/* The estimate follows zstd's own sizes: level 22 on 1 GiB with 2 workers
+ * measured 2.3 GiB of peak RSS; small inputs get small windows. */
+static void test_zstd_mem_estimate(void **state)
+{
+	const uint64_t MiB = 1 << 20, GiB = MiB << 10;
+	uint64_t e22 = oab_zstd_mem_estimate(22, GiB, 2);
+
+	(void)state;
+	assert_true(e22 >= 2200 * MiB && e22 <= 2500 * MiB);
+	assert_true(oab_zstd_mem_estimate(22, 64 * 1024, 2) < 64 * MiB);
+	assert_true(oab_zstd_mem_estimate(22, 0, 2) > oab_zstd_mem_estimate(22, GiB, 2));
+	assert_true(oab_zstd_mem_estimate(20, GiB, 1) < oab_zstd_mem_estimate(22, GiB, 1));
+	assert_true(oab_zstd_mem_estimate(22, GiB, 4) > e22);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1017,9 +1339,16 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_roundtrip_minimal),
 		cmocka_unit_test(test_resolved_rejects),
+		cmocka_unit_test(test_err_controls),
+		cmocka_unit_test(test_resolved_controls),
+		cmocka_unit_test(test_err_name_collisions),
+		cmocka_unit_test(test_many_meta_keys_linear),
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_emit_time_range),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_build_ultra),
+		cmocka_unit_test(test_zstd_mem_estimate),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
