@@ -103,7 +103,7 @@ int cmd_sign(int argc, char **argv)
 	} else {
 		struct cli_progress prog;
 
-		cli_progress_init(&prog, quiet);
+		cli_progress_init(&prog, quiet || json);
 		o.progress = cli_progress_cb;
 		o.progress_arg = &prog;
 		rc = oab_sign(argv[optind], &o, &err);

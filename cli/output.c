@@ -406,7 +406,8 @@ void cli_report_json(json_t *root, const struct oab_report *r, int judged)
 
 	if (r->manifest)
 		cli_json_manifest(root, r->manifest);
-	json_object_set_new(root, "signed", json_boolean(r->signed_bundle));
+	if (sig_known(r)) /* a file that is not a bundle is not "unsigned" */
+		json_object_set_new(root, "signed", json_boolean(r->signed_bundle));
 	for (size_t i = 0; i < r->n_signers; i++) {
 		const struct oab_signer_report *s = &r->signers[i];
 		json_t *o = json_object();

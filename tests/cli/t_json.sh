@@ -50,6 +50,7 @@ grep -q '"id": "policy.compatible"' .out && ok "verify: policy check id" || bad 
 jdoc 1 "not signed" verify --json $CA unsigned.oab
 jdoc 1 "" verify --json $CA cut.oab
 jdoc 1 "not a bundle" verify --json $CA "$IN/acme-gateway.yaml"
+grep -q '"signed"' .out && bad "a file that is not a bundle has \"signed\"" || ok "not a bundle: no \"signed\""
 jdoc 1 "not trusted" verify --json --trust "$PKI/second.pem" good.oab
 jdoc 2 "no such file" verify --json $CA missing.oab
 jdoc 2 "--ca 'missing.pem': no such file" verify --ca missing.pem --json good.oab

@@ -28,6 +28,11 @@ on_tty "$T/t.extract" "$O extract --ca $PKI/ca.pem -C $T/x $T/s.oab" && shown ex
 "$O" export-manifest -o "$T/m.yaml" "$T/u.oab" &&
 	"$O" sign --detached -o "$T/m.sig" $K "$T/m.yaml" &&
 	on_tty "$T/t.attach" "$O attach-signature -o $T/a.oab $T/m.sig $T/u.oab" && shown attach-signature "$T/t.attach"
+# --json keeps it off in every command that has it
+on_tty "$T/t.bj" "$O build --json -o $T/u4.oab --unsigned $IN/acme-gateway.yaml" && hidden "build --json" "$T/t.bj"
+on_tty "$T/t.sj" "$O sign --json -o $T/s2.oab $K $T/u.oab" && hidden "sign --json" "$T/t.sj"
+mkdir "$T/xj"
+on_tty "$T/t.xj" "$O extract --json --ca $PKI/ca.pem -C $T/xj $T/s.oab" && hidden "extract --json" "$T/t.xj"
 # stderr not a terminal: clean, for logs and pipes
 expect 0 "" "$O" verify --ca "$PKI/ca.pem" "$T/s.oab"
 hidden "verify, stderr to a file" "$T/.err"

@@ -91,4 +91,7 @@ both_safe "raw C1 byte in a file name"
 grep -q '^OK: x\\x9b 2J.oab verified' .out && ok "raw byte shown as \\x9b" || bad "OK line: $(tail -1 .out)"
 expect 1 "not compatible with 'x.x9b" "$O" verify --ca "$PKI/ca.pem" --compatible "$(printf 'x\2332J')" evils.oab
 both_safe "raw C1 byte quoted in an error"
+expect 1 "" "$O" verify --json --ca "$PKI/ca.pem" --compatible "$(printf 'x\2332J')" evils.oab
+both_safe "raw C1 byte in a JSON error"
+grep -q "not compatible with 'x.\\\\x9b2J'" .out && ok "json: raw byte as \\x9b" || bad "json error: $(grep error .out)"
 finish
