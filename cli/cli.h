@@ -47,6 +47,9 @@ int cli_input(const char *what, const char *path, int folder);
  * (--ca, --trust, --key, --cert, --chain, --pass, --pin) and flags are
  * not counted. seen: zero-initialised, one per command run. */
 int cli_once(const char *cmd, const struct option *lo, int opt, unsigned long long *seen);
+/* When getopt_long returned '?': a usage error naming the unknown option
+ * or the option missing its value; returns 2. */
+int cli_bad_option(const char *cmd, char **argv, const struct option *lo);
 
 /* Trust / policy options shared by verify and extract. */
 #define CLI_MAX_PINNED 16

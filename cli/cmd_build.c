@@ -78,7 +78,7 @@ int cmd_build(int argc, char **argv)
 			cli_help_cmd(stdout, "build");
 			return 0;
 		default:
-			return cli_usage("build", "invalid option");
+			return cli_bad_option("build", argv, lo);
 		}
 	}
 	cli_json_mode(json);

@@ -100,7 +100,7 @@ int cmd_extract(int argc, char **argv)
 			cli_help_cmd(stdout, "extract");
 			goto out;
 		default:
-			rc = cli_usage("extract", "invalid option");
+			rc = cli_bad_option("extract", argv, lo);
 			goto out;
 		}
 	}

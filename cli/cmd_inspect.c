@@ -25,7 +25,7 @@ int cmd_inspect(int argc, char **argv)
 			cli_help_cmd(stdout, "inspect");
 			return 0;
 		default:
-			return cli_usage("inspect", "invalid option");
+			return cli_bad_option("inspect", argv, lo);
 		}
 	}
 	cli_json_mode(json);

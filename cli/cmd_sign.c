@@ -73,7 +73,7 @@ int cmd_sign(int argc, char **argv)
 			cli_help_cmd(stdout, "sign");
 			return 0;
 		default:
-			return cli_usage("sign", "invalid option");
+			return cli_bad_option("sign", argv, lo);
 		}
 	}
 	cli_json_mode(json);
@@ -159,7 +159,7 @@ int cmd_export_manifest(int argc, char **argv)
 			cli_help_cmd(stdout, "export-manifest");
 			return 0;
 		default:
-			return cli_usage("export-manifest", "invalid option");
+			return cli_bad_option("export-manifest", argv, lo);
 		}
 	}
 	if (optind != argc - 1 || !out)
@@ -203,7 +203,7 @@ int cmd_attach_signature(int argc, char **argv)
 			cli_help_cmd(stdout, "attach-signature");
 			return 0;
 		default:
-			return cli_usage("attach-signature", "invalid option");
+			return cli_bad_option("attach-signature", argv, lo);
 		}
 	}
 	if (optind != argc - 2)

@@ -162,7 +162,7 @@ int cmd_verify(int argc, char **argv)
 			cli_help_cmd(stdout, "verify");
 			goto out;
 		default:
-			rc = cli_usage("verify", "invalid option");
+			rc = cli_bad_option("verify", argv, lo);
 			goto out;
 		}
 	}

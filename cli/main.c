@@ -136,6 +136,28 @@ int cli_input(const char *what, const char *path, int folder)
 	return cli_fail(&err);
 }
 
+static void opt_name(const struct option *o, char *buf, size_t n)
+{
+	if (o->val > 0 && o->val < 128)
+		snprintf(buf, n, "-%c/--%s", o->val, o->name);
+	else
+		snprintf(buf, n, "--%s", o->name);
+}
+
+int cli_bad_option(const char *cmd, char **argv, const struct option *lo)
+{
+	char name[80];
+
+	for (int i = 0; optopt && lo[i].name; i++)
+		if (lo[i].val == optopt && lo[i].has_arg == required_argument) {
+			opt_name(&lo[i], name, sizeof(name));
+			return cli_usage(cmd, "%s needs a value", name);
+		}
+	if (optopt)
+		return cli_usage(cmd, "unknown option '-%c'", optopt);
+	return cli_usage(cmd, "unknown or ambiguous option '%s'", optind > 0 ? argv[optind - 1] : "?");
+}
+
 /* Value options that may be given more than once. */
 static int repeatable(int val)
 {
@@ -150,11 +172,10 @@ int cli_once(const char *cmd, const struct option *lo, int opt, unsigned long lo
 		if (lo[i].has_arg != required_argument || repeatable(opt))
 			return 0;
 		if (*seen & (1ull << i)) {
-			if (opt < 128)
-				return cli_usage(cmd, "-%c/--%s given more than once; it takes one value",
-						 opt, lo[i].name);
-			return cli_usage(cmd, "--%s given more than once; it takes one value",
-					 lo[i].name);
+			char name[80];
+
+			opt_name(&lo[i], name, sizeof(name));
+			return cli_usage(cmd, "%s given more than once; it takes one value", name);
 		}
 		*seen |= 1ull << i;
 		return 0;
@@ -162,6 +183,7 @@ int cli_once(const char *cmd, const struct option *lo, int opt, unsigned long lo
 	return 0;
 }
 
+/* The option's name as the user may write it: "-o/--output" or "--ca". */
 /* Does --json appear among a command's arguments (before "--")? Only a
  * first guess, so that errors met while parsing the options are a JSON
  * document too; the command confirms it. getopt_long takes unique
@@ -219,6 +241,7 @@ int main(int argc, char **argv)
 		if (strcmp(c->name, cmd) != 0)
 			continue;
 		cli_out_begin(c->name, c->json && wants_json(argc - 1, argv + 1));
+		opterr = 0; /* cli_bad_option() says it, once and escaped */
 		rc = c->fn(argc - 1, argv + 1);
 		rc = cli_json_fallback(rc);
 		if (fflush(stdout) != 0 || ferror(stdout)) {

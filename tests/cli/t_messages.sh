@@ -40,6 +40,14 @@ expect 0 "" "$O" help verify
 expect 2 "unknown option '--bogus' \(options go after the COMMAND\)" "$O" --bogus
 grep -q "unknown command" .err && bad "--bogus called a command" || ok "--bogus is an option"
 
+# An option without its value, or an unknown one: one line that says which.
+expect 2 "^otabundle: error: --threshold needs a value" "$O" verify $CA good.oab --threshold
+[ "$(wc -l < .err)" -eq 1 ] && ok "one line" || bad "stderr: $(cat .err)"
+expect 2 "^otabundle: error: -o/--output needs a value" "$O" build -o
+expect 2 "^otabundle: error: unknown or ambiguous option '--bogus'" "$O" verify --bogus $CA good.oab
+[ "$(wc -l < .err)" -eq 1 ] && ok "one line" || bad "stderr: $(cat .err)"
+expect 2 "^otabundle: error: unknown option '-x'" "$O" inspect -x good.oab
+
 # --trust given a CA certificate: a hint to use --ca.
 expect 1 "not trusted" "$O" verify --trust "$PKI/ca.pem" good.oab
 grep -q "hint: .*ca.pem' is a CA certificate.*give it with --ca" .err && ok "hint to use --ca" || bad "no --ca hint: $(cat .err)"
