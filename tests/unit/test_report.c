@@ -57,6 +57,20 @@ static void test_subject_once(void **state)
 	oab_report_free(r);
 }
 
+/* A manifest with these compatible entries, options asking for "device". */
+static void policy_setup(struct oab_manifest *m, struct oab_verify_opts *o, char **compat,
+			 size_t n, const char *device)
+{
+	memset(m, 0, sizeof(*m));
+	memset(o, 0, sizeof(*o));
+	m->name = (char *)"demo";
+	m->version = (char *)"1";
+	m->compatible = compat;
+	m->n_compatible = n;
+	o->compatible = device;
+	o->min_security_version = -1;
+}
+
 static void test_policy_ids(void **state)
 {
 	static char *compat[] = {(char *)"board-a", (char *)"board-b", (char *)"board-c"};
@@ -67,16 +81,10 @@ static void test_policy_ids(void **state)
 
 	(void)state;
 	assert_non_null(r);
-	memset(&m, 0, sizeof(m));
-	memset(&o, 0, sizeof(o));
-	m.name = (char *)"demo";
-	m.version = (char *)"1";
-	m.compatible = compat;
-	m.n_compatible = 3;
+	policy_setup(&m, &o, compat, 3, "board-x");
 	m.security_version = 3;
 	m.has_expires = 1;
 	m.expires = 2000;
-	o.compatible = "board-x";
 	o.min_security_version = 4;
 	assert_int_equal(oab_policy_check(&m, &o, 1000, r, &err), -1);
 	assert_int_equal(r->n_checks, 3);
@@ -107,13 +115,7 @@ static void test_policy_list_bounded(void **state)
 		snprintf(name[i], sizeof(name[i]), "board-with-a-long-name-%03d", i);
 		compat[i] = name[i];
 	}
-	memset(&m, 0, sizeof(m));
-	memset(&o, 0, sizeof(o));
-	m.name = (char *)"demo";
-	m.compatible = compat;
-	m.n_compatible = N;
-	o.compatible = "other";
-	o.min_security_version = -1;
+	policy_setup(&m, &o, compat, N, "other");
 	assert_int_equal(oab_policy_check(&m, &o, 0, r, &err), -1);
 	/* A long list is cut, and says how many entries were left out. */
 	assert_true(strlen(r->checks[0].detail) < 600);
