@@ -34,7 +34,7 @@ TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h tests/unit/testlib.h
 
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5
+MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5 man/otabundle-json.5
 
 .PHONY: all deps check check-full test unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind
 .DEFAULT_GOAL := all
@@ -156,13 +156,14 @@ install: all
 	ln -sf libotabundle.so.0 $(DESTDIR)$(LIBDIR)/libotabundle.so
 	install -m 644 include/otabundle/*.h $(DESTDIR)$(INCLUDEDIR)/otabundle/
 	install -m 644 man/otabundle.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 man/otabundle-manifest.5 man/otabundle-format.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/otabundle-manifest.5 man/otabundle-format.5 man/otabundle-json.5 \
+		$(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/otabundle $(DESTDIR)$(LIBDIR)/libotabundle.a \
 		$(DESTDIR)$(LIBDIR)/libotabundle.so $(DESTDIR)$(LIBDIR)/libotabundle.so.0 \
 		$(DESTDIR)$(MANDIR)/man1/otabundle.1 $(DESTDIR)$(MANDIR)/man5/otabundle-manifest.5 \
-		$(DESTDIR)$(MANDIR)/man5/otabundle-format.5
+		$(DESTDIR)$(MANDIR)/man5/otabundle-format.5 $(DESTDIR)$(MANDIR)/man5/otabundle-json.5
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/otabundle
 
 clean:

@@ -43,6 +43,7 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		CLI_ANCHOR_LONGOPTS,
 		{"unsigned", no_argument, NULL, 'U'},
 		{"jobs", required_argument, NULL, 'j'},
+		{"json", no_argument, NULL, 'J'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"ultra", no_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
@@ -54,12 +55,16 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 	struct oab_manifest *m = NULL;
 	struct oab_err err = {0};
 	char *out_default = NULL;
-	int opt, unsig = 0, quiet = 0, rc;
+	unsigned long long seen = 0;
+	int opt, unsig = 0, quiet = 0, json = 0, rc;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "o:j:qh", lo, NULL)) != -1) {
-		int st = 0, r = cli_signer_option(&sa, "build", opt, optarg, &st);
+		int st = cli_once("build", lo, opt, &seen), r;
 
+		if (st)
+			return st;
+		r = cli_signer_option(&sa, "build", opt, optarg, &st);
 		if (r == 0)
 			r = cli_anchor_option(trust, opt, optarg, &st);
 		if (r < 0)
@@ -83,6 +88,9 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 			o.threads = (int)v;
 			break;
 		}
+		case 'J':
+			json = 1;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -93,9 +101,10 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 			cli_help_cmd(stdout, "build");
 			return 0;
 		default:
-			return cli_usage("build", "invalid option");
+			return cli_bad_option("build", argv, lo);
 		}
 	}
+	cli_json_mode(json);
 	if (optind != argc - 1)
 		return cli_usage("build", "expected one MANIFEST argument");
 	if (unsig && (sa.nk || sa.nc))
@@ -123,29 +132,39 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		out_default = default_output(m);
 		o.output = out_default;
 	}
-	cli_progress_init(&prog, quiet);
+	cli_progress_init(&prog, quiet || json);
 	o.progress = cli_progress_cb;
 	o.progress_arg = &prog;
 	rc = oab_build(m, &o, &err);
 	cli_progress_done(&prog);
 	if (rc < 0) {
 		rc = cli_fail(&err);
-	} else {
+	} else if (json) {
+		json_t *doc = cli_json_new();
+
+		if (doc) {
+			json_object_set_new(doc, "output", cli_jstr(o.output));
+			json_object_set_new(doc, "signed", json_boolean(sa.nk > 0));
+			json_object_set_new(doc, "signatures", json_integer((json_int_t)sa.nk));
+			cli_json_manifest(doc, m);
+		}
+		rc = cli_json_emit(doc, 0);
+	} else if (!quiet) {
 		uint64_t content = 0, stored = 0;
 
 		for (size_t i = 0; i < m->n_items; i++) {
 			content += m->items[i].size;
 			stored += m->items[i].stored_size;
 		}
-		if (!quiet && sa.nk)
-			printf("built %s: %zu item%s, %.1f MiB stored (%.1f MiB content), signed by %zu key%s\n",
-			       o.output, m->n_items, m->n_items == 1 ? "" : "s",
-			       (double)stored / 1048576.0, (double)content / 1048576.0, sa.nk,
-			       sa.nk == 1 ? "" : "s");
-		else if (!quiet)
-			printf("built %s: %zu item%s, %.1f MiB stored (%.1f MiB content), UNSIGNED\n",
-			       o.output, m->n_items, m->n_items == 1 ? "" : "s",
-			       (double)stored / 1048576.0, (double)content / 1048576.0);
+		printf("built ");
+		cli_put(stdout, o.output, CLI_PUT_BACKSLASH, 0);
+		printf(": %zu item%s, %.1f MiB stored (%.1f MiB content), ", m->n_items,
+		       m->n_items == 1 ? "" : "s", (double)stored / 1048576.0,
+		       (double)content / 1048576.0);
+		if (sa.nk)
+			printf("signed by %zu key%s\n", sa.nk, sa.nk == 1 ? "" : "s");
+		else
+			printf("UNSIGNED\n");
 	}
 	free(out_default);
 	oab_manifest_free(m);

@@ -1,10 +1,52 @@
 /* cmd_extract.c - otabundle extract */
+#define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+
+static int wanted(const struct oab_extract_opts *xo, const char *name)
+{
+	if (xo->n_names == 0)
+		return 1;
+	for (size_t j = 0; j < xo->n_names; j++)
+		if (strcmp(xo->names[j], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* "extracted DIR/NAME (N bytes)" lines, or the "extracted" array. */
+static void report_written(const struct oab_extract_opts *xo, const struct oab_manifest *m,
+			   json_t *doc, int quiet)
+{
+	json_t *arr = doc ? json_array() : NULL;
+
+	for (size_t i = 0; i < m->n_items; i++) {
+		const struct oab_item *it = &m->items[i];
+		char *path;
+
+		if (!wanted(xo, it->name) || asprintf(&path, "%s/%s", xo->dir, it->name) < 0)
+			continue;
+		if (arr) {
+			json_t *o = json_object();
+
+			json_object_set_new(o, "name", cli_jstr(it->name));
+			json_object_set_new(o, "path", cli_jstr(path));
+			json_object_set_new(o, "size", json_integer((json_int_t)it->size));
+			json_array_append_new(arr, o);
+		} else if (!quiet) {
+			printf("extracted ");
+			cli_put(stdout, path, CLI_PUT_BACKSLASH, 0);
+			printf(" (%llu bytes)\n", (unsigned long long)it->size);
+		}
+		free(path);
+	}
+	if (doc)
+		json_object_set_new(doc, "extracted", arr);
+}
 
 int cmd_extract(int argc, char **argv)
 {
@@ -12,6 +54,7 @@ int cmd_extract(int argc, char **argv)
 		CLI_VERIFY_LONGOPTS,
 		{"directory", required_argument, NULL, 'C'},
 		{"force", no_argument, NULL, 'f'},
+		{"json", no_argument, NULL, 'J'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -21,13 +64,19 @@ int cmd_extract(int argc, char **argv)
 	struct oab_report *rep = NULL;
 	struct oab_err err = {0};
 	struct cli_progress prog;
+	unsigned long long seen = 0;
 	const char *bundle;
-	int opt, quiet = 0, rc = 0, fd;
+	int opt, quiet = 0, json = 0, rc = 0, fd;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "C:fqh", lo, NULL)) != -1) {
-		int st = 0, r = cli_verify_option(&va, "extract", opt, optarg, &st);
+		int st = cli_once("extract", lo, opt, &seen), r;
 
+		if (st) {
+			rc = st;
+			goto out;
+		}
+		r = cli_verify_option(&va, "extract", opt, optarg, &st);
 		if (r < 0) {
 			rc = st;
 			goto out;
@@ -41,6 +90,9 @@ int cmd_extract(int argc, char **argv)
 		case 'f':
 			xo.force = 1;
 			break;
+		case 'J':
+			json = 1;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -48,10 +100,11 @@ int cmd_extract(int argc, char **argv)
 			cli_help_cmd(stdout, "extract");
 			goto out;
 		default:
-			rc = cli_usage("extract", "invalid option");
+			rc = cli_bad_option("extract", argv, lo);
 			goto out;
 		}
 	}
+	cli_json_mode(json);
 	if (optind >= argc) {
 		rc = cli_usage("extract", "expected a BUNDLE argument");
 		goto out;
@@ -64,6 +117,8 @@ int cmd_extract(int argc, char **argv)
 		rc = cli_usage("extract", "no trust anchor: give --ca PEM or --trust PEM");
 		goto out;
 	}
+	if ((rc = cli_input("extract folder", xo.dir, 1)))
+		goto out;
 	va.opts.trust = va.trust;
 	bundle = argv[argc - 1];
 	xo.names = (const char *const *)argv + optind;
@@ -73,7 +128,7 @@ int cmd_extract(int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	cli_progress_init(&prog, quiet);
+	cli_progress_init(&prog, quiet || json);
 	va.opts.progress = cli_progress_cb;
 	va.opts.progress_arg = &prog;
 	rc = oab_extract(fd, bundle, &va.opts, &xo, &rep, &err);
@@ -82,21 +137,22 @@ int cmd_extract(int argc, char **argv)
 		close(fd);
 	if (rc < 0) {
 		rc = cli_fail(&err);
-		goto out;
+		cli_verify_hint(&va, rep);
 	}
-	if (!quiet) {
-		const struct oab_manifest *m = rep->manifest;
+	if (json) {
+		json_t *doc = cli_json_new();
 
-		for (size_t i = 0; i < m->n_items; i++) {
-			int want = xo.n_names == 0;
-
-			for (size_t j = 0; j < xo.n_names; j++)
-				if (strcmp(xo.names[j], m->items[i].name) == 0)
-					want = 1;
-			if (want)
-				printf("extracted %s/%s (%llu bytes)\n", xo.dir, m->items[i].name,
-				       (unsigned long long)m->items[i].size);
+		if (doc && rep) {
+			cli_report_json(doc, rep, 1);
+			json_object_set_new(doc, "directory", cli_jstr(xo.dir));
+			if (rc == 0)
+				report_written(&xo, rep->manifest, doc, quiet);
+			else
+				json_object_set_new(doc, "extracted", json_array());
 		}
+		rc = cli_json_emit(doc, rc);
+	} else if (rc == 0) {
+		report_written(&xo, rep->manifest, NULL, quiet);
 	}
 out:
 	oab_report_free(rep);

@@ -25,9 +25,10 @@ int cmd_inspect(int argc, char **argv)
 			cli_help_cmd(stdout, "inspect");
 			return 0;
 		default:
-			return cli_usage("inspect", "invalid option");
+			return cli_bad_option("inspect", argv, lo);
 		}
 	}
+	cli_json_mode(json);
 	if (optind != argc - 1)
 		return cli_usage("inspect", "expected one BUNDLE argument");
 	fd = cli_open_bundle(argv[optind], &err);
@@ -36,13 +37,16 @@ int cmd_inspect(int argc, char **argv)
 	rc = oab_inspect(fd, argv[optind], &rep, &err);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	if (rc == 0) {
-		if (json)
-			rc = cli_json_print(cli_report_json(rep, 0, NULL)) < 0 ? OAB_E_IO : 0;
-		else
-			cli_report_text(stdout, rep, 0);
-	} else {
+	if (rc < 0)
 		rc = cli_fail(&err);
+	if (json) {
+		json_t *doc = cli_json_new();
+
+		if (doc && rep && rc == 0)
+			cli_report_json(doc, rep, 0);
+		rc = cli_json_emit(doc, rc);
+	} else if (rc == 0) {
+		cli_report_text(stdout, rep, 0);
 	}
 	oab_report_free(rep);
 	return rc;

@@ -5,6 +5,20 @@
 
 #include "cli.h"
 
+/* A tar archive (ustar magic), i.e. a bundle rather than a manifest? */
+static int is_bundle(const char *path)
+{
+	char hdr[512];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(hdr, 1, sizeof(hdr), f);
+	fclose(f);
+	return n == sizeof(hdr) && memcmp(hdr + 257, "ustar", 5) == 0;
+}
+
 static int sign(int argc, char **argv, struct oab_trust **trust)
 {
 	static const struct option lo[] = {
@@ -14,6 +28,7 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 		{"replace", no_argument, NULL, 'R'},
 		{"detached", no_argument, NULL, 'D'},
 		{"sig", required_argument, NULL, 'S'},
+		{"json", no_argument, NULL, 'J'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -22,12 +37,16 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 	struct oab_sign_opts o = {0};
 	struct oab_err err = {0};
 	const char *existing = NULL;
-	int opt, detached = 0, quiet = 0, rc;
+	unsigned long long seen = 0;
+	int opt, detached = 0, quiet = 0, json = 0, rc;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
-		int st = 0, r = cli_signer_option(&sa, "sign", opt, optarg, &st);
+		int st = cli_once("sign", lo, opt, &seen), r;
 
+		if (st)
+			return st;
+		r = cli_signer_option(&sa, "sign", opt, optarg, &st);
 		if (r == 0)
 			r = cli_anchor_option(trust, opt, optarg, &st);
 		if (r < 0)
@@ -47,6 +66,9 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 		case 'S':
 			existing = optarg;
 			break;
+		case 'J':
+			json = 1;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -54,9 +76,10 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 			cli_help_cmd(stdout, "sign");
 			return 0;
 		default:
-			return cli_usage("sign", "invalid option");
+			return cli_bad_option("sign", argv, lo);
 		}
 	}
+	cli_json_mode(json);
 	if (optind != argc - 1)
 		return cli_usage("sign", detached ? "expected one MANIFEST argument" : "expected one BUNDLE argument");
 	if (sa.nk == 0)
@@ -67,6 +90,13 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 		return cli_usage("sign", "--sig is for --detached (signing an exported manifest)");
 	if (detached && !o.output)
 		return cli_usage("sign", "--detached needs -o SIG");
+	if ((rc = cli_input(detached ? "manifest" : "bundle", argv[optind], 0)) ||
+	    (existing && (rc = cli_input("--sig", existing, 0))))
+		return rc;
+	if (detached && is_bundle(argv[optind]))
+		return cli_usage("sign", "'%s' is a bundle: --detached signs a manifest written by"
+			     " export-manifest (to sign the bundle itself, leave out --detached)",
+			     argv[optind]);
 	o.signers = sa.specs;
 	o.n_signers = sa.nk;
 	o.chain_files = sa.chain;
@@ -77,7 +107,7 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 	} else {
 		struct cli_progress prog;
 
-		cli_progress_init(&prog, quiet);
+		cli_progress_init(&prog, quiet || json);
 		o.progress = cli_progress_cb;
 		o.progress_arg = &prog;
 		rc = oab_sign(argv[optind], &o, &err);
@@ -85,10 +115,23 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 	}
 	if (rc < 0)
 		return cli_fail(&err);
-	if (!quiet)
-		printf("%s %s: %s %zu signature%s\n", detached ? "wrote" : "signed",
-		       o.output ? o.output : argv[optind], o.replace ? "replaced by" : "added",
-		       sa.nk, sa.nk == 1 ? "" : "s");
+	if (json) {
+		json_t *doc = cli_json_new();
+
+		if (doc) {
+			json_object_set_new(doc, "output", cli_jstr(o.output ? o.output : argv[optind]));
+			json_object_set_new(doc, "detached", json_boolean(detached));
+			json_object_set_new(doc, "replaced", json_boolean(o.replace));
+			json_object_set_new(doc, "signatures", json_integer((json_int_t)sa.nk));
+		}
+		return cli_json_emit(doc, 0);
+	}
+	if (!quiet) {
+		printf("%s ", detached ? "wrote" : "signed");
+		cli_put(stdout, o.output ? o.output : argv[optind], CLI_PUT_BACKSLASH, 0);
+		printf(": %s %zu signature%s\n", o.replace ? "replaced by" : "added", sa.nk,
+		       sa.nk == 1 ? "" : "s");
+	}
 	return 0;
 }
 
@@ -111,10 +154,13 @@ int cmd_export_manifest(int argc, char **argv)
 	};
 	const char *out = NULL, *sig = NULL;
 	struct oab_err err = {0};
-	int opt;
+	unsigned long long seen = 0;
+	int opt, rc;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+		if ((rc = cli_once("export-manifest", lo, opt, &seen)))
+			return rc;
 		switch (opt) {
 		case 'o':
 			out = optarg;
@@ -126,11 +172,13 @@ int cmd_export_manifest(int argc, char **argv)
 			cli_help_cmd(stdout, "export-manifest");
 			return 0;
 		default:
-			return cli_usage("export-manifest", "invalid option");
+			return cli_bad_option("export-manifest", argv, lo);
 		}
 	}
 	if (optind != argc - 1 || !out)
 		return cli_usage("export-manifest", "expected -o MANIFEST and one BUNDLE argument");
+	if ((rc = cli_input("bundle", argv[optind], 0)))
+		return rc;
 	if (oab_export_manifest(argv[optind], out, sig, &err) < 0)
 		return cli_fail(&err);
 	return 0;
@@ -147,10 +195,13 @@ int cmd_attach_signature(int argc, char **argv)
 	};
 	struct oab_sign_opts o = {0};
 	struct oab_err err = {0};
-	int opt, quiet = 0;
+	unsigned long long seen = 0;
+	int opt, quiet = 0, st;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
+		if ((st = cli_once("attach-signature", lo, opt, &seen)))
+			return st;
 		switch (opt) {
 		case 'o':
 			o.output = optarg;
@@ -165,11 +216,13 @@ int cmd_attach_signature(int argc, char **argv)
 			cli_help_cmd(stdout, "attach-signature");
 			return 0;
 		default:
-			return cli_usage("attach-signature", "invalid option");
+			return cli_bad_option("attach-signature", argv, lo);
 		}
 	}
 	if (optind != argc - 2)
 		return cli_usage("attach-signature", "expected SIG and BUNDLE arguments");
+	if ((st = cli_input("signature", argv[optind], 0)) || (st = cli_input("bundle", argv[optind + 1], 0)))
+		return st;
 	o.attach = argv[optind];
 	{
 		struct cli_progress prog;
@@ -183,7 +236,12 @@ int cmd_attach_signature(int argc, char **argv)
 		if (rc < 0)
 			return cli_fail(&err);
 	}
-	if (!quiet)
-		printf("attached %s to %s\n", argv[optind], o.output ? o.output : argv[optind + 1]);
+	if (!quiet) {
+		printf("attached ");
+		cli_put(stdout, argv[optind], CLI_PUT_BACKSLASH, 0);
+		printf(" to ");
+		cli_put(stdout, o.output ? o.output : argv[optind + 1], CLI_PUT_BACKSLASH, 0);
+		printf("\n");
+	}
 	return 0;
 }

@@ -6,17 +6,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
 #include "cli.h"
 
-static int parse_count(const char *cmd, const char *opt, const char *arg, long long max,
-		       long long *out)
+static int parse_count(const char *cmd, const char *opt, const char *arg, long long min,
+		       long long max, long long *out)
 {
 	char *end;
 	long long v;
 
 	v = strtoll(arg, &end, 10);
-	if (!*arg || *end || v < 0 || v > max || arg[0] == '-' || arg[0] == '+')
-		return cli_usage(cmd, "%s: expected an integer from 0 to %lld, found '%s'", opt, max, arg);
+	if (!*arg || *end || v < min || v > max || arg[0] == '-' || arg[0] == '+')
+		return cli_usage(cmd, "%s: expected an integer from %lld to %lld, found '%s'", opt, min,
+				 max, arg);
 	*out = v;
 	return 0;
 }
@@ -37,28 +42,30 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 	}
 	switch (opt) {
 	case 1001:
+		if ((*status = cli_input("--ca", arg, 0)))
+			return -1;
 		if (oab_trust_add_ca(va->trust, arg, &err) < 0)
 			goto fail;
 		return 1;
 	case 1002:
+		if ((*status = cli_input("--trust", arg, 0)))
+			return -1;
 		if (oab_trust_add_pinned(va->trust, arg, &err) < 0)
 			goto fail;
+		if (va->n_pinned < CLI_MAX_PINNED)
+			va->pinned[va->n_pinned++] = arg;
 		return 1;
 	case 1003:
 		va->opts.compatible = arg;
 		return 1;
 	case 1004:
-		if ((*status = parse_count(cmd, "--min-security-version", arg, INT64_MAX, &v)))
+		if ((*status = parse_count(cmd, "--min-security-version", arg, 0, INT64_MAX, &v)))
 			return -1;
 		va->opts.min_security_version = v;
 		return 1;
 	case 1005:
-		if ((*status = parse_count(cmd, "--threshold", arg, 64, &v)))
+		if ((*status = parse_count(cmd, "--threshold", arg, 1, 64, &v)))
 			return -1;
-		if (v < 1) {
-			*status = cli_usage(cmd, "--threshold: expected at least 1");
-			return -1;
-		}
 		va->opts.threshold = (unsigned)v;
 		return 1;
 	case 1006: {
@@ -79,6 +86,40 @@ fail:
 	return -1;
 }
 
+/* Does the PEM file hold a CA certificate (basicConstraints CA:TRUE)? */
+static int holds_ca(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x;
+	int ca = 0;
+
+	if (!f)
+		return 0;
+	while (!ca && (x = PEM_read_X509(f, NULL, NULL, NULL))) {
+		ca = X509_check_ca(x) == 1;
+		X509_free(x);
+	}
+	ERR_clear_error();
+	fclose(f);
+	return ca;
+}
+
+void cli_verify_hint(const struct cli_verify_args *va, const struct oab_report *rep)
+{
+	unsigned need = va->opts.threshold ? va->opts.threshold : 1;
+
+	if (!rep || rep->n_signers == 0 || rep->trusted_keys >= need)
+		return;
+	for (size_t i = 0; i < va->n_pinned; i++)
+		if (holds_ca(va->pinned[i])) {
+			fputs("otabundle: hint: '", stderr);
+			cli_put(stderr, va->pinned[i], 0, 0);
+			fputs("' is a CA certificate: --trust pins only the keys in it; to trust the"
+			      " signers a CA certified, give it with --ca\n", stderr);
+			return;
+		}
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -92,12 +133,18 @@ int cmd_verify(int argc, char **argv)
 	struct oab_report *rep = NULL;
 	struct oab_err err = {0};
 	struct cli_progress prog;
+	unsigned long long seen = 0;
 	int opt, json = 0, quiet = 0, rc = 0, fd;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
-		int st = 0, r = cli_verify_option(&va, "verify", opt, optarg, &st);
+		int st = cli_once("verify", lo, opt, &seen), r;
 
+		if (st) {
+			rc = st;
+			goto out;
+		}
+		r = cli_verify_option(&va, "verify", opt, optarg, &st);
 		if (r < 0) {
 			rc = st;
 			goto out;
@@ -115,10 +162,11 @@ int cmd_verify(int argc, char **argv)
 			cli_help_cmd(stdout, "verify");
 			goto out;
 		default:
-			rc = cli_usage("verify", "invalid option");
+			rc = cli_bad_option("verify", argv, lo);
 			goto out;
 		}
 	}
+	cli_json_mode(json);
 	if (optind != argc - 1) {
 		rc = cli_usage("verify", "expected one BUNDLE argument");
 		goto out;
@@ -140,16 +188,23 @@ int cmd_verify(int argc, char **argv)
 	cli_progress_done(&prog);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	if (json) {
-		if (cli_json_print(cli_report_json(rep, 1, rc < 0 ? &err : NULL)) < 0)
-			rc = -1, err.code = OAB_E_IO;
-	} else if (!quiet && rep) {
+	if (!quiet && !json && rep)
 		cli_report_text(stdout, rep, 1);
-	}
-	if (rc < 0)
+	if (rc < 0) {
 		rc = cli_fail(&err);
-	else if (!quiet && !json)
-		printf("OK: %s verified\n", argv[optind]);
+		cli_verify_hint(&va, rep);
+	} else if (!quiet && !json) {
+		printf("OK: ");
+		cli_put(stdout, argv[optind], CLI_PUT_BACKSLASH, 0);
+		printf(" verified\n");
+	}
+	if (json) {
+		json_t *doc = cli_json_new();
+
+		if (doc && rep)
+			cli_report_json(doc, rep, 1);
+		rc = cli_json_emit(doc, rc);
+	}
 out:
 	oab_report_free(rep);
 	oab_trust_free(va.trust);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -14,32 +15,32 @@ const struct cli_cmd cli_commands[] = {
 	{"build", cmd_build, "build (and sign) a bundle from a manifest",
 	 "build [-o OUT] [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
 	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
-	 "                       [--unsigned] [--ultra] [-j N] [-q] MANIFEST"},
+	 "                       [--unsigned] [--ultra] [-j N] [--json] [-q] MANIFEST", 1},
 	{"verify", cmd_verify, "verify a bundle's signature, members and policy",
 	 "verify (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
-	 "                       [--json] [-q] BUNDLE"},
+	 "                       [--json] [-q] BUNDLE", 1},
 	{"inspect", cmd_inspect, "show a bundle's metadata, payloads and signers (unverified)",
-	 "inspect [--json] BUNDLE"},
+	 "inspect [--json] BUNDLE", 1},
 	{"extract", cmd_extract, "verify a bundle, then write its payloads into a folder",
 	 "extract (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
-	 "                       [--force] [-q] -C DIR [PAYLOAD...] BUNDLE"},
+	 "                       [--force] [--json] [-q] -C DIR [PAYLOAD...] BUNDLE", 1},
 	{"sign", cmd_sign, "add (or replace) signatures of a bundle, or sign an exported manifest",
 	 "sign [-o OUT] --key KEY --cert CERT [--key KEY --cert CERT]... [--chain PEM]...\n"
 	 "                       [--pass SRC] [--pin SRC] [--pkcs11-module PATH]\n"
-	 "                       [--ca PEM | --trust PEM]... [--replace] [-q] BUNDLE\n"
+	 "                       [--ca PEM | --trust PEM]... [--replace] [--json] [-q] BUNDLE\n"
 	 "       otabundle sign --detached -o SIG [--sig EXISTING] --key KEY --cert CERT\n"
 	 "                       [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
 	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
-	 "                       [--replace] [-q] MANIFEST"},
+	 "                       [--replace] [--json] [-q] MANIFEST", 1},
 	{"export-manifest", cmd_export_manifest,
 	 "write a bundle's manifest (and signature) out for an offline signing room",
-	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE"},
+	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE", 0},
 	{"attach-signature", cmd_attach_signature,
 	 "put a signature made elsewhere into a bundle, after checking it covers its manifest",
-	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE"},
-	{NULL, NULL, NULL, NULL},
+	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE", 0},
+	{NULL, NULL, NULL, NULL, 0},
 };
 
 static void usage_all(FILE *f)
@@ -54,6 +55,7 @@ static void usage_all(FILE *f)
 
 void cli_help_cmd(FILE *f, const char *cmd)
 {
+	cli_json_mode(0); /* help is the output, not a document */
 	for (const struct cli_cmd *c = cli_commands; c->name; c++)
 		if (strcmp(c->name, cmd) == 0) {
 			fprintf(f, "usage: otabundle %s\n\n%s.\nSee otabundle(1) for every option.\n",
@@ -63,35 +65,140 @@ void cli_help_cmd(FILE *f, const char *cmd)
 	usage_all(f);
 }
 
+static int status_of(const struct oab_err *err)
+{
+	return err->code == OAB_OK ? OAB_E_INTERNAL : (int)err->code;
+}
+
 int cli_fail(const struct oab_err *err)
 {
-	fprintf(stderr, "otabundle: error: %s\n", err->msg[0] ? err->msg : "unknown failure");
-	return err->code == OAB_OK ? OAB_E_INTERNAL : (int)err->code;
+	const char *msg = err->msg[0] ? err->msg : "unknown failure";
+
+	cli_note_error(msg);
+	fputs("otabundle: error: ", stderr);
+	cli_put(stderr, msg, 0, 0);
+	fputc('\n', stderr);
+	return status_of(err);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
+	char msg[OAB_ERR_MAX];
 	va_list ap;
 
-	fprintf(stderr, "otabundle: error: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	cli_note_error(msg);
+	fputs("otabundle: error: ", stderr);
+	cli_put(stderr, msg, 0, 0);
 	fprintf(stderr, " (see 'otabundle help %s')\n", cmd);
 	return OAB_E_USAGE;
 }
 
 int cli_open_bundle(const char *path, struct oab_err *err)
 {
+	struct stat sb;
 	int fd;
 
 	if (strcmp(path, "-") == 0)
 		return STDIN_FILENO;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		oab_err_set(err, errno == ENOENT ? OAB_E_USAGE : OAB_E_IO, "bundle '%s': %s", path,
-			    strerror(errno));
+	if (fd < 0) {
+		oab_err_set(err, errno == ENOENT || errno == ENOTDIR ? OAB_E_USAGE : OAB_E_IO,
+			    "bundle '%s': %s", path,
+			    errno == ENOENT || errno == ENOTDIR ? "no such file" : strerror(errno));
+	} else if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		oab_err_set(err, OAB_E_IO, "bundle '%s': is a folder, not a file", path);
+		close(fd);
+		fd = -1;
+	}
 	return fd;
+}
+
+int cli_input(const char *what, const char *path, int folder)
+{
+	struct oab_err err = {0};
+	struct stat sb;
+
+	if (strcmp(path, "-") == 0 || strncmp(path, "pkcs11:", 7) == 0)
+		return 0;
+	if (stat(path, &sb) == 0) {
+		if (!folder == !S_ISDIR(sb.st_mode))
+			return 0;
+		oab_err_set(&err, OAB_E_IO, "%s '%s': %s", what, path,
+			    folder ? "not a folder" : "is a folder, not a file");
+		return cli_fail(&err);
+	}
+	if (errno != ENOENT && errno != ENOTDIR)
+		return 0; /* other faults are the reader's to report (exit status 3) */
+	oab_err_set(&err, OAB_E_USAGE, "%s '%s': no such %s", what, path, folder ? "folder" : "file");
+	return cli_fail(&err);
+}
+
+static void opt_name(const struct option *o, char *buf, size_t n)
+{
+	if (o->val > 0 && o->val < 128)
+		snprintf(buf, n, "-%c/--%s", o->val, o->name);
+	else
+		snprintf(buf, n, "--%s", o->name);
+}
+
+int cli_bad_option(const char *cmd, char **argv, const struct option *lo)
+{
+	char name[80];
+
+	for (int i = 0; optopt && lo[i].name; i++)
+		if (lo[i].val == optopt && lo[i].has_arg == required_argument) {
+			opt_name(&lo[i], name, sizeof(name));
+			return cli_usage(cmd, "%s needs a value", name);
+		}
+	if (optopt)
+		return cli_usage(cmd, "unknown option '-%c'", optopt);
+	return cli_usage(cmd, "unknown or ambiguous option '%s'", optind > 0 ? argv[optind - 1] : "?");
+}
+
+/* Value options that may be given more than once. */
+static int repeatable(int val)
+{
+	return val == 1001 || val == 1002 || (val >= 2001 && val <= 2005);
+}
+
+int cli_once(const char *cmd, const struct option *lo, int opt, unsigned long long *seen)
+{
+	for (int i = 0; lo[i].name && i < 64; i++) {
+		if (lo[i].val != opt)
+			continue;
+		if (lo[i].has_arg != required_argument || repeatable(opt))
+			return 0;
+		if (*seen & (1ull << i)) {
+			char name[80];
+
+			opt_name(&lo[i], name, sizeof(name));
+			return cli_usage(cmd, "%s given more than once; it takes one value", name);
+		}
+		*seen |= 1ull << i;
+		return 0;
+	}
+	return 0;
+}
+
+/* The option's name as the user may write it: "-o/--output" or "--ca". */
+/* Does --json appear among a command's arguments (before "--")? Only a
+ * first guess, so that errors met while parsing the options are a JSON
+ * document too; the command confirms it. getopt_long takes unique
+ * prefixes: "--js" is the shortest ("--j" may be --jobs). */
+static int wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (n >= 4 && n <= 6 && strncmp(argv[i], "--json", n) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -109,16 +216,34 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-		if (argc > 2)
+		if (argc > 3) {
+			fprintf(stderr, "otabundle: error: help takes one COMMAND\n");
+			return OAB_E_USAGE;
+		}
+		if (argc == 3 && strcmp(argv[2], "help") != 0) {
+			const struct cli_cmd *c = cli_commands;
+
+			while (c->name && strcmp(c->name, argv[2]) != 0)
+				c++;
+			if (!c->name) {
+				fputs("otabundle: error: unknown command '", stderr);
+				cli_put(stderr, argv[2], 0, 0);
+				fputs("' (see 'otabundle help')\n", stderr);
+				return OAB_E_USAGE;
+			}
 			cli_help_cmd(stdout, argv[2]);
-		else
+		} else {
 			usage_all(stdout);
+		}
 		return 0;
 	}
 	for (const struct cli_cmd *c = cli_commands; c->name; c++) {
 		if (strcmp(c->name, cmd) != 0)
 			continue;
+		cli_out_begin(c->name, c->json && wants_json(argc - 1, argv + 1));
+		opterr = 0; /* cli_bad_option() says it, once and escaped */
 		rc = c->fn(argc - 1, argv + 1);
+		rc = cli_json_fallback(rc);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			fprintf(stderr, "otabundle: error: writing standard output: %s\n",
 				strerror(errno));
@@ -126,7 +251,9 @@ int main(int argc, char **argv)
 		}
 		return rc;
 	}
-	fprintf(stderr, "otabundle: error: unknown command '%s'\n", cmd);
+	fprintf(stderr, "otabundle: error: unknown %s '", cmd[0] == '-' ? "option" : "command");
+	cli_put(stderr, cmd, 0, 0);
+	fprintf(stderr, "'%s\n", cmd[0] == '-' ? " (options go after the COMMAND)" : "");
 	usage_all(stderr);
 	return OAB_E_USAGE;
 }

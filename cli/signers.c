@@ -8,7 +8,9 @@
 void cli_warn(void *arg, const char *msg)
 {
 	(void)arg;
-	fprintf(stderr, "otabundle: warning: %s\n", msg);
+	fputs("otabundle: warning: ", stderr);
+	cli_put(stderr, msg, 0, 0);
+	fputc('\n', stderr);
 }
 
 int cli_anchor_option(struct oab_trust **t, int opt, const char *arg, int *status)
@@ -51,6 +53,10 @@ int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, cons
 				    opt == 2004 ? "--pass" : "--pin");
 		return -1;
 	}
+	if (opt <= 2003 && (*status = cli_input(opt == 2001 ? "--key" : opt == 2002 ? "--cert" : "--chain", arg, 0)))
+		return -1;
+	if (strncmp(arg, "file:", 5) == 0 && (*status = cli_input(opt == 2004 ? "--pass" : "--pin", arg + 5, 0)))
+		return -1;
 	arr[(*n)++] = arg;
 	return 1;
 }

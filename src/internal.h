@@ -60,9 +60,12 @@ int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,
 
 /* report.c ---------------------------------------------------------- */
 struct oab_report *oab_report_new(void);
-/* Append a check; returns ok. detail is printf-formatted, may be NULL. */
-int oab_report_check(struct oab_report *r, int ok, const char *name,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Append a check; returns ok. id: a stable check id (struct oab_check);
+ * subject: the signer or member it is about, or NULL. detail is
+ * printf-formatted, may be NULL; a leading "member 'SUBJECT': " is
+ * dropped from it (the subject is shown once). */
+int oab_report_add_check(struct oab_report *r, int ok, const char *id, const char *subject,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct oab_signer_report *oab_report_add_signer(struct oab_report *r);
 
 /* hasher.c: SHA-256 on a thread of its own (bounded buffers). */

@@ -267,21 +267,20 @@ static int check_member(struct rd *r, const struct oab_item *it, int out_fd,
 {
 	const char *name = archive_entry_pathname(r->e);
 	struct oab_unpack *u = NULL;
-	char want[65], check[OAB_MAX_NAME + 64];
+	char want[65];
 	int rc = -1;
 
-	snprintf(check, sizeof(check), "member %s", it->member);
 	if (strcmp(name, it->member) != 0) {
 		char esc[400];
 
 		oab_escape(name, strlen(name), esc, sizeof(esc));
-		oab_report_check(r->rep, 0, check, "found '%s' in its place", esc);
+		oab_report_add_check(r->rep, 0, "member-order", it->member, "found '%s' in its place", esc);
 		return oab_err_set(r->err, OAB_E_REJECTED,
 				   "member '%s': unexpected here (expected '%s': members missing, extra or out of order)",
 				   esc, it->member);
 	}
 	if ((uint64_t)archive_entry_size(r->e) != it->stored_size) {
-		oab_report_check(r->rep, 0, check, "stored size: manifest %llu, bundle %lld",
+		oab_report_add_check(r->rep, 0, "member-size", it->member, "stored size: manifest %llu, bundle %lld",
 				 (unsigned long long)it->stored_size, (long long)archive_entry_size(r->e));
 		return oab_err_set(r->err, OAB_E_REJECTED,
 				   "member '%s': stored size mismatch (manifest %llu, bundle %lld)",
@@ -297,7 +296,7 @@ static int check_member(struct rd *r, const struct oab_item *it, int out_fd,
 		if (st == -3 || st == -2)
 			goto fail_content;
 		if (st < 0) {
-			oab_report_check(r->rep, 0, check, "%s", r->err->msg);
+			oab_report_add_check(r->rep, 0, "member-read", it->member, "%s", r->err->msg);
 			goto out;
 		}
 	} else {
@@ -321,7 +320,7 @@ static int check_member(struct rd *r, const struct oab_item *it, int out_fd,
 				progress(parg, it->name, got, it->stored_size);
 		}
 		if (got != it->stored_size) {
-			oab_report_check(r->rep, 0, check, "truncated");
+			oab_report_add_check(r->rep, 0, "member-size", it->member, "truncated");
 			oab_err_set(r->err, OAB_E_REJECTED, "member '%s': truncated (%llu of %llu bytes)",
 				    it->member, (unsigned long long)got,
 				    (unsigned long long)it->stored_size);
@@ -331,12 +330,12 @@ static int check_member(struct rd *r, const struct oab_item *it, int out_fd,
 	if (oab_unpack_finish(u, r->err) < 0)
 		goto fail_content;
 	oab_hex(it->sha256, 32, want);
-	oab_report_check(r->rep, 1, check, "%llu bytes, sha256 %s",
+	oab_report_add_check(r->rep, 1, "member-hash", it->member, "%llu bytes, sha256 %s",
 			 (unsigned long long)it->size, want);
 	rc = 0;
 	goto out;
 fail_content:
-	oab_report_check(r->rep, 0, check, "%s", r->err->msg);
+	oab_report_add_check(r->rep, 0, "member-hash", it->member, "%s", r->err->msg);
 	if (r->err->code == OAB_E_REJECTED)
 		rc = -2;
 out:
@@ -393,11 +392,11 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 	if (st <= 0) {
 		if (st == 0)
 			oab_err_set(err, OAB_E_REJECTED, "%s: empty archive, not a bundle", r.label);
-		oab_report_check(rep, 0, "member manifest.yaml", "missing");
+		oab_report_add_check(rep, 0, "member-order", "manifest.yaml", "missing");
 		goto out;
 	}
 	if (strcmp(archive_entry_pathname(r.e), "manifest.yaml") != 0) {
-		oab_report_check(rep, 0, "member manifest.yaml", "not the first member");
+		oab_report_add_check(rep, 0, "member-order", "manifest.yaml", "not the first member");
 		oab_err_set(err, OAB_E_REJECTED, "%s: first member is not 'manifest.yaml', not a bundle",
 			    r.label);
 		goto out;
@@ -417,7 +416,7 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 	if (sig) {
 		cms = oab_cms_parse(sig, siglen, err);
 		if (!cms) {
-			oab_report_check(rep, 0, "signature", "%s", err->msg);
+			oab_report_add_check(rep, 0, "signature", NULL, "%s", err->msg);
 			goto out;
 		}
 	}
@@ -433,7 +432,7 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 		goto out;
 	}
 	if (!cms) {
-		oab_report_check(rep, 0, "signature", "bundle is not signed");
+		oab_report_add_check(rep, 0, "signature", NULL, "bundle is not signed");
 		oab_err_set(err, OAB_E_REJECTED, "%s: bundle is not signed (no member 'manifest.sig')",
 			    r.label);
 		goto out;
@@ -444,11 +443,11 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 	if (oab_manifest_parse((char *)yaml, ylen, "manifest.yaml", NULL, OAB_MANIFEST_RESOLVED,
 			       &rep->manifest, err) < 0) {
 		err->code = OAB_E_REJECTED;
-		oab_report_check(rep, 0, "manifest", "%s", err->msg);
+		oab_report_add_check(rep, 0, "manifest", NULL, "%s", err->msg);
 		goto out;
 	}
 	m = rep->manifest;
-	oab_report_check(rep, 1, "manifest", "%s %s, %zu items", m->name, m->version, m->n_items);
+	oab_report_add_check(rep, 1, "manifest", NULL, "%s %s, %zu items", m->name, m->version, m->n_items);
 	if (oab_policy_check(m, vo, now, rep, err) < 0 && mode == MODE_EXTRACT)
 		goto out;
 
@@ -500,7 +499,7 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 				st = next_member(&r);
 				if (st <= 0) {
 					if (st == 0) {
-						oab_report_check(rep, 0, "member", "'%s' missing", it->member);
+						oab_report_add_check(rep, 0, "member-order", it->member, "missing (bundle ends early)");
 						oab_err_set(err, OAB_E_REJECTED,
 							    "member '%s': missing (bundle ends early)", it->member);
 					}
@@ -532,13 +531,13 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 			const char *name = archive_entry_pathname(r.e);
 
 			oab_escape(name, strlen(name), esc, sizeof(esc));
-			oab_report_check(rep, 0, "end of bundle", "extra member '%s'", esc);
+			oab_report_add_check(rep, 0, "extra-members", NULL, "extra member '%s'", esc);
 			oab_err_set(err, OAB_E_REJECTED, "member '%s': not listed in the manifest", esc);
 			goto stop;
 		}
 		if (st < 0)
 			goto stop;
-		oab_report_check(rep, 1, "end of bundle", "no extra members");
+		oab_report_add_check(rep, 1, "extra-members", NULL, "no extra members");
 		if (failed) {
 			*err = first;
 			goto out;

@@ -12,7 +12,8 @@ struct oab_report *oab_report_new(void)
 	return calloc(1, sizeof(struct oab_report));
 }
 
-int oab_report_check(struct oab_report *r, int ok, const char *name, const char *fmt, ...)
+int oab_report_add_check(struct oab_report *r, int ok, const char *id, const char *subject,
+			 const char *fmt, ...)
 {
 	struct oab_check *nc;
 	va_list ap;
@@ -25,13 +26,21 @@ int oab_report_check(struct oab_report *r, int ok, const char *name, const char 
 	r->checks = nc;
 	nc = &r->checks[r->n_checks++];
 	nc->ok = ok;
-	nc->name = strdup(name);
+	nc->id = strdup(id);
+	nc->subject = subject ? strdup(subject) : NULL;
 	nc->detail = NULL;
 	if (fmt) {
 		va_start(ap, fmt);
 		if (vasprintf(&nc->detail, fmt, ap) < 0)
 			nc->detail = NULL;
 		va_end(ap);
+	}
+	if (nc->detail && subject) {
+		size_t n = strlen(subject);
+
+		if (strncmp(nc->detail, "member '", 8) == 0 && strncmp(nc->detail + 8, subject, n) == 0 &&
+		    strncmp(nc->detail + 8 + n, "': ", 3) == 0)
+			memmove(nc->detail, nc->detail + 11 + n, strlen(nc->detail + 11 + n) + 1);
 	}
 	if (!ok)
 		r->verified = 0;
@@ -68,7 +77,8 @@ void oab_report_free(struct oab_report *r)
 	}
 	free(r->signers);
 	for (size_t i = 0; i < r->n_checks; i++) {
-		free(r->checks[i].name);
+		free(r->checks[i].id);
+		free(r->checks[i].subject);
 		free(r->checks[i].detail);
 	}
 	free(r->checks);

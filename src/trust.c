@@ -266,7 +266,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 	if (threshold == 0)
 		threshold = 1;
 	if (n == 0) {
-		oab_report_check(rep, 0, "signature", "no signers");
+		oab_report_add_check(rep, 0, "signature", NULL, "no signers");
 		oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': has no signers");
 		goto out;
 	}
@@ -298,7 +298,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			sr->signature_ok = 0;
 			sr->trusted = 0;
 			sr->note = strdup("signer certificate not included in the signature");
-			oab_report_check(rep, 0, what, "signer certificate not included");
+			oab_report_add_check(rep, 0, "signature", what, "signer certificate not included");
 			bad++;
 			continue;
 		}
@@ -307,7 +307,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			continue;
 		ok = oab_cms_signer_valid(si, chain);
 		sr->signature_ok = ok;
-		oab_report_check(rep, ok, what, ok ? "signature valid (%s, %s)" : "signature INVALID (%s, %s)",
+		oab_report_add_check(rep, ok, "signature", what, ok ? "valid (%s, %s)" : "INVALID (%s, %s)",
 				 sr->subject ? sr->subject : "?", sr->key_type ? sr->key_type : "?");
 		if (!ok) {
 			sr->trusted = 0;
@@ -341,7 +341,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		/* An untrusted but valid signature is reported with the signer
 		 * and does not count; only the threshold check can fail. */
 		if (sr->trusted) {
-			oab_report_check(rep, 1, what, "trusted: %s", sr->note ? sr->note : "");
+			oab_report_add_check(rep, 1, "trust", what, "%s", sr->note ? sr->note : "trusted");
 			rep->trusted_keys++;
 		}
 	}
@@ -365,7 +365,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 				idx = j - first + 1;
 				break;
 			}
-		oab_report_check(rep, 0, "threshold", "%zu trusted key%s, %u required",
+		oab_report_add_check(rep, 0, "threshold", NULL, "%zu trusted key%s, %u required",
 				 rep->trusted_keys, rep->trusted_keys == 1 ? "" : "s", threshold);
 		if (threshold == 1 && why)
 			oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': signer %zu (%s) not trusted: %s",
@@ -379,7 +379,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 				    why ? "; " : "", why ? why : "");
 		goto out;
 	}
-	oab_report_check(rep, 1, "threshold", "%zu trusted key%s, %u required",
+	oab_report_add_check(rep, 1, "threshold", NULL, "%zu trusted key%s, %u required",
 			 rep->trusted_keys, rep->trusted_keys == 1 ? "" : "s", threshold);
 	rc = 0;
 out:

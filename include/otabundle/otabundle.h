@@ -302,10 +302,18 @@ struct oab_signer_report {
 	char *note;       /* why (untrusted, duplicate key, ...), may be NULL */
 };
 
+/* One check made by verify/extract. id is stable across releases (the
+ * list is in otabundle-json(5)): "signature", "trust", "threshold",
+ * "manifest", "policy.compatible", "policy.security-version",
+ * "policy.expires", "member-order", "member-size", "member-read",
+ * "member-hash", "extra-members". subject says what it was made on: a
+ * signer ("signer 2") or a member name; NULL when the id says it all.
+ * detail is human text (expected vs found) and may change. */
 struct oab_check {
-	char *name;   /* "signature", "member payloads/rootfs.zst sha256", ... */
+	char *id;
+	char *subject; /* may be NULL */
 	int ok;
-	char *detail; /* expected vs found, or NULL */
+	char *detail;  /* may be NULL */
 };
 
 struct oab_report {

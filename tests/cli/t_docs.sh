@@ -27,7 +27,7 @@ while read -r o; do
 	grep -qx -- "$o" "$T/all.opts" || bad "SYNOPSIS shows $o, which no command's usage has"
 done < "$T/syn.opts"
 ok "SYNOPSIS options all exist"
-for page in otabundle.1 otabundle-manifest.5 otabundle-format.5; do
+for page in otabundle.1 otabundle-manifest.5 otabundle-format.5 otabundle-json.5; do
 	out=$(mandoc -Tlint -Wwarning "$OAB_ROOT/man/$page" 2>&1)
 	[ -z "$out" ] && ok "$page lints clean" || bad "$page: $out"
 done

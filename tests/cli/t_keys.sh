@@ -36,5 +36,5 @@ expect 2 "variable is not set" "$O" build -o "$T/e7.oab" --key "$T/enc.key" --ce
 expect 4 "does not belong to certificate" "$O" build -o "$T/mm.oab" --key "$PKI/second.key" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml"
 [ -e "$T/mm.oab" ] && bad "output left after mismatch" || ok "no output after key/cert mismatch"
 expect 4 "not a PEM private key" "$O" build -o "$T/nk.oab" --key "$PKI/signer.pem" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml"
-expect 3 "cannot open" "$O" build -o "$T/nk.oab" --key "$T/missing.key" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml"
+expect 2 "--key .*no such file" "$O" build -o "$T/nk.oab" --key "$T/missing.key" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml"
 finish

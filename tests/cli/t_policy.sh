@@ -43,10 +43,10 @@ expect 2 "--now" "$O" verify $CA --now yesterday "$T/good.oab"
 # JSON report names every check, also on failure.
 expect 1 "" "$O" verify --json $CA --compatible nope "$T/good.oab"
 grep -q '"verified": false' "$T/.out" && ok "json verified false" || bad "json verified"
-grep -q '"check": "policy compatible"' "$T/.out" && ok "json lists the policy check" || bad "json policy check"
+grep -q '"id": "policy.compatible"' "$T/.out" && ok "json lists the policy check" || bad "json policy check"
 expect 0 "" "$O" verify --json $CA "$T/good.oab"
 grep -q '"verified": true' "$T/.out" && ok "json verified true" || bad "json verified true"
-grep -c '"check": "member ' "$T/.out" | grep -q '^5$' && ok "json lists 5 member checks" || bad "json member checks"
+grep -c '"id": "member-hash"' "$T/.out" | grep -q '^5$' && ok "json lists 5 member checks" || bad "json member checks"
 # Threshold.
 expect 1 "1 distinct trusted signing key, 2 required" "$O" verify $CA --threshold 2 "$T/good.oab"
 "$O" build -q -o "$T/two.oab" --key "$PKI/signer.key" --cert "$PKI/signer.pem" \

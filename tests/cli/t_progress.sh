@@ -38,6 +38,11 @@ tty extract show "$O extract --ca $PKI/ca.pem -C $T/x $T/s.oab"
 expect 0 "" "$O" export-manifest -o "$T/m.yaml" "$T/u.oab"
 expect 0 "" "$O" sign --detached -o "$T/m.sig" $K "$T/m.yaml"
 tty attach-signature show "$O attach-signature -o $T/a.oab $T/m.sig $T/u.oab"
+# --json keeps it off in every command that has it
+tty build-json hide "$O build --json -o $T/u4.oab --unsigned $IN/acme-gateway.yaml"
+tty sign-json hide "$O sign --json -o $T/s2.oab $K $T/u.oab"
+mkdir "$T/xj"
+tty extract-json hide "$O extract --json --ca $PKI/ca.pem -C $T/xj $T/s.oab"
 # stderr not a terminal: clean, for logs and pipes
 expect 0 "" "$O" verify --ca "$PKI/ca.pem" "$T/s.oab"
 hidden "verify, stderr to a file" "$T/.err"

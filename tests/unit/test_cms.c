@@ -168,10 +168,12 @@ static int evaluate(const unsigned char *der, size_t der_len, const unsigned cha
 	return rc;
 }
 
+/* The first check with this id or about this subject ("signer 1"). */
 static int find_check(const struct oab_report *r, const char *name)
 {
 	for (size_t i = 0; i < r->n_checks; i++)
-		if (strcmp(r->checks[i].name, name) == 0)
+		if (strcmp(r->checks[i].id, name) == 0 ||
+		    (r->checks[i].subject && strcmp(r->checks[i].subject, name) == 0))
 			return (int)i;
 	return -1;
 }

@@ -201,10 +201,12 @@ static int evaluate(const unsigned char *der, size_t len, const struct oab_trust
 	return rc;
 }
 
+/* The first check with this id or about this subject ("signer 1"). */
 static const struct oab_check *check_named(const struct oab_report *r, const char *name)
 {
 	for (size_t i = 0; i < r->n_checks; i++)
-		if (strcmp(r->checks[i].name, name) == 0)
+		if (strcmp(r->checks[i].id, name) == 0 ||
+		    (r->checks[i].subject && strcmp(r->checks[i].subject, name) == 0))
 			return &r->checks[i];
 	return NULL;
 }
@@ -609,8 +611,8 @@ static struct oab_verify_opts policy_opts(const char *compatible, int64_t min_sv
 static int policy(const struct oab_manifest *m, const struct oab_verify_opts *o, int64_t now,
 		  int ok[3], struct oab_err *err)
 {
-	static const char *const checks[3] = {"policy compatible", "policy security-version",
-					      "policy expires"};
+	static const char *const checks[3] = {"policy.compatible", "policy.security-version",
+					      "policy.expires"};
 	struct oab_report *rep = oab_report_new();
 	int rc;
 
@@ -659,6 +661,8 @@ static void test_policy(void **state)
 	assert_int_equal(policy(&m, &o, before, ok, &err), -1);
 	assert_int_equal(err.code, OAB_E_REJECTED);
 	assert_non_null(strstr(err.msg, "not compatible with 'board-c'"));
+	/* both entries are named, not "board-a, ..." (issue 11, point 15) */
+	assert_non_null(strstr(err.msg, "(bundle is for: board-a, board-b)"));
 	assert_int_equal(ok[0], 0);
 	assert_int_equal(ok[1], -1);
 	assert_int_equal(ok[2], 1);
