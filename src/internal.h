@@ -58,6 +58,21 @@ void oab_outfile_abort(struct oab_outfile *o);
 int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,
 		     struct oab_err *err);
 
+/* Link n temp files into dirfd as one change: every target gets its new
+ * file or none does. Each file is first linked under a hidden name, then
+ * exchanged with the existing entry (renameat2 RENAME_EXCHANGE; the
+ * original is kept under the hidden name until all are in place); on any
+ * failure the entries already changed are put back as they were. Without
+ * replace an existing entry is an error; a folder is never replaced. */
+struct oab_target {
+	int fd;           /* anonymous temp file (oab_anon_tmpfile) */
+	const char *name; /* entry in dirfd */
+	char hidden[OAB_MAX_NAME + 16];
+	int state;        /* 0 untouched, 1 new entry, 2 exchanged (original at hidden) */
+};
+int oab_targets_commit(int dirfd, struct oab_target *t, size_t n, int replace,
+		       struct oab_err *err);
+
 /* report.c ---------------------------------------------------------- */
 struct oab_report *oab_report_new(void);
 /* Append a check; returns ok. detail is printf-formatted, may be NULL. */

@@ -366,6 +366,7 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 	int64_t now;
 	int rc = -1, st, dirfd = -1, *outs = NULL, pending = 0;
 	struct oab_manifest *m;
+	struct stat bst;
 
 	if (report)
 		*report = NULL;
@@ -467,14 +468,38 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 			oab_err_set(err, OAB_E_IO, "extract folder '%s': %s", xo->dir, strerror(errno));
 			goto out;
 		}
-		for (size_t i = 0; !xo->force && i < m->n_items; i++) {
+		/* Every target is checked before anything is read or written:
+		 * the bundle itself (by inode) is never a target, an existing
+		 * entry needs --force, and a folder is never replaced. */
+		if (fstat(fd, &bst) < 0) {
+			oab_err_set(err, OAB_E_IO, "%s: %s", r.label, strerror(errno));
+			goto out;
+		}
+		for (size_t i = 0, pass = 0; pass < 2 && m->n_items; i = (i + 1) % m->n_items, pass += i == 0) {
 			struct stat sst;
+			const char *nm = m->items[i].name;
 
-			if (wanted(xo, m->items[i].name) &&
-			    fstatat(dirfd, m->items[i].name, &sst, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (!wanted(xo, nm) || fstatat(dirfd, nm, &sst, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (pass == 0) { /* first the bundle, on every target */
+				if (sst.st_dev == bst.st_dev && sst.st_ino == bst.st_ino) {
+					oab_err_set(err, OAB_E_USAGE,
+						    "extract target '%s/%s' is the bundle '%s' itself; nothing written",
+						    xo->dir, nm, r.label);
+					goto out;
+				}
+				continue;
+			}
+			if (!xo->force) {
 				oab_err_set(err, OAB_E_IO,
 					    "'%s/%s' already exists (use --force to replace it)",
-					    xo->dir, m->items[i].name);
+					    xo->dir, nm);
+				goto out;
+			}
+			if (S_ISDIR(sst.st_mode)) {
+				oab_err_set(err, OAB_E_IO,
+					    "'%s/%s' is a folder; extract replaces only files (nothing written)",
+					    xo->dir, nm);
 				goto out;
 			}
 		}
@@ -551,19 +576,33 @@ stop:
 	}
 done:
 	if (mode == MODE_EXTRACT) {
+		/* All or nothing: every file is on disk before the first name
+		 * changes, and a failed link puts back what was replaced. */
+		struct oab_target *tg = oab_xcalloc(m->n_items, sizeof(*tg));
+		size_t nt = 0;
+
+		if (!tg) {
+			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+			goto out;
+		}
 		for (size_t i = 0; i < m->n_items; i++) {
 			if (outs[i] < 0)
 				continue;
-			if (fsync(outs[i]) < 0 ||
-			    oab_link_tmpfile(outs[i], dirfd, m->items[i].name, xo->force, err) < 0) {
-				if (err->code == OAB_OK)
-					oab_err_set(err, OAB_E_IO, "'%s': fsync: %s", m->items[i].name,
-						    strerror(errno));
-				oab_err_prefix(err, "extract folder '%s': ", xo->dir);
+			if (fsync(outs[i]) < 0) {
+				oab_err_set(err, OAB_E_IO, "extract folder '%s': '%s': fsync: %s", xo->dir,
+					    m->items[i].name, strerror(errno));
+				free(tg);
 				goto out;
 			}
+			tg[nt].fd = outs[i];
+			tg[nt++].name = m->items[i].name;
 		}
-		fsync(dirfd);
+		st = oab_targets_commit(dirfd, tg, nt, xo->force, err);
+		free(tg);
+		if (st < 0) {
+			oab_err_prefix(err, "extract folder '%s': ", xo->dir);
+			goto out;
+		}
 	}
 	rep->verified = 1;
 	for (size_t i = 0; i < rep->n_checks; i++)
