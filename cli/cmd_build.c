@@ -86,6 +86,7 @@ int cmd_build(int argc, char **argv)
 	o.chain_files = sa.chain;
 	o.n_chain_files = sa.nch;
 
+	o.manifest_path = argv[optind];
 	if (oab_manifest_load(argv[optind], &m, &err) < 0)
 		return cli_fail(&err);
 	if (!o.output) {

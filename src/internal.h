@@ -53,6 +53,16 @@ int oab_outfile_open(struct oab_outfile *o, const char *path,
 int oab_outfile_commit(struct oab_outfile *o, struct oab_err *err);
 /* Drop the temp file; the target is untouched. Safe after commit. */
 void oab_outfile_abort(struct oab_outfile *o);
+/* Refuse an output that is one of the inputs: OAB_E_USAGE naming both if
+ * out and in (NULL, "-" and "pkcs11:" URIs are skipped) are the same
+ * existing file by st_dev/st_ino, whatever the names. what names the
+ * input ("manifest", "key", ...). */
+int oab_output_not_input(const char *out, const char *in, const char *what,
+			 struct oab_err *err);
+/* The same for every file of signer specs (keys, certs) and chain files. */
+int oab_output_not_signer_input(const char *out, const struct oab_signer_spec *specs,
+				size_t n, const char *const *chain, size_t n_chain,
+				struct oab_err *err);
 /* Link an O_TMPFILE/anon fd (or rename tmpname) to dirfd/name; with
  * replace an existing entry is replaced (never followed). */
 int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,

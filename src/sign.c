@@ -294,6 +294,11 @@ int oab_sign(const char *bundle, const struct oab_sign_opts *o, struct oab_err *
 
 	if (!o->attach && o->n_signers == 0)
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
+	/* -o may name the bundle (the same as signing in place), no other input */
+	if (oab_output_not_signer_input(o->output, o->signers, o->n_signers, o->chain_files,
+					o->n_chain_files, err) < 0 ||
+	    oab_output_not_input(o->output, o->attach, "signature", err) < 0)
+		return -1;
 	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, &signers,
 			     &chain, err) < 0)
 		return -1;
@@ -357,6 +362,13 @@ int oab_export_manifest(const char *bundle, const char *manifest_out, const char
 	struct head h = {.fd = -1};
 	int rc = -1;
 
+	if (oab_output_not_input(manifest_out, bundle, "bundle", err) < 0 ||
+	    oab_output_not_input(sig_out, bundle, "bundle", err) < 0)
+		return -1;
+	if (sig_out && (strcmp(sig_out, manifest_out) == 0 ||
+			oab_output_not_input(sig_out, manifest_out, "manifest output", err) < 0))
+		return oab_err_set(err, OAB_E_USAGE,
+				   "the manifest and the signature would both be written to '%s'", sig_out);
 	if (head_open(&h, bundle, err) < 0)
 		goto out;
 	if (sig_out && !h.sig) {
@@ -387,6 +399,11 @@ int oab_sign_detached(const char *manifest, const char *existing_sig, const char
 
 	if (o->n_signers == 0)
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
+	/* sig_out may be existing_sig (the signature it adds to), no other input */
+	if (oab_output_not_input(sig_out, manifest, "manifest", err) < 0 ||
+	    oab_output_not_signer_input(sig_out, o->signers, o->n_signers, o->chain_files,
+					o->n_chain_files, err) < 0)
+		return -1;
 	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, &signers,
 			     &chain, err) < 0)
 		return -1;

@@ -370,6 +370,35 @@ static int split_path(const char *path, char **dir, char **base)
 	return *dir && *base ? 0 : -1;
 }
 
+int oab_output_not_input(const char *out, const char *in, const char *what,
+			 struct oab_err *err)
+{
+	struct stat so, si;
+
+	if (!out || !in || strcmp(in, "-") == 0 || strncmp(in, "pkcs11:", 7) == 0 ||
+	    stat(out, &so) < 0 || stat(in, &si) < 0)
+		return 0;
+	if (so.st_dev == si.st_dev && so.st_ino == si.st_ino)
+		return oab_err_set(err, OAB_E_USAGE,
+				   "output '%s' is the %s '%s' (the same file); nothing written", out,
+				   what, in);
+	return 0;
+}
+
+int oab_output_not_signer_input(const char *out, const struct oab_signer_spec *specs,
+				size_t n, const char *const *chain, size_t n_chain,
+				struct oab_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (oab_output_not_input(out, specs[i].key, "key", err) < 0 ||
+		    oab_output_not_input(out, specs[i].cert, "certificate", err) < 0)
+			return -1;
+	for (size_t i = 0; i < n_chain; i++)
+		if (oab_output_not_input(out, chain[i], "chain file", err) < 0)
+			return -1;
+	return 0;
+}
+
 int oab_outfile_open(struct oab_outfile *o, const char *path,
 		     struct oab_err *err)
 {
