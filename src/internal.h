@@ -133,9 +133,33 @@ int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err);
 void oab_unpack_free(struct oab_unpack *u);
 
 struct archive;
+struct archive_entry;
+/* reader.c: a bundle read as a tar stream through libarchive, with every
+ * raw 512-byte header also checked as it streams past (libarchive hides
+ * some): only ustar headers of typeflag '0' (or NUL), '1'-'7' (refused
+ * by oab_tarin_next with a clear message) and 'x' (pax, at most 64 KiB,
+ * no GNU.sparse.* keys) are accepted; 'g', 'V', 'S', 'L', 'K' and any
+ * other type are refused, and so are a bad checksum, anything but two
+ * zero blocks at the end, and any byte after them. */
+struct oab_tarin;
+struct oab_tarin *oab_tarin_open(int fd, const char *label, struct oab_err *err);
+/* Next member header, with the member checks every member gets (safe
+ * name, regular file, no sparse map, a size). 1 with *e set, 0 at the
+ * end of the archive, -1 on error. */
+int oab_tarin_next(struct oab_tarin *t, struct archive_entry **e, struct oab_err *err);
+struct archive *oab_tarin_archive(struct oab_tarin *t);
+/* After oab_tarin_next gave 0: the archive must end with exactly two zero
+ * blocks and nothing after them (reads to the end of fd). */
+int oab_tarin_end(struct oab_tarin *t, struct oab_err *err);
+/* Walk the remaining headers without reading their data (skipped by
+ * seeking where fd allows), refusing a repeated manifest.yaml or
+ * manifest.sig, then oab_tarin_end. pending: e (the current header) is
+ * not yet checked. For inspect and export-manifest. */
+int oab_tarin_scan_rest(struct oab_tarin *t, struct archive_entry *pending,
+			struct oab_err *err);
+void oab_tarin_free(struct oab_tarin *t);
 /* reader.c: read a small member (manifest, signature) whole, at most
  * limit bytes; *out is malloc'd and NUL-terminated. */
-struct archive_entry;
 int oab_member_read_small(struct archive *a, struct archive_entry *e, size_t limit,
 			  unsigned char **out, size_t *len, struct oab_err *err);
 /* Read the current member's data (a compressed item, it->stored_size
