@@ -106,6 +106,13 @@ void oab_hasher_wait(struct oab_hasher *h, uint64_t ticket);
 struct oab_hasher *oab_writer_new(int fd, struct oab_err *err);
 int oab_writer_error(struct oab_hasher *w);
 int oab_writer_finish(struct oab_hasher *w);
+/* Write n buffers at file offset off, leaving all-zero 4 KiB blocks (of
+ * the file) as holes, as cp --sparse does: the file must hold zeros (or
+ * nothing) there already, e.g. a fresh temp file, and be given its full
+ * size at the end (ftruncate) if it ends in a hole. -1 sets errno. */
+#define OAB_SPARSE_IOV_MAX 64
+struct iovec;
+int oab_write_sparse(int fd, const struct iovec *iov, int n, uint64_t off);
 /* Wait for the thread and give the digest; call once. */
 int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err);
 void oab_hasher_free(struct oab_hasher *h);
