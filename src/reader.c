@@ -888,31 +888,34 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 			oab_err_set(err, OAB_E_IO, "%s: %s", r.label, strerror(errno));
 			goto out;
 		}
-		for (size_t i = 0, pass = 0; pass < 2 && m->n_items; i = (i + 1) % m->n_items, pass += i == 0) {
+		for (size_t i = 0; i < m->n_items; i++) { /* first the bundle, on every target */
 			struct stat sst;
-			const char *nm = m->items[i].name;
 
-			if (!wanted(xo, nm) || fstatat(dirfd, nm, &sst, AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			if (pass == 0) { /* first the bundle, on every target */
-				if (sst.st_dev == bst.st_dev && sst.st_ino == bst.st_ino) {
-					oab_err_set(err, OAB_E_USAGE,
-						    "extract target '%s/%s' is the bundle '%s' itself; nothing written",
-						    xo->dir, nm, r.label);
-					goto out;
-				}
-				continue;
+			if (wanted(xo, m->items[i].name) &&
+			    fstatat(dirfd, m->items[i].name, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    sst.st_dev == bst.st_dev && sst.st_ino == bst.st_ino) {
+				oab_err_set(err, OAB_E_USAGE,
+					    "extract target '%s/%s' is the bundle '%s' itself; nothing written",
+					    xo->dir, m->items[i].name, r.label);
+				goto out;
 			}
+		}
+		for (size_t i = 0; i < m->n_items; i++) {
+			struct stat sst;
+
+			if (!wanted(xo, m->items[i].name) ||
+			    fstatat(dirfd, m->items[i].name, &sst, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
 			if (!xo->force) {
 				oab_err_set(err, OAB_E_IO,
 					    "'%s/%s' already exists (use --force to replace it)",
-					    xo->dir, nm);
+					    xo->dir, m->items[i].name);
 				goto out;
 			}
 			if (S_ISDIR(sst.st_mode)) {
 				oab_err_set(err, OAB_E_IO,
 					    "'%s/%s' is a folder; extract replaces only files (nothing written)",
-					    xo->dir, nm);
+					    xo->dir, m->items[i].name);
 				goto out;
 			}
 		}
