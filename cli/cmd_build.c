@@ -122,6 +122,7 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 	o.trust = *trust;
 	o.warn = cli_warn;
 
+	o.manifest_path = argv[optind];
 	if (oab_manifest_load(argv[optind], &m, &err) < 0)
 		return cli_fail(&err);
 	if ((rc = check_ultra(argv[optind], m, o.ultra))) {

@@ -33,17 +33,17 @@ struct oab_hasher {
 	uint64_t written, kicked;
 };
 
-/* Write n slots in one writev (one large I/O: O_DIRECT writes of a few
- * MiB reach the disk much faster than one 512 KiB write at a time). An
- * O_DIRECT file takes only aligned writes: the short tail (or a file
- * system that refuses them) drops O_DIRECT and writes through the page
- * cache. iov is consumed. */
-static int write_slots(int fd, struct iovec *iov, int n)
+/* Write iov (n entries) at offset off, as one pwritev where it can (one
+ * large I/O: O_DIRECT writes of a few MiB reach the disk much faster
+ * than one 512 KiB write at a time). An O_DIRECT file takes only aligned
+ * writes: the short tail (or a file system that refuses them) drops
+ * O_DIRECT and writes through the page cache. iov is consumed. */
+static int write_run(int fd, struct iovec *iov, int n, uint64_t off)
 {
 	int dropped = 0;
 
 	while (n > 0) {
-		ssize_t w = writev(fd, iov, n);
+		ssize_t w = pwritev(fd, iov, n, (off_t)off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -57,6 +57,7 @@ static int write_slots(int fd, struct iovec *iov, int n)
 		}
 		if (w < 0)
 			return -1;
+		off += (uint64_t)w;
 		while (n > 0 && (size_t)w >= iov->iov_len) { /* skip what is written */
 			w -= (ssize_t)iov->iov_len;
 			iov++;
@@ -68,6 +69,62 @@ static int write_slots(int fd, struct iovec *iov, int n)
 		}
 	}
 	return 0;
+}
+
+#define SPARSE_BLOCK 4096
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+	static const unsigned char zero[SPARSE_BLOCK];
+
+	return memcmp(p, zero, n) == 0;
+}
+
+int oab_write_sparse(int fd, const struct iovec *in, int n, uint64_t off)
+{
+	/* A run of data blocks, as iovecs into the caller's buffers; at
+	 * most one entry per buffer, since a run breaks only at a hole. */
+	struct iovec run[OAB_SPARSE_IOV_MAX];
+	uint64_t run_at = off;
+	int nrun = 0;
+
+	for (int i = 0; i < n; i++) {
+		const unsigned char *p = in[i].iov_base;
+		size_t len = in[i].iov_len;
+
+		for (size_t at = 0; at < len;) {
+			/* blocks aligned to the file offset, so holes are whole
+			 * file-system blocks */
+			size_t blk = SPARSE_BLOCK - (size_t)(off % SPARSE_BLOCK);
+
+			if (blk > len - at)
+				blk = len - at;
+			if (all_zero(p + at, blk)) { /* a hole: nothing written */
+				if (nrun && write_run(fd, run, nrun, run_at) < 0)
+					return -1;
+				nrun = 0;
+			} else {
+				if (nrun == 0)
+					run_at = off;
+				if (nrun && (unsigned char *)run[nrun - 1].iov_base +
+						    run[nrun - 1].iov_len == p + at) {
+					run[nrun - 1].iov_len += blk;
+				} else {
+					if (nrun == OAB_SPARSE_IOV_MAX) {
+						if (write_run(fd, run, nrun, run_at) < 0)
+							return -1;
+						nrun = 0;
+						run_at = off;
+					}
+					run[nrun].iov_base = (void *)(p + at);
+					run[nrun++].iov_len = blk;
+				}
+			}
+			at += blk;
+			off += blk;
+		}
+	}
+	return nrun ? write_run(fd, run, nrun, run_at) : 0;
 }
 
 static void *hash_main(void *arg)
@@ -102,7 +159,7 @@ static void *hash_main(void *arg)
 			if (h->fd >= 0) {
 				if (failed) {
 					/* drain: the first error is kept */
-				} else if (write_slots(h->fd, iov, n) < 0) {
+				} else if (oab_write_sparse(h->fd, iov, n, h->written) < 0) {
 					werr = errno ? errno : EIO;
 				} else {
 					h->written += len;

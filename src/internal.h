@@ -53,10 +53,35 @@ int oab_outfile_open(struct oab_outfile *o, const char *path,
 int oab_outfile_commit(struct oab_outfile *o, struct oab_err *err);
 /* Drop the temp file; the target is untouched. Safe after commit. */
 void oab_outfile_abort(struct oab_outfile *o);
+/* Refuse an output that is one of the inputs: OAB_E_USAGE naming both if
+ * out and in (NULL, "-" and "pkcs11:" URIs are skipped) are the same
+ * existing file by st_dev/st_ino, whatever the names. what names the
+ * input ("manifest", "key", ...). */
+int oab_output_not_input(const char *out, const char *in, const char *what,
+			 struct oab_err *err);
+/* The same for every file of signer specs (keys, certs) and chain files. */
+int oab_output_not_signer_input(const char *out, const struct oab_signer_spec *specs,
+				size_t n, const char *const *chain, size_t n_chain,
+				struct oab_err *err);
 /* Link an O_TMPFILE/anon fd (or rename tmpname) to dirfd/name; with
  * replace an existing entry is replaced (never followed). */
 int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,
 		     struct oab_err *err);
+
+/* Link n temp files into dirfd as one change: every target gets its new
+ * file or none does. Each file is first linked under a hidden name, then
+ * exchanged with the existing entry (renameat2 RENAME_EXCHANGE; the
+ * original is kept under the hidden name until all are in place); on any
+ * failure the entries already changed are put back as they were. Without
+ * replace an existing entry is an error; a folder is never replaced. */
+struct oab_target {
+	int fd;           /* anonymous temp file (oab_anon_tmpfile) */
+	const char *name; /* entry in dirfd */
+	char hidden[OAB_MAX_NAME + 16];
+	int state;        /* 0 untouched, 1 new entry, 2 exchanged (original at hidden) */
+};
+int oab_targets_commit(int dirfd, struct oab_target *t, size_t n, int replace,
+		       struct oab_err *err);
 
 /* report.c ---------------------------------------------------------- */
 struct oab_report *oab_report_new(void);
@@ -84,6 +109,13 @@ void oab_hasher_wait(struct oab_hasher *h, uint64_t ticket);
 struct oab_hasher *oab_writer_new(int fd, struct oab_err *err);
 int oab_writer_error(struct oab_hasher *w);
 int oab_writer_finish(struct oab_hasher *w);
+/* Write n buffers at file offset off, leaving all-zero 4 KiB blocks (of
+ * the file) as holes, as cp --sparse does: the file must hold zeros (or
+ * nothing) there already, e.g. a fresh temp file, and be given its full
+ * size at the end (ftruncate) if it ends in a hole. -1 sets errno. */
+#define OAB_SPARSE_IOV_MAX 64
+struct iovec;
+int oab_write_sparse(int fd, const struct iovec *iov, int n, uint64_t off);
 /* Wait for the thread and give the digest; call once. */
 int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err);
 void oab_hasher_free(struct oab_hasher *h);
@@ -111,9 +143,33 @@ int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err);
 void oab_unpack_free(struct oab_unpack *u);
 
 struct archive;
+struct archive_entry;
+/* reader.c: a bundle read as a tar stream through libarchive, with every
+ * raw 512-byte header also checked as it streams past (libarchive hides
+ * some): only ustar headers of typeflag '0' (or NUL), '1'-'7' (refused
+ * by oab_tarin_next with a clear message) and 'x' (pax, at most 64 KiB,
+ * no GNU.sparse.* keys) are accepted; 'g', 'V', 'S', 'L', 'K' and any
+ * other type are refused, and so are a bad checksum, anything but two
+ * zero blocks at the end, and any byte after them. */
+struct oab_tarin;
+struct oab_tarin *oab_tarin_open(int fd, const char *label, struct oab_err *err);
+/* Next member header, with the member checks every member gets (safe
+ * name, regular file, no sparse map, a size). 1 with *e set, 0 at the
+ * end of the archive, -1 on error. */
+int oab_tarin_next(struct oab_tarin *t, struct archive_entry **e, struct oab_err *err);
+struct archive *oab_tarin_archive(struct oab_tarin *t);
+/* After oab_tarin_next gave 0: the archive must end with exactly two zero
+ * blocks and nothing after them (reads to the end of fd). */
+int oab_tarin_end(struct oab_tarin *t, struct oab_err *err);
+/* Walk the remaining headers without reading their data (skipped by
+ * seeking where fd allows), refusing a repeated manifest.yaml or
+ * manifest.sig, then oab_tarin_end. pending: e (the current header) is
+ * not yet checked. For inspect and export-manifest. */
+int oab_tarin_scan_rest(struct oab_tarin *t, struct archive_entry *pending,
+			struct oab_err *err);
+void oab_tarin_free(struct oab_tarin *t);
 /* reader.c: read a small member (manifest, signature) whole, at most
  * limit bytes; *out is malloc'd and NUL-terminated. */
-struct archive_entry;
 int oab_member_read_small(struct archive *a, struct archive_entry *e, size_t limit,
 			  unsigned char **out, size_t *len, struct oab_err *err);
 /* Read the current member's data (a compressed item, it->stored_size

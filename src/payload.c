@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -342,7 +343,9 @@ static int unpack_emit(struct oab_unpack *u, const void *buf, size_t n, int lend
 			return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name, strerror(e));
 		u->wticket[u->cur] = oab_hasher_lend(u->w, buf, n);
 	} else if (u->out_fd >= 0) {
-		if (oab_write_all(u->out_fd, buf, n) < 0)
+		struct iovec v = {(void *)buf, n};
+
+		if (oab_write_sparse(u->out_fd, &v, 1, u->produced - n) < 0)
 			return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name,
 					   strerror(errno));
 		oab_writeback_kick(u->out_fd, &u->kicked, u->produced);
@@ -418,6 +421,10 @@ int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err)
 				   "member '%s': content size mismatch (manifest %llu, bundle %llu)",
 				   u->it->member, (unsigned long long)u->it->size,
 				   (unsigned long long)u->produced);
+	/* Zero blocks were left as holes: a trailing one needs the size set. */
+	if (u->out_fd >= 0 && ftruncate(u->out_fd, (off_t)u->produced) < 0)
+		return oab_err_set(err, OAB_E_IO, "'%s': setting its size: %s", u->it->name,
+				   strerror(errno));
 	if (oab_hasher_final(u->h, md, err) < 0)
 		return -1;
 	if (CRYPTO_memcmp(md, u->it->sha256, 32) != 0) {

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +24,7 @@
 enum mode { MODE_INSPECT, MODE_VERIFY, MODE_EXTRACT };
 
 struct rd {
+	struct oab_tarin *t;
 	struct archive *a;
 	struct archive_entry *e; /* current header (owned by a) */
 	const char *label;
@@ -31,43 +34,451 @@ struct rd {
 	int at_eof;
 };
 
-/* Next header, with the member-level checks every member gets. Returns 1
- * with rd->e set, 0 at the end of the archive, -1 on error. */
-static int next_member(struct rd *r)
+/* ---- the tar stream under libarchive --------------------------------- */
+
+#define TAR_PAX_MAX (64 * 1024)
+
+enum tar_state { TS_HDR, TS_DATA, TS_PAX, TS_END2, TS_TAIL };
+
+struct oab_tarin {
+	struct archive *a;
+	int fd;
+	const char *label;
+	unsigned char *buf;   /* read buffer handed to libarchive */
+	enum tar_state state;
+	uint64_t off;         /* stream offset of the next byte to walk */
+	uint64_t hdr_at;      /* offset of the block in hdr */
+	unsigned char hdr[512];
+	size_t hfill;
+	uint64_t left;        /* TS_DATA / TS_PAX: bytes left, padding included */
+	unsigned char *pax;   /* TS_PAX: the extended header's records */
+	size_t paxlen, paxfill;
+	int after_pax;        /* the last header was 'x' */
+	int64_t pax_size;     /* its size record, or -1 */
+	int failed;
+	char why[256];
+};
+
+static int tar_fail(struct oab_tarin *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int tar_fail(struct oab_tarin *t, const char *fmt, ...)
 {
-	int st = archive_read_next_header(r->a, &r->e);
+	va_list ap;
+
+	if (!t->failed) {
+		va_start(ap, fmt);
+		vsnprintf(t->why, sizeof(t->why), fmt, ap);
+		va_end(ap);
+		t->failed = 1;
+	}
+	return -1;
+}
+
+/* A numeric ustar field: octal (spaces or NULs around it) or base-256. */
+static int tar_number(const unsigned char *f, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (f[0] & 0x80) {
+		if (f[0] & 0x40)
+			return -1; /* negative */
+		v = f[0] & 0x3f;
+		for (i = 1; i < n; i++) {
+			if (v >> 55)
+				return -1;
+			v = v << 8 | f[i];
+		}
+		*out = v;
+		return 0;
+	}
+	while (i < n && f[i] == ' ')
+		i++;
+	if (i == n || f[i] < '0' || f[i] > '7')
+		return -1;
+	for (; i < n && f[i] >= '0' && f[i] <= '7'; i++)
+		v = v << 3 | (uint64_t)(f[i] - '0');
+	for (; i < n; i++)
+		if (f[i] != ' ' && f[i] != '\0')
+			return -1;
+	*out = v;
+	return 0;
+}
+
+/* The records of a pax extended header: "LEN key=value\n" each. */
+static int tar_pax(struct oab_tarin *t)
+{
+	size_t i = 0;
+
+	t->pax_size = -1;
+	while (i < t->paxlen) {
+		size_t len = 0, k, j = i;
+		const unsigned char *p = t->pax;
+
+		while (j < t->paxlen && p[j] >= '0' && p[j] <= '9' && len < TAR_PAX_MAX)
+			len = len * 10 + (size_t)(p[j++] - '0');
+		if (j == i || j >= t->paxlen || p[j] != ' ' || len < 5 || len > t->paxlen - i ||
+		    p[i + len - 1] != '\n')
+			return tar_fail(t, "pax header at byte %llu: malformed record",
+					(unsigned long long)t->hdr_at);
+		k = j + 1;
+		if (len - (k - i) > 11 && memcmp(p + k, "GNU.sparse.", 11) == 0)
+			return tar_fail(t, "pax header at byte %llu: a sparse member (GNU.sparse.*), not allowed in a bundle",
+					(unsigned long long)t->hdr_at);
+		if (i + len - k > 5 && memcmp(p + k, "size=", 5) == 0) {
+			uint64_t v = 0;
+			size_t d = k + 5;
+
+			if (p[d] == '\n')
+				return tar_fail(t, "pax header at byte %llu: empty size",
+						(unsigned long long)t->hdr_at);
+			for (; p[d] != '\n'; d++) {
+				if (p[d] < '0' || p[d] > '9' || v > (UINT64_MAX >> 4) / 10)
+					return tar_fail(t, "pax header at byte %llu: bad size",
+							(unsigned long long)t->hdr_at);
+				v = v * 10 + (uint64_t)(p[d] - '0');
+			}
+			t->pax_size = (int64_t)v;
+		}
+		i += len;
+	}
+	return 0;
+}
+
+/* One full header block in t->hdr. */
+static int tar_header(struct oab_tarin *t)
+{
+	const unsigned char *h = t->hdr;
+	unsigned long long at = (unsigned long long)t->hdr_at;
+	uint64_t sum = 0, want, size;
+	int64_t ssum = 0;
+	unsigned char type = h[156];
+	int zero = 1;
+
+	for (int i = 0; i < 512; i++) {
+		unsigned char c = (i >= 148 && i < 156) ? ' ' : h[i];
+
+		zero &= h[i] == 0;
+		sum += c;
+		ssum += (signed char)c;
+	}
+	if (zero) {
+		if (t->after_pax)
+			return tar_fail(t, "pax header not followed by a member (end of archive at byte %llu)", at);
+		t->state = TS_END2;
+		return 0;
+	}
+	if (tar_number(h + 148, 8, &want) < 0 || (want != sum && (int64_t)want != ssum))
+		return tar_fail(t, "tar header at byte %llu: checksum mismatch (damaged)", at);
+	if (memcmp(h + 257, "ustar", 5) != 0)
+		return tar_fail(t, "tar header at byte %llu: not a ustar header", at);
+	if (tar_number(h + 124, 12, &size) < 0)
+		return tar_fail(t, "tar header at byte %llu: bad size field", at);
+	switch (type) {
+	case 'x':
+		if (t->after_pax)
+			return tar_fail(t, "tar header at byte %llu: two pax headers in a row", at);
+		if (size > TAR_PAX_MAX)
+			return tar_fail(t, "pax header at byte %llu: %llu bytes, limit %d", at,
+					(unsigned long long)size, TAR_PAX_MAX);
+		t->paxlen = (size_t)size;
+		t->paxfill = 0;
+		t->left = (size + 511) & ~(uint64_t)511;
+		t->after_pax = 1;
+		t->state = t->left ? TS_PAX : TS_HDR;
+		if (!t->left)
+			return tar_pax(t);
+		return 0;
+	case '0': case '\0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+		/* links, devices and the like are refused by oab_tarin_next
+		 * with a clearer message; stepping over them is enough here */
+		if (t->after_pax && t->pax_size >= 0)
+			size = (uint64_t)t->pax_size;
+		if (size > UINT64_MAX - 511)
+			return tar_fail(t, "tar header at byte %llu: bad size field", at);
+		t->after_pax = 0;
+		t->pax_size = -1;
+		t->left = (size + 511) & ~(uint64_t)511;
+		t->state = t->left ? TS_DATA : TS_HDR;
+		return 0;
+	case 'g':
+		return tar_fail(t, "tar header at byte %llu: a global pax header (typeflag 'g'), not allowed in a bundle", at);
+	case 'V':
+		return tar_fail(t, "tar header at byte %llu: a GNU volume header (typeflag 'V'), not allowed in a bundle", at);
+	case 'S':
+		return tar_fail(t, "tar header at byte %llu: a GNU sparse member (typeflag 'S'), not allowed in a bundle", at);
+	case 'L': case 'K':
+		return tar_fail(t, "tar header at byte %llu: a GNU long name (typeflag '%c'), not allowed in a bundle", at, type);
+	default:
+		return tar_fail(t, "tar header at byte %llu: typeflag 0x%02x, not allowed in a bundle", at, type);
+	}
+}
+
+/* Walk n new bytes; returns how many of them are good (all, unless a
+ * check failed: then up to the start of the bad header). */
+static size_t tar_walk(struct oab_tarin *t, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t take;
+
+		switch (t->state) {
+		case TS_HDR:
+		case TS_END2:
+			if (t->hfill == 0)
+				t->hdr_at = t->off;
+			take = 512 - t->hfill < n - i ? 512 - t->hfill : n - i;
+			memcpy(t->hdr + t->hfill, p + i, take);
+			t->hfill += take;
+			i += take;
+			t->off += take;
+			if (t->hfill < 512)
+				break;
+			t->hfill = 0;
+			if (t->state == TS_END2) {
+				for (int k = 0; k < 512; k++)
+					if (t->hdr[k]) {
+						tar_fail(t, "a lone zero block at byte %llu: the archive must end with two",
+							 (unsigned long long)t->hdr_at - 512);
+						break;
+					}
+				t->state = TS_TAIL;
+			} else {
+				tar_header(t);
+			}
+			if (t->failed) /* hand over nothing of this header */
+				return i >= 512 ? i - 512 : 0;
+			break;
+		case TS_DATA:
+		case TS_PAX:
+			take = t->left < n - i ? (size_t)t->left : n - i;
+			if (t->state == TS_PAX && t->paxfill < t->paxlen) {
+				size_t c = t->paxlen - t->paxfill < take ? t->paxlen - t->paxfill : take;
+
+				memcpy(t->pax + t->paxfill, p + i, c);
+				t->paxfill += c;
+			}
+			i += take;
+			t->off += take;
+			t->left -= take;
+			if (!t->left) {
+				if (t->state == TS_PAX && tar_pax(t) < 0)
+					return i;
+				t->state = TS_HDR;
+			}
+			break;
+		case TS_TAIL:
+			tar_fail(t, "bytes after the end of the archive (at byte %llu)",
+				 (unsigned long long)t->off);
+			return i;
+		}
+	}
+	return n;
+}
+
+static la_ssize_t tar_read(struct archive *a, void *arg, const void **out)
+{
+	struct oab_tarin *t = arg;
+	ssize_t n;
+	size_t good;
+
+	*out = t->buf;
+	if (t->failed)
+		goto fail;
+	do
+		n = read(t->fd, t->buf, OAB_IO_BUF);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		archive_set_error(a, errno, "read error: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		if (t->off == 0 || t->state == TS_TAIL)
+			return 0;
+		if (t->state == TS_HDR && t->hfill == 0)
+			tar_fail(t, "archive ends at byte %llu without its two end-of-archive blocks",
+				 (unsigned long long)t->off);
+		else if (t->state == TS_END2 && t->hfill == 0)
+			tar_fail(t, "archive ends at byte %llu after one zero block, two are required",
+				 (unsigned long long)t->off);
+		else
+			tar_fail(t, "archive truncated at byte %llu", (unsigned long long)t->off);
+		goto fail;
+	}
+	good = tar_walk(t, t->buf, (size_t)n);
+	if (good > 0)
+		return (la_ssize_t)good;
+fail:
+	archive_set_error(a, EINVAL, "%s", t->why);
+	return -1;
+}
+
+/* Skip member data by seeking (where fd can), never past the data. */
+static la_int64_t tar_skip(struct archive *a, void *arg, la_int64_t want)
+{
+	struct oab_tarin *t = arg;
+	uint64_t n;
+
+	(void)a;
+	if (t->failed || t->state != TS_DATA || want <= 0)
+		return 0;
+	n = (uint64_t)want < t->left ? (uint64_t)want : t->left;
+	if (lseek(t->fd, (off_t)n, SEEK_CUR) < 0)
+		return 0;
+	t->off += n;
+	t->left -= n;
+	if (!t->left)
+		t->state = TS_HDR;
+	return (la_int64_t)n;
+}
+
+struct oab_tarin *oab_tarin_open(int fd, const char *label, struct oab_err *err)
+{
+	struct oab_tarin *t = calloc(1, sizeof(*t));
+
+	if (!t || !(t->buf = malloc(OAB_IO_BUF)) || !(t->pax = malloc(TAR_PAX_MAX)) ||
+	    !(t->a = archive_read_new())) {
+		oab_tarin_free(t);
+		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	t->fd = fd;
+	t->label = label;
+	t->pax_size = -1;
+	/* Plain tar only: no decompression filters, no other formats. */
+	archive_read_support_format_tar(t->a);
+	archive_read_set_callback_data(t->a, t);
+	archive_read_set_read_callback(t->a, tar_read);
+	archive_read_set_skip_callback(t->a, tar_skip);
+	if (archive_read_open1(t->a) != ARCHIVE_OK) {
+		oab_err_set(err, OAB_E_REJECTED, "%s: not a bundle: %s", label,
+			    archive_error_string(t->a));
+		oab_tarin_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+struct archive *oab_tarin_archive(struct oab_tarin *t)
+{
+	return t->a;
+}
+
+void oab_tarin_free(struct oab_tarin *t)
+{
+	if (!t)
+		return;
+	if (t->a)
+		archive_read_free(t->a);
+	free(t->buf);
+	free(t->pax);
+	free(t);
+}
+
+int oab_tarin_end(struct oab_tarin *t, struct oab_err *err)
+{
+	/* Read what libarchive did not ask for: only the rest of the second
+	 * zero block may be left, then the end of the file. */
+	while (!t->failed) {
+		const void *p;
+		la_ssize_t n = tar_read(t->a, t, &p);
+
+		if (n == 0)
+			return 0;
+		if (n < 0 && !t->failed)
+			return oab_err_set(err, OAB_E_IO, "%s: %s", t->label, archive_error_string(t->a));
+	}
+	return oab_err_set(err, OAB_E_REJECTED, "%s: %s", t->label, t->why);
+}
+
+/* Next header, with the member-level checks every member gets. Returns 1
+ * with *e set, 0 at the end of the archive, -1 on error. */
+int oab_tarin_next(struct oab_tarin *t, struct archive_entry **ep, struct oab_err *err)
+{
+	int st = archive_read_next_header(t->a, ep);
+	struct archive_entry *e = *ep;
 	const char *name;
 	char esc[400];
 	int type;
 
-	if (st == ARCHIVE_EOF) {
-		r->at_eof = 1;
+	if (st == ARCHIVE_EOF)
 		return 0;
-	}
 	if (st != ARCHIVE_OK)
-		return oab_err_set(r->err, OAB_E_REJECTED, "%s: damaged or truncated archive: %s",
-				   r->label, archive_error_string(r->a));
-	name = archive_entry_pathname(r->e);
+		return oab_err_set(err, OAB_E_REJECTED, "%s: damaged or truncated archive: %s",
+				   t->label, archive_error_string(t->a));
+	name = archive_entry_pathname(e);
 	if (!name)
-		return oab_err_set(r->err, OAB_E_REJECTED, "%s: member without a name", r->label);
+		return oab_err_set(err, OAB_E_REJECTED, "%s: member without a name", t->label);
 	oab_escape(name, strlen(name), esc, sizeof(esc));
 	if (name[0] == '/' || strcmp(name, "..") == 0 || strncmp(name, "../", 3) == 0 ||
 	    strstr(name, "/../") || (strlen(name) >= 3 && strcmp(name + strlen(name) - 3, "/..") == 0) ||
 	    strchr(name, '\\'))
-		return oab_err_set(r->err, OAB_E_REJECTED, "member '%s': unsafe path", esc);
-	type = (int)archive_entry_filetype(r->e);
-	if (archive_entry_hardlink(r->e))
-		return oab_err_set(r->err, OAB_E_REJECTED, "member '%s': is a hard link", esc);
+		return oab_err_set(err, OAB_E_REJECTED, "member '%s': unsafe path", esc);
+	type = (int)archive_entry_filetype(e);
+	if (archive_entry_hardlink(e))
+		return oab_err_set(err, OAB_E_REJECTED, "member '%s': is a hard link", esc);
 	if (type != AE_IFREG)
-		return oab_err_set(r->err, OAB_E_REJECTED, "member '%s': is a %s, not a regular file",
+		return oab_err_set(err, OAB_E_REJECTED, "member '%s': is a %s, not a regular file",
 				   esc, type == AE_IFLNK ? "symbolic link" : type == AE_IFDIR ? "directory"
 				   : type == AE_IFCHR || type == AE_IFBLK ? "device"
 				   : type == AE_IFIFO ? "fifo" : "special file");
-	if (archive_entry_sparse_count(r->e) > 0)
-		return oab_err_set(r->err, OAB_E_REJECTED, "member '%s': is a sparse file", esc);
-	if (!archive_entry_size_is_set(r->e) || archive_entry_size(r->e) < 0)
-		return oab_err_set(r->err, OAB_E_REJECTED, "member '%s': no size", esc);
+	if (archive_entry_sparse_count(e) > 0)
+		return oab_err_set(err, OAB_E_REJECTED, "member '%s': is a sparse file", esc);
+	if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0)
+		return oab_err_set(err, OAB_E_REJECTED, "member '%s': no size", esc);
 	return 1;
+}
+
+/* manifest.yaml or manifest.sig, also as "./manifest.yaml" and the like */
+static int is_head_name(const char *name)
+{
+	while (name[0] == '.' && name[1] == '/') {
+		name += 2;
+		while (*name == '/')
+			name++;
+	}
+	return strcmp(name, "manifest.yaml") == 0 || strcmp(name, "manifest.sig") == 0;
+}
+
+int oab_tarin_scan_rest(struct oab_tarin *t, struct archive_entry *pending, struct oab_err *err)
+{
+	struct archive_entry *e = pending;
+	int st = pending ? 1 : 0;
+
+	for (;;) {
+		if (!e) {
+			st = oab_tarin_next(t, &e, err);
+			if (st < 0)
+				return -1;
+			if (st == 0)
+				break;
+		}
+		if (is_head_name(archive_entry_pathname(e))) {
+			char esc[400];
+
+			oab_escape(archive_entry_pathname(e), strlen(archive_entry_pathname(e)), esc,
+				   sizeof(esc));
+			return oab_err_set(err, OAB_E_REJECTED,
+					   "%s: a second member '%s' (tar would extract this one): not a bundle",
+					   t->label, esc);
+		}
+		if (archive_read_data_skip(t->a) != ARCHIVE_OK)
+			return oab_err_set(err, OAB_E_REJECTED, "%s: damaged or truncated archive: %s",
+					   t->label, archive_error_string(t->a));
+		e = NULL;
+	}
+	return oab_tarin_end(t, err);
+}
+
+/* Next header of r's bundle: see oab_tarin_next. */
+static int next_member(struct rd *r)
+{
+	int st = oab_tarin_next(r->t, &r->e, r->err);
+
+	if (st == 0)
+		r->at_eof = 1;
+	return st;
 }
 
 int oab_member_read_small(struct archive *a, struct archive_entry *e, size_t limit,
@@ -365,6 +776,7 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 	int64_t now;
 	int rc = -1, st, dirfd = -1, *outs = NULL, pending = 0;
 	struct oab_manifest *m;
+	struct stat bst;
 
 	if (report)
 		*report = NULL;
@@ -376,18 +788,14 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 		goto out;
 	}
 	r.buf = malloc(OAB_IO_BUF);
-	r.a = archive_read_new();
-	if (!r.buf || !r.a) {
+	if (!r.buf) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	/* Plain tar only: no decompression filters, no other formats. */
-	archive_read_support_format_tar(r.a);
-	if (archive_read_open_fd(r.a, fd, OAB_IO_BUF) != ARCHIVE_OK) {
-		oab_err_set(err, OAB_E_REJECTED, "%s: not a bundle: %s", r.label,
-			    archive_error_string(r.a));
+	r.t = oab_tarin_open(fd, r.label, err);
+	if (!r.t)
 		goto out;
-	}
+	r.a = oab_tarin_archive(r.t);
 	st = next_member(&r);
 	if (st <= 0) {
 		if (st == 0)
@@ -421,6 +829,12 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 		}
 	}
 	if (mode == MODE_INSPECT) {
+		/* The headers after the first two, without their data: a
+		 * second manifest.yaml (the one tar would extract) or any
+		 * forbidden header rejects the bundle here as well. */
+		if ((st == 1 ? oab_tarin_scan_rest(r.t, pending ? r.e : NULL, err)
+			     : oab_tarin_end(r.t, err)) < 0)
+			goto out;
 		if (cms && oab_trust_evaluate(NULL, cms, yaml, ylen, now, 1, rep, err) < 0)
 			goto out;
 		if (oab_manifest_parse((char *)yaml, ylen, "manifest.yaml", NULL,
@@ -466,13 +880,40 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 			oab_err_set(err, OAB_E_IO, "extract folder '%s': %s", xo->dir, strerror(errno));
 			goto out;
 		}
-		for (size_t i = 0; !xo->force && i < m->n_items; i++) {
+		/* Every target is checked before anything is read or written:
+		 * the bundle itself (by inode) is never a target, an existing
+		 * entry needs --force, and a folder is never replaced. */
+		if (fstat(fd, &bst) < 0) {
+			oab_err_set(err, OAB_E_IO, "%s: %s", r.label, strerror(errno));
+			goto out;
+		}
+		for (size_t i = 0; i < m->n_items; i++) { /* first the bundle, on every target */
 			struct stat sst;
 
 			if (wanted(xo, m->items[i].name) &&
-			    fstatat(dirfd, m->items[i].name, &sst, AT_SYMLINK_NOFOLLOW) == 0) {
+			    fstatat(dirfd, m->items[i].name, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    sst.st_dev == bst.st_dev && sst.st_ino == bst.st_ino) {
+				oab_err_set(err, OAB_E_USAGE,
+					    "extract target '%s/%s' is the bundle '%s' itself; nothing written",
+					    xo->dir, m->items[i].name, r.label);
+				goto out;
+			}
+		}
+		for (size_t i = 0; i < m->n_items; i++) {
+			struct stat sst;
+
+			if (!wanted(xo, m->items[i].name) ||
+			    fstatat(dirfd, m->items[i].name, &sst, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (!xo->force) {
 				oab_err_set(err, OAB_E_IO,
 					    "'%s/%s' already exists (use --force to replace it)",
+					    xo->dir, m->items[i].name);
+				goto out;
+			}
+			if (S_ISDIR(sst.st_mode)) {
+				oab_err_set(err, OAB_E_IO,
+					    "'%s/%s' is a folder; extract replaces only files (nothing written)",
 					    xo->dir, m->items[i].name);
 				goto out;
 			}
@@ -537,6 +978,10 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 		}
 		if (st < 0)
 			goto stop;
+		if (oab_tarin_end(r.t, err) < 0) {
+			oab_report_add_check(rep, 0, "extra-members", NULL, "%s", err->msg);
+			goto stop;
+		}
 		oab_report_add_check(rep, 1, "extra-members", NULL, "no extra members");
 		if (failed) {
 			*err = first;
@@ -550,19 +995,33 @@ stop:
 	}
 done:
 	if (mode == MODE_EXTRACT) {
+		/* All or nothing: every file is on disk before the first name
+		 * changes, and a failed link puts back what was replaced. */
+		struct oab_target *tg = oab_xcalloc(m->n_items, sizeof(*tg));
+		size_t nt = 0;
+
+		if (!tg) {
+			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+			goto out;
+		}
 		for (size_t i = 0; i < m->n_items; i++) {
 			if (outs[i] < 0)
 				continue;
-			if (fsync(outs[i]) < 0 ||
-			    oab_link_tmpfile(outs[i], dirfd, m->items[i].name, xo->force, err) < 0) {
-				if (err->code == OAB_OK)
-					oab_err_set(err, OAB_E_IO, "'%s': fsync: %s", m->items[i].name,
-						    strerror(errno));
-				oab_err_prefix(err, "extract folder '%s': ", xo->dir);
+			if (fsync(outs[i]) < 0) {
+				oab_err_set(err, OAB_E_IO, "extract folder '%s': '%s': fsync: %s", xo->dir,
+					    m->items[i].name, strerror(errno));
+				free(tg);
 				goto out;
 			}
+			tg[nt].fd = outs[i];
+			tg[nt++].name = m->items[i].name;
 		}
-		fsync(dirfd);
+		st = oab_targets_commit(dirfd, tg, nt, xo->force, err);
+		free(tg);
+		if (st < 0) {
+			oab_err_prefix(err, "extract folder '%s': ", xo->dir);
+			goto out;
+		}
 	}
 	rep->verified = 1;
 	for (size_t i = 0; i < rep->n_checks; i++)
@@ -572,8 +1031,7 @@ done:
 	if (rc < 0 && err->code == OAB_OK)
 		oab_err_set(err, OAB_E_REJECTED, "%s: verification failed", r.label);
 out:
-	if (r.a)
-		archive_read_free(r.a);
+	oab_tarin_free(r.t);
 	for (size_t i = 0; outs && rep->manifest && i < rep->manifest->n_items; i++)
 		if (outs[i] >= 0)
 			close(outs[i]);

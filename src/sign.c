@@ -23,9 +23,11 @@
 /* The head of a bundle: manifest bytes, signature (if any), parsed
  * manifest; the reader is left at the first payload header. */
 struct head {
+	struct oab_tarin *t;
 	struct archive *a;
 	struct archive_entry *e;
 	int pending; /* e holds the first payload header */
+	int at_end;  /* no member after manifest.yaml / manifest.sig */
 	int fd;
 	char *yaml;
 	size_t ylen;
@@ -36,8 +38,7 @@ struct head {
 
 static void head_release(struct head *h)
 {
-	if (h->a)
-		archive_read_free(h->a);
+	oab_tarin_free(h->t);
 	if (h->fd >= 0)
 		close(h->fd);
 	free(h->yaml);
@@ -56,26 +57,28 @@ static int head_open(struct head *h, const char *path, struct oab_err *err)
 	if (h->fd < 0)
 		return oab_err_set(err, errno == ENOENT ? OAB_E_USAGE : OAB_E_IO, "bundle '%s': %s",
 				   path, strerror(errno));
-	h->a = archive_read_new();
-	if (!h->a)
-		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	archive_read_support_format_tar(h->a);
-	if (archive_read_open_fd(h->a, h->fd, OAB_IO_BUF) != ARCHIVE_OK ||
-	    archive_read_next_header(h->a, &h->e) != ARCHIVE_OK ||
-	    strcmp(archive_entry_pathname(h->e), "manifest.yaml") != 0)
+	h->t = oab_tarin_open(h->fd, path, err);
+	if (!h->t)
+		return -1;
+	h->a = oab_tarin_archive(h->t);
+	st = oab_tarin_next(h->t, &h->e, err);
+	if (st < 0)
+		return -1;
+	if (st == 0 || strcmp(archive_entry_pathname(h->e), "manifest.yaml") != 0)
 		return oab_err_set(err, OAB_E_REJECTED, "'%s': not a bundle (no leading manifest.yaml)", path);
 	if (oab_member_read_small(h->a, h->e, OAB_MAX_MANIFEST_BYTES, (unsigned char **)&h->yaml,
 				  &h->ylen, err) < 0)
 		return -1;
-	st = archive_read_next_header(h->a, &h->e);
-	if (st == ARCHIVE_OK && strcmp(archive_entry_pathname(h->e), "manifest.sig") == 0) {
+	st = oab_tarin_next(h->t, &h->e, err);
+	if (st < 0)
+		return -1;
+	if (st == 1 && strcmp(archive_entry_pathname(h->e), "manifest.sig") == 0) {
 		if (oab_member_read_small(h->a, h->e, OAB_MAX_SIG_BYTES, &h->sig, &h->siglen, err) < 0)
 			return -1;
-	} else if (st == ARCHIVE_OK) {
+	} else if (st == 1) {
 		h->pending = 1;
-	} else if (st != ARCHIVE_EOF) {
-		return oab_err_set(err, OAB_E_REJECTED, "'%s': damaged archive: %s", path,
-				   archive_error_string(h->a));
+	} else {
+		h->at_end = 1;
 	}
 	if (oab_manifest_parse(h->yaml, h->ylen, "manifest.yaml", NULL, OAB_MANIFEST_RESOLVED,
 			       &h->m, err) < 0) {
@@ -85,41 +88,54 @@ static int head_open(struct head *h, const char *path, struct oab_err *err)
 	return 0;
 }
 
+/* Copying one compressed member: each chunk (checked against its signed
+ * SHA-256 by oab_member_chunks) is written and decoded, so the content
+ * size and SHA-256 are checked as verify checks them. */
+struct copy_sink {
+	struct archive *w;
+	struct oab_unpack *u;
+};
+
 static int sink_write(void *arg, const unsigned char *p, size_t n, struct oab_err *err)
 {
-	struct archive *w = arg;
+	struct copy_sink *c = arg;
 
-	if (archive_write_data(w, p, n) != (la_ssize_t)n)
-		return oab_err_set(err, OAB_E_IO, "writing the new bundle: %s", archive_error_string(w));
-	return 0;
+	if (archive_write_data(c->w, p, n) != (la_ssize_t)n)
+		return oab_err_set(err, OAB_E_IO, "writing the new bundle: %s",
+				   archive_error_string(c->w));
+	return oab_unpack_feed(c->u, p, n, err);
 }
 
-/* Copy every payload member from h's reader to w, checking names, sizes
- * and stored hashes (per chunk, or whole for uncompressed members)
- * against the manifest. */
+#define DAMAGED "; refusing to sign a damaged bundle"
+
+/* Copy every payload member from h's reader to w, checking each as
+ * verify does (without trust): name, order, sizes, stored chunk hashes,
+ * decoded size and content SHA-256, nothing after the last member. */
 static int copy_members(struct head *h, struct archive *w, oab_progress_fn progress,
 			void *parg, struct oab_err *err)
 {
-	unsigned char *buf = malloc(OAB_IO_BUF), md[32];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int rc = -1;
+	unsigned char *buf = malloc(OAB_IO_BUF);
+	struct copy_sink c = {.w = w};
+	int rc = -1, st;
 
-	if (!buf || !ctx) {
+	if (!buf) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < h->m->n_items; i++) {
 		const struct oab_item *it = &h->m->items[i];
 		uint64_t got = 0;
-		unsigned int dl;
 
-		if (!h->pending && archive_read_next_header(h->a, &h->e) != ARCHIVE_OK) {
-			oab_err_set(err, OAB_E_REJECTED, "member '%s': missing or damaged", it->member);
-			goto out;
+		if (!h->pending) {
+			st = h->at_end ? 0 : oab_tarin_next(h->t, &h->e, err);
+			if (st <= 0) {
+				if (st == 0)
+					oab_err_set(err, OAB_E_REJECTED, "member '%s': missing" DAMAGED, it->member);
+				goto out;
+			}
 		}
 		h->pending = 0;
 		if (strcmp(archive_entry_pathname(h->e), it->member) != 0 ||
-		    archive_entry_filetype(h->e) != AE_IFREG ||
 		    archive_entry_size(h->e) != (la_int64_t)it->stored_size) {
 			oab_err_set(err, OAB_E_REJECTED,
 				    "member '%s': not where or what the manifest says (run otabundle verify)",
@@ -128,50 +144,50 @@ static int copy_members(struct head *h, struct archive *w, oab_progress_fn progr
 		}
 		if (oab_wr_header(w, it->member, it->stored_size, h->m->created, err) < 0)
 			goto out;
+		c.u = oab_unpack_new(it, -1, err);
+		if (!c.u)
+			goto out;
 		if (it->compression == OAB_COMP_ZSTD) {
-			int st = oab_member_chunks(h->a, it, sink_write, w, progress, parg, err);
+			st = oab_member_chunks(h->a, it, sink_write, &c, progress, parg, err);
+		} else {
+			st = 0;
+			for (;;) {
+				la_ssize_t n = archive_read_data(h->a, buf, OAB_IO_BUF);
 
-			if (st == -2)
-				oab_err_set(err, OAB_E_REJECTED,
-					    "member '%s': stored bytes do not match the manifest; refusing to sign a damaged bundle",
-					    it->member);
-			if (st < 0)
-				goto out;
-			continue;
-		}
-		EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-		for (;;) {
-			la_ssize_t n = archive_read_data(h->a, buf, OAB_IO_BUF);
-
-			if (n < 0) {
-				oab_err_set(err, OAB_E_REJECTED, "member '%s': truncated or damaged (%s)",
-					    it->member, archive_error_string(h->a));
-				goto out;
+				if (n < 0) {
+					st = oab_err_set(err, OAB_E_REJECTED, "member '%s': truncated or damaged (%s)",
+							 it->member, archive_error_string(h->a));
+					break;
+				}
+				if (n == 0)
+					break;
+				got += (uint64_t)n;
+				if (sink_write(&c, buf, (size_t)n, err) < 0) {
+					st = -1;
+					break;
+				}
+				if (progress)
+					progress(parg, it->name, got, it->stored_size);
 			}
-			if (n == 0)
-				break;
-			got += (uint64_t)n;
-			EVP_DigestUpdate(ctx, buf, (size_t)n);
-			if (sink_write(w, buf, (size_t)n, err) < 0)
-				goto out;
-			if (progress)
-				progress(parg, it->name, got, it->stored_size);
 		}
-		EVP_DigestFinal_ex(ctx, md, &dl);
-		if (got != it->stored_size || CRYPTO_memcmp(md, it->stored_sha256, 32) != 0) {
-			oab_err_set(err, OAB_E_REJECTED,
-				    "member '%s': stored bytes do not match the manifest; refusing to sign a damaged bundle",
-				    it->member);
+		if (st == 0)
+			st = oab_unpack_finish(c.u, err);
+		oab_unpack_free(c.u);
+		c.u = NULL;
+		if (st < 0) {
+			if (err->code == OAB_E_REJECTED && !strstr(err->msg, DAMAGED) &&
+			    strlen(err->msg) + sizeof(DAMAGED) < sizeof(err->msg))
+				strcat(err->msg, DAMAGED);
 			goto out;
 		}
 	}
-	if (archive_read_next_header(h->a, &h->e) != ARCHIVE_EOF) {
-		oab_err_set(err, OAB_E_REJECTED, "bundle has members the manifest does not list");
+	st = h->at_end ? 0 : oab_tarin_next(h->t, &h->e, err);
+	if (st > 0)
+		oab_err_set(err, OAB_E_REJECTED, "bundle has members the manifest does not list" DAMAGED);
+	if (st != 0 || oab_tarin_end(h->t, err) < 0)
 		goto out;
-	}
 	rc = 0;
 out:
-	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return rc;
 }
@@ -294,6 +310,11 @@ int oab_sign(const char *bundle, const struct oab_sign_opts *o, struct oab_err *
 
 	if (!o->attach && o->n_signers == 0)
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
+	/* -o may name the bundle (the same as signing in place), no other input */
+	if (oab_output_not_signer_input(o->output, o->signers, o->n_signers, o->chain_files,
+					o->n_chain_files, err) < 0 ||
+	    oab_output_not_input(o->output, o->attach, "signature", err) < 0)
+		return -1;
 	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, o->trust,
 			     &signers, &chain, err) < 0)
 		return -1;
@@ -357,7 +378,19 @@ int oab_export_manifest(const char *bundle, const char *manifest_out, const char
 	struct head h = {.fd = -1};
 	int rc = -1;
 
+	if (oab_output_not_input(manifest_out, bundle, "bundle", err) < 0 ||
+	    oab_output_not_input(sig_out, bundle, "bundle", err) < 0)
+		return -1;
+	if (sig_out && (strcmp(sig_out, manifest_out) == 0 ||
+			oab_output_not_input(sig_out, manifest_out, "manifest output", err) < 0))
+		return oab_err_set(err, OAB_E_USAGE,
+				   "the manifest and the signature would both be written to '%s'", sig_out);
 	if (head_open(&h, bundle, err) < 0)
+		goto out;
+	/* A second manifest.yaml further on (the one tar would extract) or a
+	 * forbidden header: not a bundle, nothing exported. */
+	if ((h.at_end ? oab_tarin_end(h.t, err)
+		      : oab_tarin_scan_rest(h.t, h.pending ? h.e : NULL, err)) < 0)
 		goto out;
 	if (sig_out && !h.sig) {
 		oab_err_set(err, OAB_E_USAGE, "'%s' is not signed: no manifest.sig to export", bundle);
@@ -387,6 +420,11 @@ int oab_sign_detached(const char *manifest, const char *existing_sig, const char
 
 	if (o->n_signers == 0)
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
+	/* sig_out may be existing_sig (the signature it adds to), no other input */
+	if (oab_output_not_input(sig_out, manifest, "manifest", err) < 0 ||
+	    oab_output_not_signer_input(sig_out, o->signers, o->n_signers, o->chain_files,
+					o->n_chain_files, err) < 0)
+		return -1;
 	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, o->trust,
 			     &signers, &chain, err) < 0)
 		return -1;

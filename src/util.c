@@ -370,6 +370,35 @@ static int split_path(const char *path, char **dir, char **base)
 	return *dir && *base ? 0 : -1;
 }
 
+int oab_output_not_input(const char *out, const char *in, const char *what,
+			 struct oab_err *err)
+{
+	struct stat so, si;
+
+	if (!out || !in || strcmp(in, "-") == 0 || strncmp(in, "pkcs11:", 7) == 0 ||
+	    stat(out, &so) < 0 || stat(in, &si) < 0)
+		return 0;
+	if (so.st_dev == si.st_dev && so.st_ino == si.st_ino)
+		return oab_err_set(err, OAB_E_USAGE,
+				   "output '%s' is the %s '%s' (the same file); nothing written", out,
+				   what, in);
+	return 0;
+}
+
+int oab_output_not_signer_input(const char *out, const struct oab_signer_spec *specs,
+				size_t n, const char *const *chain, size_t n_chain,
+				struct oab_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (oab_output_not_input(out, specs[i].key, "key", err) < 0 ||
+		    oab_output_not_input(out, specs[i].cert, "certificate", err) < 0)
+			return -1;
+	for (size_t i = 0; i < n_chain; i++)
+		if (oab_output_not_input(out, chain[i], "chain file", err) < 0)
+			return -1;
+	return 0;
+}
+
 int oab_outfile_open(struct oab_outfile *o, const char *path,
 		     struct oab_err *err)
 {
@@ -464,6 +493,124 @@ int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,
 			break;
 	}
 	return oab_err_set(err, OAB_E_IO, "'%s': cannot create: %s", name, strerror(errno));
+}
+
+/* Link fd under a fresh hidden name ".NAME.XXXXXXXX" in dirfd. */
+static int link_hidden(int fd, int dirfd, const char *name, char *hidden, size_t hsz)
+{
+	char proc[64];
+	unsigned r;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (int tries = 0; tries < 100; tries++) {
+		if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+			r = (unsigned)getpid() * 2654435761u + (unsigned)tries;
+		snprintf(hidden, hsz, ".%.*s.%08x", OAB_MAX_NAME, name, r);
+		if (linkat(AT_FDCWD, proc, dirfd, hidden, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+/* Put target t in place (see oab_targets_commit); t->state says how far
+ * it got, also on failure. */
+static int target_place(int dirfd, struct oab_target *t, int replace, struct oab_err *err)
+{
+	struct stat st;
+	int e;
+
+	if (fstatat(dirfd, t->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!replace)
+			return oab_err_set(err, OAB_E_IO, "'%s' already exists (use --force to replace it)",
+					   t->name);
+		if (S_ISDIR(st.st_mode))
+			return oab_err_set(err, OAB_E_IO, "'%s' is a folder, not replaced", t->name);
+	} else if (errno != ENOENT) {
+		return oab_err_set(err, OAB_E_IO, "'%s': %s", t->name, strerror(errno));
+	}
+	if (link_hidden(t->fd, dirfd, t->name, t->hidden, sizeof(t->hidden)) < 0)
+		return oab_err_set(err, OAB_E_IO, "'%s': cannot create: %s", t->name, strerror(errno));
+	if (replace && renameat2(dirfd, t->hidden, dirfd, t->name, RENAME_EXCHANGE) == 0) {
+		t->state = 2; /* the original now has the hidden name */
+		return 0;
+	}
+	if (replace && errno != ENOENT) {
+		/* No RENAME_EXCHANGE here (some file systems): move the original
+		 * aside under a second hidden name, then put the new file in. */
+		char aside[sizeof(t->hidden)];
+
+		e = errno;
+		if (e == EINVAL || e == ENOSYS) {
+			snprintf(aside, sizeof(aside), "%s", t->hidden);
+			aside[strlen(aside) - 1] ^= 1; /* a sibling of a fresh random name */
+			if (fstatat(dirfd, aside, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+			    renameat(dirfd, t->name, dirfd, aside) == 0) {
+				if (renameat(dirfd, t->hidden, dirfd, t->name) == 0) {
+					memcpy(t->hidden, aside, sizeof(aside));
+					t->state = 2;
+					return 0;
+				}
+				e = errno;
+				(void)renameat(dirfd, aside, dirfd, t->name);
+			} else {
+				e = errno;
+			}
+		}
+		unlinkat(dirfd, t->hidden, 0);
+		return oab_err_set(err, OAB_E_IO, "'%s': cannot replace: %s", t->name, strerror(e));
+	}
+	/* No entry of that name: the new file must not replace one made meanwhile. */
+	if (renameat2(dirfd, t->hidden, dirfd, t->name, RENAME_NOREPLACE) == 0) {
+		t->state = 1;
+		return 0;
+	}
+	e = errno;
+	if (e == EINVAL || e == ENOSYS) { /* no RENAME_NOREPLACE: link fails on EEXIST */
+		if (linkat(dirfd, t->hidden, dirfd, t->name, 0) == 0) {
+			unlinkat(dirfd, t->hidden, 0);
+			t->state = 1;
+			return 0;
+		}
+		e = errno;
+	}
+	unlinkat(dirfd, t->hidden, 0);
+	if (e == EEXIST)
+		return oab_err_set(err, OAB_E_IO, "'%s' already exists (use --force to replace it)",
+				   t->name);
+	return oab_err_set(err, OAB_E_IO, "'%s': cannot create: %s", t->name, strerror(e));
+}
+
+int oab_targets_commit(int dirfd, struct oab_target *t, size_t n, int replace,
+		       struct oab_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		t[i].state = 0;
+	for (i = 0; i < n; i++)
+		if (target_place(dirfd, &t[i], replace, err) < 0)
+			break;
+	if (i < n) {
+		/* Undo, newest first: originals back to their names, new entries
+		 * removed. */
+		while (i-- > 0) {
+			if (t[i].state == 2)
+				(void)renameat(dirfd, t[i].hidden, dirfd, t[i].name);
+			else if (t[i].state == 1)
+				(void)unlinkat(dirfd, t[i].name, 0);
+			t[i].state = 0;
+		}
+		(void)fsync(dirfd);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (t[i].state == 2)
+			(void)unlinkat(dirfd, t[i].hidden, 0); /* the replaced original */
+	if (fsync(dirfd) < 0 && errno != EINVAL)
+		return oab_err_set(err, OAB_E_IO, "fsync: %s", strerror(errno));
+	return 0;
 }
 
 int oab_outfile_commit(struct oab_outfile *o, struct oab_err *err)

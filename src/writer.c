@@ -353,6 +353,14 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	if (check_ultra(m, o, threads, err) < 0)
 		return -1;
 
+	/* No input may be the output (it would be replaced by the bundle). */
+	if (oab_output_not_input(o->output, o->manifest_path, "manifest", err) < 0 ||
+	    oab_output_not_signer_input(o->output, o->signers, o->n_signers, o->chain_files,
+					o->n_chain_files, err) < 0)
+		return -1;
+	for (size_t i = 0; i < m->n_items; i++)
+		if (oab_output_not_input(o->output, m->items[i].source, "payload source", err) < 0)
+			return -1;
 	/* Keys first: a wrong passphrase must fail before minutes of
 	 * compression. */
 	slot = oab_xcalloc(m->n_items, sizeof(*slot));

@@ -170,6 +170,9 @@ struct oab_trust;
 
 struct oab_build_opts {
 	const char *output;                   /* bundle path (required) */
+	/* file m was read from (NULL or "-": none); like every source, key,
+	 * certificate and chain file it may not be the output (OAB_E_USAGE) */
+	const char *manifest_path;
 	const struct oab_signer_spec *signers; /* n_signers == 0: unsigned */
 	size_t n_signers;
 	const char *const *chain_files; /* PEM files of intermediates to embed */

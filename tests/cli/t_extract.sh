@@ -17,6 +17,41 @@ expect 0 "" "$O" extract $CA --force -C "$T/x" rootfs "$T/b.oab"
 cmp -s "$T/x/rootfs" "$IN/rootfs.ext4" && ok "forced rootfs bit-identical" || bad "forced rootfs differs"
 expect 2 "extract folder .*no such folder" "$O" extract $CA -C "$T/none" "$T/b.oab"
 expect 2 "-C DIR" "$O" extract $CA "$T/b.oab"
+# All or nothing with --force: the 2nd target is a non-empty folder, so
+# the 1st (an existing file) must keep its old bytes and nothing is added.
+mkdir "$T/y" "$T/y/app"; echo keep > "$T/y/app/inside"; echo old-rootfs > "$T/y/rootfs"
+expect 3 "'$T/y/app' is a folder" "$O" extract $CA --force -C "$T/y" "$T/b.oab"
+[ "$(cat "$T/y/rootfs")" = old-rootfs ] && ok "earlier target untouched when a later one cannot be replaced" || bad "rootfs replaced before the failure"
+[ "$(ls -A "$T/y" | tr '\n' ' ')" = "app rootfs " ] && ok "nothing added, no temp files" || bad "folder now holds: $(ls -A "$T/y")"
+# A target that is the bundle itself (same inode) is refused, with or
+# without --force, and the bundle is untouched.
+mkdir "$T/z"; cp "$T/b.oab" "$T/z/app"; cp "$T/b.oab" "$T/z/keep.oab"
+expect 2 "extract target '$T/z/app' is the bundle '$T/z/app' itself" "$O" extract $CA --force -C "$T/z" app "$T/z/app"
+ln "$T/z/keep.oab" "$T/z/migrate"
+expect 2 "is the bundle" "$O" extract $CA -C "$T/z" "$T/z/keep.oab"
+cmp -s "$T/z/keep.oab" "$T/b.oab" && cmp -s "$T/z/migrate" "$T/b.oab" && ok "bundle untouched" || bad "bundle changed"
+[ "$(ls -A "$T/z" | tr '\n' ' ')" = "app keep.oab migrate " ] && ok "nothing written beside the bundle" || bad "folder now holds: $(ls -A "$T/z")"
+# Sparse: zero blocks are written as holes (cp --sparse), compressed or
+# not; the content is bit-identical and a trailing hole keeps the size.
+mkdir "$T/sp" "$T/spx"
+{ head -c 1048576 /dev/urandom; head -c 31457280 /dev/zero; head -c 5000 /dev/urandom; head -c 10000000 /dev/zero; } > "$T/sp/disk.img"
+cp "$T/sp/disk.img" "$T/sp/raw.img"
+cat > "$T/sp/m.yaml" <<'Y'
+format: 1
+bundle: {name: sparse, version: "1", security-version: 1, compatible: [t]}
+payloads:
+  - {name: disk, type: image, source: disk.img, compression: zstd:1}
+  - {name: raw, type: image, source: raw.img, compression: none}
+Y
+expect 0 "" "$O" build -q -o "$T/sp.oab" --key "$PKI/signer.key" --cert "$PKI/signer.pem" --chain "$PKI/chain.pem" "$T/sp/m.yaml"
+expect 0 "" "$O" extract -q $CA -C "$T/spx" "$T/sp.oab"
+for f in disk raw; do
+	cmp -s "$T/spx/$f" "$T/sp/$f.img" && ok "sparse $f: bit-identical" || bad "sparse $f differs"
+	[ "$(stat -c %s "$T/spx/$f")" = 42510856 ] && ok "sparse $f: full size" || bad "sparse $f size $(stat -c %s "$T/spx/$f")"
+	kib=$(du -k "$T/spx/$f" | cut -f1)
+	# 1 MiB + 5000 bytes of data; the 40 MiB of zeros are holes
+	[ "$kib" -lt 2048 ] && ok "sparse $f: ${kib} KiB allocated of 41515 KiB" || bad "sparse $f: $kib KiB allocated (not sparse)"
+done
 # No temp files left behind in DIR.
 [ -z "$(ls -A "$T/x" | grep '^\.')" ] && ok "no temp files in DIR" || bad "temp files in DIR"
 finish

@@ -65,5 +65,19 @@ expect 2 "does not cover" "$O" attach-signature -o "$T/drop.oab" "$T/room/new.si
 cp "$T/u.oab" "$T/dmg.oab"; flip "$T/dmg.oab" $(( $(offset_of "$T/u.oab" payloads/app.zst) + 10 ))
 expect 1 "refusing to sign a damaged bundle" "$O" sign -o "$T/dmg2.oab" $S1 "$T/dmg.oab"
 [ -e "$T/dmg2.oab" ] && bad "damaged bundle signed" || ok "no output for a damaged bundle"
+# Every hash is checked before signing, as verify does: here each stored
+# chunk matches the manifest but the content SHA-256 it lists is wrong.
+tar -xOf "$T/u.oab" manifest.yaml | awk '/member: payloads\/app.zst/ { a = 1 }
+	a && /^  sha256: / { sub(/: .*/, ": " sprintf("%064d", 0)); a = 0 } { print }' > "$T/badsum.yaml"
+grep -q "sha256: 0000000000000000000000000000000000000000000000000000000000000000" "$T/badsum.yaml" && ok "content hash edited" || bad "edit failed"
+"$OAB_TOOLS/tarmangle" "$T/u.oab" "$T/badsum.oab" replace manifest.yaml "$T/badsum.yaml"
+expect 1 "member 'payloads/app.zst': content sha256 mismatch.*refusing to sign a damaged bundle" "$O" sign -o "$T/badsum2.oab" $S1 "$T/badsum.oab"
+[ -e "$T/badsum2.oab" ] && bad "bundle with a wrong content hash signed" || ok "no output for a wrong content hash"
+expect 0 "" "$O" sign -q --detached -o "$T/badsum.sig" $S1 "$T/badsum.yaml"
+expect 1 "content sha256 mismatch.*refusing to sign a damaged bundle" "$O" attach-signature -o "$T/badsum3.oab" "$T/badsum.sig" "$T/badsum.oab"
+[ -e "$T/badsum3.oab" ] && bad "attach-signature signed it" || ok "attach-signature wrote nothing"
+# A forbidden header (here a global pax header) is never signed either.
+"$OAB_TOOLS/tarmangle" "$T/u.oab" "$T/glob.oab" global payloads/app.zst
+expect 1 "global pax header" "$O" sign -o "$T/glob2.oab" $S1 "$T/glob.oab"
 [ -z "$(ls -A "$T" | grep '^\.' | grep -v '^\.out$\|^\.err$')" ] && ok "no temp files left" || bad "temp files left"
 finish

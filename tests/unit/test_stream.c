@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <sys/uio.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -167,6 +168,52 @@ static void test_writer_batches_direct(void **state)
 	free(back);
 	free(buf);
 	close(fd);
+}
+
+/* oab_write_sparse: zero 4 KiB blocks of the file become holes, also
+ * across buffer boundaries and at an unaligned start; data is intact. */
+static void test_write_sparse(void **state)
+{
+	struct oab_err err = {0};
+	int fd = oab_anon_tmpfile(g_dir, &err);
+	size_t n = 64 * 4096 + 100, len;
+	unsigned char *buf = calloc(1, n), *got;
+	struct iovec v[3];
+	struct stat st;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_non_null(buf);
+	memset(buf, 'a', 4096);               /* block 0: data */
+	buf[10 * 4096 + 7] = 'b';             /* block 10: one byte */
+	memset(buf + 64 * 4096, 'c', 100);    /* short tail: data */
+	/* three pieces, the cuts not on block boundaries */
+	v[0].iov_base = buf;
+	v[0].iov_len = 5000;
+	v[1].iov_base = buf + 5000;
+	v[1].iov_len = 40 * 4096;
+	v[2].iov_base = buf + 5000 + 40 * 4096;
+	v[2].iov_len = n - 5000 - 40 * 4096;
+	assert_int_equal(oab_write_sparse(fd, v, 3, 0), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, (off_t)n);
+	got = tl_read_fd(fd, &len);
+	assert_int_equal(len, n);
+	assert_memory_equal(got, buf, n);
+	free(got);
+	/* 3 blocks written (0, 10, the tail) of 65: the rest are holes */
+	assert_true(st.st_blocks * 512 <= 8 * 4096);
+	/* a trailing hole leaves the size to the caller (ftruncate) */
+	memset(buf, 0, n);
+	assert_int_equal(ftruncate(fd, 0), 0);
+	v[0].iov_base = buf;
+	v[0].iov_len = n;
+	assert_int_equal(oab_write_sparse(fd, v, 1, 0), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_blocks, 0);
+	close(fd);
+	free(buf);
 }
 
 static void test_writer_reports_errors(void **state)
@@ -372,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_writer_writes_in_order),
 		cmocka_unit_test(test_writer_batches_direct),
 		cmocka_unit_test(test_writer_reports_errors),
+		cmocka_unit_test(test_write_sparse),
 		cmocka_unit_test(test_chunks_ok),
 		cmocka_unit_test(test_chunks_bad_chunk),
 		cmocka_unit_test(test_chunks_sink_error_stops),

@@ -337,6 +337,97 @@ static void test_outfile_replace_and_abort(void **state)
 	free(sub);
 }
 
+/* ---- oab_targets_commit: all or nothing ------------------------------------ */
+
+static int tmpfile_with(const char *dir, const char *text)
+{
+	struct oab_err err = {0};
+	int fd = oab_anon_tmpfile(dir, &err);
+
+	assert_true(fd >= 0);
+	assert_int_equal(oab_write_all(fd, text, strlen(text)), 0);
+	return fd;
+}
+
+static void assert_file_is(const char *dir, const char *name, const char *text)
+{
+	char *p = tl_path(dir, name);
+	size_t len;
+	unsigned char *got = tl_read_file(p, &len);
+
+	assert_non_null(got);
+	assert_int_equal(len, strlen(text));
+	assert_memory_equal(got, text, len);
+	free(got);
+	free(p);
+}
+
+static void test_targets_rollback(void **state)
+{
+	struct oab_err err = {0};
+	char *sub = tl_path(g_dir, "targets"), *p, listing[512];
+	struct oab_target t[3] = {{0}};
+	int dirfd;
+
+	(void)state;
+	assert_int_equal(mkdir(sub, 0700), 0);
+	p = tl_path(sub, "a");
+	assert_int_equal(tl_write_file(p, "old a", 5), 0);
+	free(p);
+	p = tl_path(sub, "c"); /* a non-empty folder where the third file goes */
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	p = tl_path(sub, "c/keep");
+	assert_int_equal(tl_write_file(p, "x", 1), 0);
+	free(p);
+	dirfd = open(sub, O_RDONLY | O_DIRECTORY);
+	assert_true(dirfd >= 0);
+	t[0].fd = tmpfile_with(sub, "new a");
+	t[0].name = "a";
+	t[1].fd = tmpfile_with(sub, "new b");
+	t[1].name = "b";
+	t[2].fd = tmpfile_with(sub, "new c");
+	t[2].name = "c";
+	/* The folder fails the third target: a is put back, b removed. */
+	assert_int_equal(oab_targets_commit(dirfd, t, 3, 1, &err), -1);
+	assert_int_equal(err.code, OAB_E_IO);
+	assert_non_null(strstr(err.msg, "'c' is a folder"));
+	assert_file_is(sub, "a", "old a");
+	list_dir(sub, listing, sizeof(listing));
+	assert_string_equal(listing, "a,c");
+	/* Without replace, an existing file stops it the same way. (A temp
+	 * file once linked and unlinked cannot be linked again: new ones.) */
+	oab_err_clear(&err);
+	for (int i = 0; i < 3; i++)
+		close(t[i].fd);
+	t[0].fd = tmpfile_with(sub, "new b");
+	t[0].name = "b";
+	t[1].fd = tmpfile_with(sub, "new a");
+	t[1].name = "a";
+	assert_int_equal(oab_targets_commit(dirfd, t, 2, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "'a' already exists"));
+	list_dir(sub, listing, sizeof(listing));
+	assert_string_equal(listing, "a,c");
+	assert_file_is(sub, "a", "old a");
+	/* Success: a replaced, b created, no hidden names left. */
+	oab_err_clear(&err);
+	close(t[0].fd);
+	close(t[1].fd);
+	t[0].fd = tmpfile_with(sub, "new a");
+	t[0].name = "a";
+	t[1].fd = tmpfile_with(sub, "new b");
+	t[1].name = "b";
+	assert_int_equal(oab_targets_commit(dirfd, t, 2, 1, &err), 0);
+	assert_file_is(sub, "a", "new a");
+	assert_file_is(sub, "b", "new b");
+	list_dir(sub, listing, sizeof(listing));
+	assert_string_equal(listing, "a,b,c");
+	close(t[0].fd);
+	close(t[1].fd);
+	close(dirfd);
+	free(sub);
+}
+
 static void test_outfile_errors(void **state)
 {
 	struct oab_err err = {0};
@@ -467,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_outfile_replace_and_abort),
 		cmocka_unit_test(test_outfile_errors),
+		cmocka_unit_test(test_targets_rollback),
 		cmocka_unit_test(test_read_file_limit),
 		cmocka_unit_test(test_err_prefix),
 		cmocka_unit_test(test_err_ssl),
