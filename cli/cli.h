@@ -49,7 +49,8 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 	{"compatible", required_argument, NULL, 1003},             \
 	{"min-security-version", required_argument, NULL, 1004},   \
 	{"threshold", required_argument, NULL, 1005},              \
-	{"now", required_argument, NULL, 1006}
+	{"now", required_argument, NULL, 1006},                    \
+	{"allow-weak", no_argument, NULL, 1007}
 
 /* Signer options shared by build and sign. */
 #define CLI_MAX_SIGNERS 16

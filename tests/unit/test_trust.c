@@ -194,7 +194,7 @@ static int evaluate(const unsigned char *der, size_t len, const struct oab_trust
 	*rep = oab_report_new();
 	assert_non_null(*rep);
 	oab_err_clear(err);
-	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, now, threshold, *rep, err);
+	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, now, threshold, 0, *rep, err);
 	CMS_ContentInfo_free(cms);
 	/* evaluate never leaves OpenSSL errors behind */
 	assert_int_equal(ERR_peek_error(), 0);
