@@ -203,7 +203,7 @@ CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len, struct oab_
 	return cms;
 }
 
-static int si_digest_nid(CMS_SignerInfo *si)
+static const ASN1_OBJECT *si_digest(CMS_SignerInfo *si)
 {
 	X509_ALGOR *dig = NULL;
 	const ASN1_OBJECT *o = NULL;
@@ -211,6 +211,13 @@ static int si_digest_nid(CMS_SignerInfo *si)
 	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
 	if (dig)
 		X509_ALGOR_get0(&o, NULL, NULL, dig);
+	return o;
+}
+
+static int si_digest_nid(CMS_SignerInfo *si)
+{
+	const ASN1_OBJECT *o = si_digest(si);
+
 	return o ? OBJ_obj2nid(o) : NID_undef;
 }
 
@@ -276,9 +283,10 @@ int oab_cms_signer_valid(CMS_SignerInfo *si, BIO *chain)
 	return ok;
 }
 
-static int digest_policy(int nid, int allow_weak, char *why, size_t n)
+static int digest_policy(const ASN1_OBJECT *o, int allow_weak, char *why, size_t n)
 {
-	char oid[80];
+	char oid[80] = "";
+	int nid = o ? OBJ_obj2nid(o) : NID_undef;
 
 	switch (nid) {
 	case NID_sha256:
@@ -294,10 +302,11 @@ static int digest_policy(int nid, int allow_weak, char *why, size_t n)
 		snprintf(why, n, "digest MD5 is refused");
 		return -1;
 	default:
-		if (nid == NID_undef || OBJ_obj2txt(oid, sizeof(oid), OBJ_nid2obj(nid), 1) <= 0)
-			snprintf(oid, sizeof(oid), "(unknown)");
+		/* dotted digits only: safe to print */
+		if (!o || OBJ_obj2txt(oid, sizeof(oid), o, 1) <= 0)
+			snprintf(oid, sizeof(oid), "(none)");
 		snprintf(why, n, "unsupported digest algorithm %s (SHA-256, SHA-384 or SHA-512 expected)",
-			 nid == NID_undef ? "OID" : oid);
+			 oid);
 		return -1;
 	}
 }
@@ -332,7 +341,7 @@ static int pss_policy(const X509_ALGOR *sig, int dnid, int allow_weak, char *why
 		snprintf(why, n, "RSASSA-PSS mask generation is not MGF1 with a known hash");
 		goto out;
 	}
-	if (digest_policy(mnid, allow_weak, why, n) < 0)
+	if (digest_policy(OBJ_nid2obj(mnid), allow_weak, why, n) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -350,7 +359,8 @@ int oab_cms_signer_policy(CMS_ContentInfo *cms, CMS_SignerInfo *si, EVP_PKEY *ke
 	int dnid = si_digest_nid(si), snid, kid = EVP_PKEY_get_base_id(key), mdn, pkn;
 	int rsa = kid == EVP_PKEY_RSA || kid == EVP_PKEY_RSA_PSS, ec = kid == EVP_PKEY_EC;
 
-	if (oab_key_policy(key, allow_weak, 1, why, n) < 0 || digest_policy(dnid, allow_weak, why, n) < 0)
+	if (oab_key_policy(key, allow_weak, 1, why, n) < 0 ||
+	    digest_policy(si_digest(si), allow_weak, why, n) < 0)
 		return -1;
 	CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &sig);
 	if (sig)
