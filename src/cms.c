@@ -356,7 +356,7 @@ int oab_cms_signer_policy(CMS_ContentInfo *cms, CMS_SignerInfo *si, EVP_PKEY *ke
 {
 	X509_ALGOR *sig = NULL;
 	const ASN1_OBJECT *o = NULL;
-	int dnid = si_digest_nid(si), snid, kid = EVP_PKEY_get_base_id(key), mdn, pkn;
+	int dnid = si_digest_nid(si), snid, kid = key ? EVP_PKEY_get_base_id(key) : NID_undef, mdn, pkn;
 	int rsa = kid == EVP_PKEY_RSA || kid == EVP_PKEY_RSA_PSS, ec = kid == EVP_PKEY_EC;
 
 	if (oab_key_policy(key, allow_weak, 1, why, n) < 0 ||

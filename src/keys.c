@@ -328,11 +328,15 @@ int oab_key_id(EVP_PKEY *k, char out[65])
 
 int oab_key_policy(EVP_PKEY *k, int allow_weak, int signer, char *why, size_t n)
 {
-	int id = EVP_PKEY_get_base_id(k), bits = EVP_PKEY_get_bits(k);
+	int id = k ? EVP_PKEY_get_base_id(k) : NID_undef, bits = k ? EVP_PKEY_get_bits(k) : 0;
 	BIGNUM *e = NULL;
 	char enc[32] = "", grp[64] = "";
 	int rc = -1;
 
+	if (!k) {
+		snprintf(why, n, "certificate without a readable public key");
+		goto out;
+	}
 	switch (id) {
 	case EVP_PKEY_RSA:
 	case EVP_PKEY_RSA_PSS:
