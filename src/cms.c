@@ -444,11 +444,14 @@ int oab_cms_check(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 		}
 		/* No trust judgement here, so old algorithms pass (verify
 		 * decides); what is never accepted is refused. */
-		if (oab_cms_signer_policy(cms, si, X509_get0_pubkey(cert), 1, why, sizeof(why)) < 0 ||
-		    (oab_key_id(X509_get0_pubkey(cert), ids->id[i]) < 0 &&
-		     snprintf(why, sizeof(why), "key has no id") > 0)) {
+		if (oab_cms_signer_policy(cms, si, X509_get0_pubkey(cert), 1, why, sizeof(why)) < 0) {
 			oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': signer %d refused: %s",
 				    i + 1, why);
+			goto out;
+		}
+		if (oab_key_id(X509_get0_pubkey(cert), ids->id[i]) < 0) {
+			oab_err_set(err, OAB_E_INTERNAL, "member 'manifest.sig': signer %d: cannot compute its key id",
+				    i + 1);
 			goto out;
 		}
 		ids->n++;

@@ -173,7 +173,8 @@ int oab_key_id(EVP_PKEY *k, char out[65]);
 /* Algorithm policy for a key met while verifying (otabundle(1) ALGORITHM
  * POLICY): RSA from OAB_RSA_MIN_BITS (OAB_RSA_WEAK_BITS with allow_weak)
  * to OAB_RSA_MAX_BITS with 3 <= e <= 2^32; EC on P-256/P-384/P-521 named
- * curves only; with signer, nothing else. 0 if accepted, else -1 and why. */
+ * curves only; Ed25519/Ed448 too unless signer. 0 if accepted, else -1
+ * and why. */
 #define OAB_RSA_MIN_BITS 2048
 #define OAB_RSA_WEAK_BITS 1024
 #define OAB_RSA_MAX_BITS 16384

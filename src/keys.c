@@ -308,11 +308,21 @@ out:
 int oab_key_id(EVP_PKEY *k, char out[65])
 {
 	unsigned char *der = NULL, md[32];
-	EVP_PKEY *c = k ? key_canonical(k) : NULL;
-	int len = c ? i2d_PUBKEY(c, &der) : -1;
+	const unsigned char *p;
+	EVP_PKEY *pub = NULL, *c = NULL;
+	int len = k ? i2d_PUBKEY(k, &der) : -1;
 	unsigned int dl;
 	int ok;
 
+	/* The public half read back from its SPKI: a provider key whose
+	 * parameters can be read also when k lives in an engine (token). */
+	p = der;
+	if (len > 0 && (pub = d2i_PUBKEY(NULL, &p, len)))
+		c = key_canonical(pub);
+	EVP_PKEY_free(pub);
+	OPENSSL_free(der);
+	der = NULL;
+	len = c ? i2d_PUBKEY(c, &der) : -1;
 	EVP_PKEY_free(c);
 	if (len <= 0) {
 		ERR_clear_error();
@@ -373,12 +383,15 @@ int oab_key_policy(EVP_PKEY *k, int allow_weak, int signer, char *why, size_t n)
 			goto out;
 		}
 		break;
+	case EVP_PKEY_ED25519:
+	case EVP_PKEY_ED448:
+		if (!signer)
+			break; /* a CA may certify with EdDSA; CMS cannot use it */
+		/* fall through */
 	default:
-		if (signer) {
-			snprintf(why, n, "key type %s is not accepted for signing (RSA or EC)",
-				 OBJ_nid2sn(id));
-			goto out;
-		}
+		snprintf(why, n, "key type %s is not accepted%s", OBJ_nid2sn(id),
+			 signer ? " for signing (RSA or EC)" : " (RSA, EC or EdDSA)");
+		goto out;
 	}
 	rc = 0;
 out:

@@ -199,7 +199,29 @@ static void describe(struct oab_signer_report *sr, X509 *cert)
  * certificates below it may do, so each must allow codeSigning (as
  * OpenSSL checks a purpose on CA certificates; anyExtendedKeyUsage does
  * not count); and every key and certificate signature follows the
- * algorithm policy (the anchor's signature on itself is not used). */
+ * algorithm policy (the anchor's own signature is not used). */
+static int cert_digest_ok(int mdnid, int allow_weak)
+{
+	switch (mdnid) {
+	case NID_undef: /* EdDSA: no separate digest */
+	case NID_sha224:
+	case NID_sha256:
+	case NID_sha384:
+	case NID_sha512:
+	case NID_sha512_224:
+	case NID_sha512_256:
+	case NID_sha3_224:
+	case NID_sha3_256:
+	case NID_sha3_384:
+	case NID_sha3_512:
+		return 1;
+	case NID_sha1:
+		return allow_weak;
+	default:
+		return 0;
+	}
+}
+
 static char *chain_policy(STACK_OF(X509) *path, int allow_weak)
 {
 	int n = sk_X509_num(path);
@@ -209,8 +231,7 @@ static char *chain_policy(STACK_OF(X509) *path, int allow_weak)
 		X509 *x = sk_X509_value(path, i);
 		char *who = name_str(X509_get_subject_name(x));
 		const char *w = who ? who : "?";
-		int mdnid = NID_undef, self = i == n - 1 && X509_check_issued(x, x) == X509_V_OK;
-		int r = 0;
+		int mdnid = NID_undef, anchor = i == n - 1, r = 0;
 
 		if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) &&
 		    !(X509_get_extended_key_usage(x) & XKU_CODE_SIGN))
@@ -218,9 +239,8 @@ static char *chain_policy(STACK_OF(X509) *path, int allow_weak)
 				     i == 0 ? "signer" : "issuing", w);
 		else if (oab_key_policy(X509_get0_pubkey(x), allow_weak, 0, why, sizeof(why)) < 0)
 			r = asprintf(&out, "certificate '%s': %s", w, why);
-		else if (!self && (!X509_get_signature_info(x, &mdnid, NULL, NULL, NULL) ||
-				   mdnid == NID_md5 || mdnid == NID_md5_sha1 ||
-				   (mdnid == NID_sha1 && !allow_weak)))
+		else if (!anchor && (!X509_get_signature_info(x, &mdnid, NULL, NULL, NULL) ||
+				     !cert_digest_ok(mdnid, allow_weak)))
 			r = asprintf(&out, "certificate '%s' is signed with %s%s", w,
 				     mdnid == NID_undef ? "an unknown algorithm" : OBJ_nid2sn(mdnid),
 				     mdnid == NID_sha1 ? " (weak; --allow-weak accepts it)" : " (refused)");
