@@ -327,9 +327,13 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 
 	if (threshold == 0)
 		threshold = 1;
-	if (n == 0 || n > OAB_MAX_SIGNERS) {
+	if (n == 0 || n > OAB_MAX_SIGNERS) { /* oab_cms_parse refuses these already */
 		oab_report_check(rep, 0, "signature", "%d signers", n);
-		oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': has no signers");
+		if (n == 0)
+			oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': has no signers");
+		else
+			oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': %d SignerInfos (at most %d accepted)",
+				    n, OAB_MAX_SIGNERS);
 		goto out;
 	}
 	CMS_set1_signers_certs(cms, NULL, 0);
@@ -361,6 +365,8 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			sr->trusted = 0;
 			sr->note = strdup("signer certificate not included in the signature");
 			oab_report_check(rep, 0, what, "signer certificate not included");
+			if (!trust)
+				continue; /* inspect describes every signer */
 			bad = i + 1;
 			refused = 1;
 			break;
