@@ -232,9 +232,9 @@ BIO *oab_cms_digest_open(CMS_ContentInfo *cms, const unsigned char *data, size_t
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	int n = sis ? sk_CMS_SignerInfo_num(sis) : 0;
 	BIO *chain;
-	char buf[4096];
+	char *buf = malloc(64 * 1024); /* fewer, larger BIO calls */
 
-	chain = *content = BIO_new_mem_buf(data, (int)len);
+	chain = *content = buf ? BIO_new_mem_buf(data, (int)len) : NULL;
 	for (size_t d = 0; chain && d < sizeof(digest_nids) / sizeof(digest_nids[0]); d++) {
 		int used = 0;
 		BIO *md;
@@ -253,12 +253,14 @@ BIO *oab_cms_digest_open(CMS_ContentInfo *cms, const unsigned char *data, size_t
 		chain = BIO_push(md, chain);
 	}
 	if (!chain) {
+		free(buf);
 		*content = NULL;
 		oab_err_ssl(err, OAB_E_INTERNAL, "cannot start CMS digests");
 		return NULL;
 	}
-	while (BIO_read(chain, buf, sizeof(buf)) > 0)
+	while (BIO_read(chain, buf, 64 * 1024) > 0)
 		;
+	free(buf);
 	return chain;
 }
 
@@ -410,6 +412,32 @@ int oab_cms_signer_policy(CMS_ContentInfo *cms, CMS_SignerInfo *si, EVP_PKEY *ke
 	return 0;
 }
 
+int oab_cms_rsa_budget(CMS_ContentInfo *cms, struct oab_err *err)
+{
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+	long total = 0;
+
+	for (int i = 0; sis && i < sk_CMS_SignerInfo_num(sis); i++) {
+		X509 *cert = NULL;
+		EVP_PKEY *k;
+		int id, bits;
+
+		CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(sis, i), NULL, &cert, NULL, NULL);
+		k = cert ? X509_get0_pubkey(cert) : NULL;
+		id = k ? EVP_PKEY_get_base_id(k) : NID_undef;
+		bits = k ? EVP_PKEY_get_bits(k) : 0;
+		/* larger keys are refused one by one (oab_key_policy) */
+		if ((id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) && bits <= OAB_RSA_MAX_BITS)
+			total += bits;
+	}
+	ERR_clear_error();
+	if (total > OAB_RSA_TOTAL_BITS)
+		return oab_err_set(err, OAB_E_REJECTED,
+				   "member 'manifest.sig': the signers' RSA keys have %ld bits together (at most %d accepted)",
+				   total, OAB_RSA_TOTAL_BITS);
+	return 0;
+}
+
 int oab_cms_check(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 		  struct oab_keyids *ids, struct oab_err *err)
 {
@@ -424,6 +452,8 @@ int oab_cms_check(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 		return -1;
 	CMS_set1_signers_certs(cms, NULL, 0);
 	ERR_clear_error();
+	if (oab_cms_rsa_budget(cms, err) < 0)
+		return -1;
 	chain = oab_cms_digest_open(cms, data, len, &content, err);
 	if (!chain)
 		return -1;

@@ -209,6 +209,12 @@ int oab_cms_signer_valid(CMS_SignerInfo *si, BIO *chain);
  * accepted, else -1 and why. */
 int oab_cms_signer_policy(CMS_ContentInfo *cms, CMS_SignerInfo *si, EVP_PKEY *key,
 			  int allow_weak, char *why, size_t n);
+/* Bound the RSA work of one signature: checking costs about bits(n)^2
+ * per signer (e <= 2^32), so the signers' RSA moduli (signer certificates
+ * set, CMS_set1_signers_certs) may total at most OAB_RSA_TOTAL_BITS:
+ * 16 keys of 4096 bits, or 4 of 16384. OAB_E_REJECTED beyond. */
+#define OAB_RSA_TOTAL_BITS 65536
+int oab_cms_rsa_budget(CMS_ContentInfo *cms, struct oab_err *err);
 /* Key ids (hex SHA-256 of SPKI) of a CMS's signers, in order. */
 struct oab_keyids {
 	char (*id)[65];

@@ -339,6 +339,10 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 	CMS_set1_signers_certs(cms, NULL, 0);
 	ERR_clear_error();
 	if (trust) {
+		if (oab_cms_rsa_budget(cms, err) < 0) {
+			oab_report_check(rep, 0, "signature", "%s", err->msg);
+			goto out;
+		}
 		chain = oab_cms_digest_open(cms, data, len, &content, err);
 		if (!chain)
 			goto out;

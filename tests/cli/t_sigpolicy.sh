@@ -95,6 +95,11 @@ t=$(ms "$O" verify $CA "$T/bomb16.oab")
 [ "$t" -lt 2000 ] && ok "16 SignerInfos, 3000-bit exponent: rejected in $t ms" || bad "16-signer bomb took $t ms"
 "$OAB_TOOLS/sigbomb" "$T/m.yaml" "$T/bign.sig" 1 17 16400 && put "$T/bign.oab" "$T/bign.sig" || bad "sigbomb"
 expect 1 "RSA key of 16400 bits \(at most 16384 accepted\)" "$O" verify $CA "$T/bign.oab"
+# RSA moduli of all signers together at most 65536 bits (4 x 16384, 16 x 4096).
+"$OAB_TOOLS/sigbomb" "$T/m.yaml" "$T/n5x16k.sig" 5 17 16384 && put "$T/n5x16k.oab" "$T/n5x16k.sig" || bad "sigbomb"
+expect 1 "RSA keys have 81920 bits together \(at most 65536 accepted\)" "$O" verify $CA "$T/n5x16k.oab"
+"$OAB_TOOLS/sigbomb" "$T/m.yaml" "$T/n4x16k.sig" 4 17 16384 && put "$T/n4x16k.oab" "$T/n4x16k.sig" || bad "sigbomb"
+expect 1 "signature 1 of 4 invalid" "$O" verify $CA "$T/n4x16k.oab"
 "$OAB_TOOLS/sigbomb" "$T/m.yaml" "$T/e33.sig" 1 33 3072 && put "$T/e33.oab" "$T/e33.sig" || bad "sigbomb"
 expect 1 "RSA public exponent of 33 bits" "$O" verify $CA "$T/e33.oab"
 # 17 valid signatures by one key (no trust needed to cost work): refused.
@@ -103,6 +108,8 @@ expect 1 "17 SignerInfos" "$O" verify $CA "$T/s17.oab"
 expect 1 "17 SignerInfos" "$O" inspect "$T/s17.oab"
 "$OAB_TOOLS/sigbomb" "$T/m.yaml" "$T/s16.sig" 16 0 0 && put "$T/s16.oab" "$T/s16.sig" || bad "sigbomb"
 expect 1 "not trusted" "$O" verify $CA "$T/s16.oab"
+t=$(ms "$O" verify $CA "$T/s16.oab")
+[ "$t" -lt 2000 ] && ok "16 valid untrusted signatures: rejected in $t ms" || bad "16 valid signatures took $t ms"
 
 # ---- algorithm policy -------------------------------------------------------
 RSA="-signer $PKI/signer-rsa3072.pem -inkey $PKI/signer-rsa3072.key"
