@@ -75,7 +75,8 @@ void cli_verify_hint(const struct cli_verify_args *va, const struct oab_report *
 	{"compatible", required_argument, NULL, 1003},             \
 	{"min-security-version", required_argument, NULL, 1004},   \
 	{"threshold", required_argument, NULL, 1005},              \
-	{"now", required_argument, NULL, 1006}
+	{"now", required_argument, NULL, 1006},                    \
+	{"allow-weak", no_argument, NULL, 1007}
 
 /* Signer options shared by build and sign. */
 #define CLI_MAX_SIGNERS 16

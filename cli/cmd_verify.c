@@ -78,6 +78,9 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 		va->opts.now = t;
 		return 1;
 	}
+	case 1007:
+		va->opts.allow_weak = 1;
+		return 1;
 	default:
 		return 0;
 	}

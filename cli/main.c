@@ -19,13 +19,14 @@ const struct cli_cmd cli_commands[] = {
 	{"verify", cmd_verify, "verify a bundle's signature, members and policy",
 	 "verify (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
-	 "                       [--json] [-q] BUNDLE", 1},
+	 "                       [--allow-weak] [--json] [-q] BUNDLE", 1},
 	{"inspect", cmd_inspect, "show a bundle's metadata, payloads and signers (unverified)",
 	 "inspect [--json] BUNDLE", 1},
 	{"extract", cmd_extract, "verify a bundle, then write its payloads into a folder",
 	 "extract (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
-	 "                       [--force] [--json] [-q] -C DIR [PAYLOAD...] BUNDLE", 1},
+	 "                       [--allow-weak] [--force] [--json] [-q]\n"
+	 "                       -C DIR [PAYLOAD...] BUNDLE", 1},
 	{"sign", cmd_sign, "add (or replace) signatures of a bundle, or sign an exported manifest",
 	 "sign [-o OUT] --key KEY --cert CERT [--key KEY --cert CERT]... [--chain PEM]...\n"
 	 "                       [--pass SRC] [--pin SRC] [--pkcs11-module PATH]\n"

@@ -226,8 +226,20 @@ void oab_signers_free(struct oab_signer *s, size_t n);
 int oab_load_certs(const char *path, STACK_OF(X509) **out, struct oab_err *err);
 /* "EC P-256", "RSA-3072", "Ed25519"... into buf. */
 void oab_key_describe(EVP_PKEY *k, char *buf, size_t n);
-/* Hex SHA-256 of the DER SubjectPublicKeyInfo (65 bytes buf). */
+/* Hex SHA-256 of the DER SubjectPublicKeyInfo (65 bytes buf) of the key
+ * in its canonical encoding (RSA: rsaEncryption; EC: named curve,
+ * uncompressed point), so one key has one id however its certificate
+ * writes it. -1 for EC keys with explicit parameters. */
 int oab_key_id(EVP_PKEY *k, char out[65]);
+/* Algorithm policy for a key met while verifying (otabundle(1) ALGORITHM
+ * POLICY): RSA from OAB_RSA_MIN_BITS (OAB_RSA_WEAK_BITS with allow_weak)
+ * to OAB_RSA_MAX_BITS with 3 <= e <= 2^32; EC on P-256/P-384/P-521 named
+ * curves only; Ed25519/Ed448 too unless signer. 0 if accepted, else -1
+ * and why. */
+#define OAB_RSA_MIN_BITS 2048
+#define OAB_RSA_WEAK_BITS 1024
+#define OAB_RSA_MAX_BITS 16384
+int oab_key_policy(EVP_PKEY *k, int allow_weak, int signer, char *why, size_t n);
 
 /* cms.c ------------------------------------------------------------- */
 /* Detached CMS SignedData (DER) over data, one SignerInfo per signer. */
@@ -235,7 +247,11 @@ int oab_cms_sign(const unsigned char *data, size_t len,
 		 struct oab_signer *signers, size_t n,
 		 STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
 		 struct oab_err *err);
-/* Parse a detached SignedData. */
+/* Parse a detached SignedData: DER only (the zero padding of
+ * otabundle-format(5) aside), 1 to OAB_MAX_SIGNERS SignerInfos, at most
+ * OAB_MAX_SIG_CERTS certificates and CRLs. */
+#define OAB_MAX_SIGNERS 16
+#define OAB_MAX_SIG_CERTS 32
 CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len,
 			       struct oab_err *err);
 
@@ -247,6 +263,19 @@ void oab_cms_digest_close(BIO *chain, BIO *content);
 /* 1 if si's signature (signed attributes and message digest) is valid
  * over the content digested by chain (oab_cms_digest_open). */
 int oab_cms_signer_valid(CMS_SignerInfo *si, BIO *chain);
+/* Algorithm policy for one SignerInfo signed with key (otabundle(1)
+ * ALGORITHM POLICY): the key (oab_key_policy), the digest (SHA-256/384/
+ * 512; SHA-1 with allow_weak; never MD5), the signature algorithm fitting
+ * both, and a signed contentType equal to the eContentType. 0 if
+ * accepted, else -1 and why. */
+int oab_cms_signer_policy(CMS_ContentInfo *cms, CMS_SignerInfo *si, EVP_PKEY *key,
+			  int allow_weak, char *why, size_t n);
+/* Bound the RSA work of one signature: checking costs about bits(n)^2
+ * per signer (e <= 2^32), so the signers' RSA moduli (signer certificates
+ * set, CMS_set1_signers_certs) may total at most OAB_RSA_TOTAL_BITS:
+ * 16 keys of 4096 bits, or 4 of 16384. OAB_E_REJECTED beyond. */
+#define OAB_RSA_TOTAL_BITS 65536
+int oab_cms_rsa_budget(CMS_ContentInfo *cms, struct oab_err *err);
 /* Key ids (hex SHA-256 of SPKI) of a CMS's signers, in order. */
 struct oab_keyids {
 	char (*id)[65];
@@ -265,11 +294,12 @@ int oab_cms_encode(CMS_ContentInfo *cms, unsigned char **der, size_t *len,
 /* trust.c ----------------------------------------------------------- */
 /* Check every signer of cms over data, and judge each against trust at
  * time now. Fills report signers and checks. Returns 0 if every signature
- * is valid and at least threshold distinct trusted keys signed. With
+ * is valid and at least threshold distinct trusted keys signed; allow_weak
+ * relaxes the algorithm policy (oab_cms_signer_policy). With
  * trust == NULL only describes the signers (inspect). */
 int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       const unsigned char *data, size_t len, int64_t now,
-		       unsigned threshold, struct oab_report *rep,
+		       unsigned threshold, int allow_weak, struct oab_report *rep,
 		       struct oab_err *err);
 
 /* Before a build or sign writes anything: with trust, a signature by

@@ -835,7 +835,7 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 		if ((st == 1 ? oab_tarin_scan_rest(r.t, pending ? r.e : NULL, err)
 			     : oab_tarin_end(r.t, err)) < 0)
 			goto out;
-		if (cms && oab_trust_evaluate(NULL, cms, yaml, ylen, now, 1, rep, err) < 0)
+		if (cms && oab_trust_evaluate(NULL, cms, yaml, ylen, now, 1, 0, rep, err) < 0)
 			goto out;
 		if (oab_manifest_parse((char *)yaml, ylen, "manifest.yaml", NULL,
 				       OAB_MANIFEST_RESOLVED, &rep->manifest, err) < 0) {
@@ -851,7 +851,8 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 			    r.label);
 		goto out;
 	}
-	if (oab_trust_evaluate(vo->trust, cms, yaml, ylen, now, vo->threshold, rep, err) < 0)
+	if (oab_trust_evaluate(vo->trust, cms, yaml, ylen, now, vo->threshold,
+			       vo->allow_weak, rep, err) < 0)
 		goto out;
 	/* Only now are the manifest's bytes trusted enough to parse. */
 	if (oab_manifest_parse((char *)yaml, ylen, "manifest.yaml", NULL, OAB_MANIFEST_RESOLVED,

@@ -215,8 +215,10 @@ static CMS_ContentInfo *load_cms_file(const char *path, struct oab_err *err)
 		}
 	} else {
 		cms = oab_cms_parse((unsigned char *)buf, len, err);
-		if (!cms)
+		if (!cms) {
+			err->code = OAB_E_USAGE; /* a bad input file, as for PEM */
 			oab_err_prefix(err, "signature '%s': ", path);
+		}
 	}
 	free(buf);
 	return cms;

@@ -196,8 +196,68 @@ static void describe(struct oab_signer_report *sr, X509 *cert)
 
 /* ---- judging ------------------------------------------------------------ */
 
+/* What path validation leaves to us, on the chain it built (leaf first,
+ * anchor last): an extendedKeyUsage anywhere in the chain limits what the
+ * certificates below it may do, so each must allow codeSigning (as
+ * OpenSSL checks a purpose on CA certificates; anyExtendedKeyUsage does
+ * not count); and every key and certificate signature follows the
+ * algorithm policy (the anchor's own signature is not used). */
+static int cert_digest_ok(int mdnid, int allow_weak)
+{
+	switch (mdnid) {
+	case NID_undef: /* EdDSA: no separate digest */
+	case NID_sha224:
+	case NID_sha256:
+	case NID_sha384:
+	case NID_sha512:
+	case NID_sha512_224:
+	case NID_sha512_256:
+	case NID_sha3_224:
+	case NID_sha3_256:
+	case NID_sha3_384:
+	case NID_sha3_512:
+		return 1;
+	case NID_sha1:
+		return allow_weak;
+	default:
+		return 0;
+	}
+}
+
+static char *chain_policy(STACK_OF(X509) *path, int allow_weak)
+{
+	int n = sk_X509_num(path);
+	char why[160], *out = NULL;
+
+	for (int i = 0; i < n; i++) {
+		X509 *x = sk_X509_value(path, i);
+		char *who = name_str(X509_get_subject_name(x));
+		const char *w = who ? who : "?";
+		int mdnid = NID_undef, anchor = i == n - 1, r = 0;
+
+		if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) &&
+		    !(X509_get_extended_key_usage(x) & XKU_CODE_SIGN))
+			r = asprintf(&out, "%s certificate '%s' has an extendedKeyUsage without codeSigning",
+				     i == 0 ? "signer" : "issuing", w);
+		else if (oab_key_policy(X509_get0_pubkey(x), allow_weak, 0, why, sizeof(why)) < 0)
+			r = asprintf(&out, "certificate '%s': %s", w, why);
+		else if (!anchor && (!X509_get_signature_info(x, &mdnid, NULL, NULL, NULL) ||
+				     !cert_digest_ok(mdnid, allow_weak)))
+			r = asprintf(&out, "certificate '%s' is signed with %s%s", w,
+				     mdnid == NID_undef ? "an unknown algorithm" : OBJ_nid2sn(mdnid),
+				     mdnid == NID_sha1 ? " (weak; --allow-weak accepts it)" : " (refused)");
+		free(who);
+		ERR_clear_error();
+		if (r < 0)
+			return strdup("out of memory");
+		if (out)
+			return out;
+	}
+	return NULL;
+}
+
 static char *chain_check(const struct oab_trust *t, X509 *leaf, STACK_OF(X509) *untrusted,
-			 int64_t now)
+			 int64_t now, int allow_weak)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -232,6 +292,9 @@ static char *chain_check(const struct oab_trust *t, X509 *leaf, STACK_OF(X509) *
 		why = strdup("signer certificate lacks extendedKeyUsage codeSigning");
 		goto out;
 	}
+	why = chain_policy(X509_STORE_CTX_get0_chain(ctx), allow_weak);
+	if (why)
+		goto out;
 	ku = X509_get_key_usage(leaf);
 	if (ku != UINT32_MAX && !(ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))) {
 		why = strdup("signer certificate's keyUsage does not allow digitalSignature");
@@ -254,25 +317,34 @@ static const char *pinned_match(const struct oab_trust *t, EVP_PKEY *k)
 
 int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       const unsigned char *data, size_t len, int64_t now,
-		       unsigned threshold, struct oab_report *rep, struct oab_err *err)
+		       unsigned threshold, int allow_weak, struct oab_report *rep,
+		       struct oab_err *err)
 {
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	STACK_OF(X509) *certs = CMS_get1_certs(cms);
 	BIO *content = NULL, *chain = NULL;
 	int n = sis ? sk_CMS_SignerInfo_num(sis) : 0;
-	int bad = 0, rc = -1;
+	int bad = 0, refused = 0, rc = -1;
 	size_t first = rep->n_signers;
 
 	if (threshold == 0)
 		threshold = 1;
-	if (n == 0) {
-		oab_report_add_check(rep, 0, "signature", NULL, "no signers");
-		oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': has no signers");
+	if (n == 0 || n > OAB_MAX_SIGNERS) { /* oab_cms_parse refuses these already */
+		oab_report_add_check(rep, 0, "signature", NULL, "%d signers", n);
+		if (n == 0)
+			oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': has no signers");
+		else
+			oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': %d SignerInfos (at most %d accepted)",
+				    n, OAB_MAX_SIGNERS);
 		goto out;
 	}
 	CMS_set1_signers_certs(cms, NULL, 0);
 	ERR_clear_error();
 	if (trust) {
+		if (oab_cms_rsa_budget(cms, err) < 0) {
+			oab_report_add_check(rep, 0, "signature", NULL, "%s", err->msg);
+			goto out;
+		}
 		chain = oab_cms_digest_open(cms, data, len, &content, err);
 		if (!chain)
 			goto out;
@@ -281,7 +353,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, i);
 		struct oab_signer_report *sr = oab_report_add_signer(rep);
 		X509 *cert = NULL;
-		char what[32];
+		char what[32], why[160];
 		const char *pin;
 		int ok;
 
@@ -299,12 +371,29 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			sr->trusted = 0;
 			sr->note = strdup("signer certificate not included in the signature");
 			oab_report_add_check(rep, 0, "signature", what, "signer certificate not included");
-			bad++;
-			continue;
+			if (!trust)
+				continue; /* inspect describes every signer */
+			bad = i + 1;
+			refused = 1;
+			break;
 		}
 		describe(sr, cert);
 		if (!trust)
 			continue;
+		/* The algorithm policy bounds the work (key sizes) before the
+		 * signature is checked; the first refused or invalid signature
+		 * ends the evaluation. */
+		if (oab_cms_signer_policy(cms, si, X509_get0_pubkey(cert), allow_weak, why,
+					  sizeof(why)) < 0) {
+			sr->signature_ok = 0;
+			sr->trusted = 0;
+			sr->note = strdup(why);
+			oab_report_add_check(rep, 0, "signature", what, "refused (%s): %s", sr->subject ? sr->subject : "?",
+					 why);
+			bad = i + 1;
+			refused = 1;
+			break;
+		}
 		ok = oab_cms_signer_valid(si, chain);
 		sr->signature_ok = ok;
 		oab_report_add_check(rep, ok, "signature", what, ok ? "valid (%s, %s)" : "INVALID (%s, %s)",
@@ -312,8 +401,8 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		if (!ok) {
 			sr->trusted = 0;
 			sr->note = strdup("signature does not match the manifest");
-			bad++;
-			continue;
+			bad = i + 1;
+			break;
 		}
 		for (size_t j = first; j < rep->n_signers - 1; j++)
 			if (rep->signers[j].trusted == 1 && sr->key_id && rep->signers[j].key_id &&
@@ -330,10 +419,10 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			if (asprintf(&sr->note, "pinned key from '%s'", pin) < 0)
 				sr->note = NULL;
 		} else if (sk_X509_num(trust->cas) > 0) {
-			char *why = chain_check(trust, cert, certs, now);
+			char *cwhy = chain_check(trust, cert, certs, now, allow_weak);
 
-			sr->trusted = why == NULL;
-			sr->note = why ? why : strdup("chain validates to a --ca anchor");
+			sr->trusted = cwhy == NULL;
+			sr->note = cwhy ? cwhy : strdup("chain validates to a --ca anchor");
 		} else {
 			sr->trusted = 0;
 			sr->note = strdup("key not pinned with --trust");
@@ -350,8 +439,10 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		goto out;
 	}
 	if (bad) {
-		oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': %d of %d signature%s invalid",
-			    bad, n, n == 1 ? "" : "s");
+		const struct oab_signer_report *b = &rep->signers[first + (size_t)bad - 1];
+
+		oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': signature %d of %d %s: %s",
+			    bad, n, refused ? "refused" : "invalid", b->note ? b->note : "?");
 		goto out;
 	}
 	if (rep->trusted_keys < threshold) {
@@ -473,7 +564,7 @@ int oab_signers_judge(const struct oab_signer_spec *specs, struct oab_signer *s,
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (oab_trust_evaluate(trust, cms, probe, sizeof(probe) - 1, now, (unsigned)n, rep, err) == 0) {
+	if (oab_trust_evaluate(trust, cms, probe, sizeof(probe) - 1, now, (unsigned)n, 0, rep, err) == 0) {
 		rc = 0;
 		goto out;
 	}

@@ -280,6 +280,8 @@ struct oab_verify_opts {
 	int64_t min_security_version;  /* < 0: not checked */
 	int64_t now;                   /* < 0: current time */
 	unsigned threshold;            /* distinct trusted keys needed; 0 = 1 */
+	int allow_weak;                /* 1: accept SHA-1 and RSA 1024-2047 (old
+					* bundles); 0: refuse (otabundle(1)) */
 	oab_progress_fn progress;
 	void *progress_arg;
 };

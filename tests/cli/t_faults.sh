@@ -51,8 +51,22 @@ for sig in KILL TERM INT; do
 	env --default-signal=INT "$O" build -q -o "$T/k$sig/b.oab" --key "$PKI/signer.key" --cert "$PKI/signer.pem" \
 		--chain "$PKI/chain.pem" "$IN/big.yaml" 2>/dev/null &
 	pid=$!
-	sleep 0.5
+	# Wait for a state, not a time: the build has its temp output open in
+	# the folder (not yet under the bundle's name); stop it there, signal
+	# it, let it go on.
+	mid=0 i=0
+	while [ $i -lt 3000 ] && kill -0 $pid 2>/dev/null; do
+		if ls -l /proc/$pid/fd 2>/dev/null | grep "$T/k$sig/" | grep -vq "$T/k$sig/b.oab\$"; then
+			kill -STOP $pid
+			ls -l /proc/$pid/fd 2>/dev/null | grep "$T/k$sig/" | grep -vq "$T/k$sig/b.oab\$" && mid=1
+			break
+		fi
+		i=$((i + 1))
+		sleep 0.01
+	done
+	[ $mid = 1 ] && ok "SIG$sig: build stopped with its temp output open" || bad "SIG$sig: build never seen mid-way"
 	kill -$sig $pid 2>/dev/null
+	kill -CONT $pid 2>/dev/null
 	wait $pid 2>/dev/null
 	[ "$(sha256sum < "$T/k$sig/b.oab")" = "$sum_old" ] && ok "SIG$sig mid-build: old bundle intact" || bad "SIG$sig: old bundle changed"
 	expect 0 "" "$O" verify $CA "$T/k$sig/b.oab"

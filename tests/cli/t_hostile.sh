@@ -104,6 +104,19 @@ $M "$T/good.oab" "$T/man2.oab" append manifest.yaml "$T/fake.yaml"; reject_all m
 expect 1 "second member 'manifest.yaml'" "$O" inspect "$T/man2.oab"
 $M "$T/good.oab" "$T/sig2.oab" append ./manifest.sig "$T/junk";     reject_all sig2 "second member './manifest.sig'|not listed"
 expect 1 "second member './manifest.sig'" "$O" export-manifest -o "$T/sig2.yaml" "$T/sig2.oab"
+# Hostile signatures (issue 11, more in t_sigpolicy.sh): 2300 SignerInfos
+# naming an RSA key with a 3000-bit exponent; BER instead of DER; a
+# certificate whose key cannot be read (found by fuzz_cms); MD5.
+tar -xOf "$T/good.oab" manifest.yaml > "$T/m.yaml"
+"$OAB_TOOLS/sigbomb" "$T/m.yaml" "$T/bomb.sig" 2300 3000 3072
+$M "$T/good.oab" "$T/sigbomb.oab" replace manifest.sig "$T/bomb.sig"; reject sigbomb "2300 SignerInfos"
+tar -xOf "$T/good.oab" manifest.sig | perl -0777 -pe 's/^\x30\x82..(.*)\z/\x30\x80$1\x00\x00/s' > "$T/ber.sig"
+$M "$T/good.oab" "$T/ber.oab" replace manifest.sig "$T/ber.sig"; reject ber "not DER"
+$M "$T/good.oab" "$T/nokey.oab" replace manifest.sig "$OAB_ROOT/tests/fuzz/regressions/cms-nokey.sig"
+reject nokey "manifest.sig"
+openssl cms -sign -binary -in "$T/m.yaml" -signer "$PKI/signer-rsa3072.pem" -inkey "$PKI/signer-rsa3072.key" \
+	-certfile "$PKI/chain.pem" -md md5 -outform DER -out "$T/md5.sig"
+$M "$T/good.oab" "$T/md5.oab" replace manifest.sig "$T/md5.sig"; reject md5 "MD5"
 # Not a tar at all / empty file.
 head -c 4096 /dev/urandom > "$T/random.oab"; reject random "not a bundle|damaged|archive"
 : > "$T/empty.oab"; reject empty "empty|not a bundle"

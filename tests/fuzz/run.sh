@@ -8,7 +8,7 @@ b=${2:-build/fuzz}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$b/work
 rm -rf "$work"
-mkdir -p "$work/in" "$b/corpus-manifest" "$b/corpus-bundle" "$root/tests/fuzz/crashes"
+mkdir -p "$work/in" "$b/corpus-manifest" "$b/corpus-bundle" "$b/corpus-cms" "$root/tests/fuzz/crashes"
 sh "$root/scripts/mkpki.sh" "$work/pki" >/dev/null 2>&1
 # Small inputs so that mutations reach every member quickly.
 printf 'rootfs image\n%.0s' $(seq 1 200) > "$work/in/rootfs.ext4"
@@ -23,8 +23,22 @@ sed 's/compression: none/compression: zstd:1/' "$work/in/acme-gateway.yaml" > "$
 cp "$root/manifests/examples/"*.yaml "$b/corpus-manifest/"
 tar -xOf "$b/corpus-bundle/signed.oab" manifest.yaml > "$b/corpus-manifest/resolved.yaml"
 export OAB_FUZZ_TRUST="$work/pki/signer.pem"
+# fuzz_cms: signatures over signed.oab's manifest, judged against the
+# test CA and the pinned signer.
+sh "$root/scripts/mkpki.sh" "$work/pki" leaf second p256 >/dev/null 2>&1
+sh "$root/scripts/mkpki.sh" "$work/pki" leaf signer-rsa rsa2048 >/dev/null 2>&1
+tar -xOf "$b/corpus-bundle/signed.oab" manifest.yaml > "$work/signed.yaml"
+tar -xOf "$b/corpus-bundle/signed.oab" manifest.sig > "$b/corpus-cms/signed.sig"
+openssl cms -sign -binary -in "$work/signed.yaml" -signer "$work/pki/signer.pem" -inkey "$work/pki/signer.key" \
+	-signer "$work/pki/second.pem" -inkey "$work/pki/second.key" -certfile "$work/pki/chain.pem" \
+	-md sha256 -outform DER -out "$b/corpus-cms/two-chain.sig"
+openssl cms -sign -binary -in "$work/signed.yaml" -signer "$work/pki/second.pem" -inkey "$work/pki/second.key" \
+	-md sha1 -noattr -outform DER -out "$b/corpus-cms/sha1-noattr.sig"
+"$O" sign -q --detached -o "$b/corpus-cms/rsa-pss.sig" --key "$work/pki/signer-rsa.key" \
+	--cert "$work/pki/signer-rsa.pem" --chain "$work/pki/chain.pem" "$work/signed.yaml"
+export OAB_FUZZ_CA="$work/pki/ca.pem" OAB_FUZZ_MANIFEST="$work/signed.yaml"
 status=0
-for t in manifest bundle; do
+for t in manifest bundle cms; do
 	echo "== fuzz_$t for ${secs}s"
 	if ! "$b/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=20 \
 		-artifact_prefix="$root/tests/fuzz/crashes/$t-" -print_final_stats=1 \
@@ -37,7 +51,7 @@ done
 # Every saved crash is replayed as a regression test.
 for c in "$root"/tests/fuzz/regressions/*; do
 	[ -e "$c" ] || continue
-	case $(basename "$c") in manifest-*) t=manifest ;; *) t=bundle ;; esac
+	case $(basename "$c") in manifest-*) t=manifest ;; cms-*) t=cms ;; *) t=bundle ;; esac
 	"$b/fuzz_$t" "$c" >/dev/null 2>&1 || { echo "regression $(basename "$c") crashes"; status=1; }
 done
 exit $status

@@ -10,6 +10,8 @@
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
 #include "otabundle/otabundle.h"
@@ -163,7 +165,7 @@ static int evaluate(const unsigned char *der, size_t der_len, const unsigned cha
 	assert_non_null(cms);
 	*rep = oab_report_new();
 	assert_non_null(*rep);
-	rc = oab_trust_evaluate(t, cms, data, len, (int64_t)time(NULL), threshold, *rep, err);
+	rc = oab_trust_evaluate(t, cms, data, len, (int64_t)time(NULL), threshold, 0, *rep, err);
 	CMS_ContentInfo_free(cms);
 	return rc;
 }
@@ -409,11 +411,12 @@ static void test_two_signers(void **state)
 	oab_report_free(rep);
 	oab_trust_free(t);
 
-	/* altered data: both signatures invalid */
+	/* altered data: the first invalid signature ends the evaluation */
 	t = trust_pinning(keys, 2);
 	assert_int_equal(evaluate(der, len, (const unsigned char *)"x", 1, t, 1, &rep, &err), -1);
 	assert_int_equal(err.code, OAB_E_REJECTED);
-	assert_non_null(strstr(err.msg, "2 of 2 signatures invalid"));
+	assert_non_null(strstr(err.msg, "signature 1 of 2 invalid"));
+	assert_int_equal(rep->n_signers, 1);
 	oab_report_free(rep);
 	oab_trust_free(t);
 	free(der);
@@ -813,16 +816,18 @@ static void test_parse_rejects(void **state)
 }
 
 /* No signers: oab_cms_sign refuses, and a SignedData without SignerInfos
- * (made directly) parses but never evaluates as valid. */
+ * (made directly) is refused by the parser, by oab_cms_check (the path of
+ * attach-signature's PEM input) and by evaluate. */
 static void test_no_signers(void **state)
 {
 	unsigned char *der = NULL, *p = NULL;
 	size_t len = 0;
 	struct oab_err err = {0};
 	struct oab_report *rep;
+	struct oab_keyids ids;
 	int k = K_P256, n;
 	struct oab_trust *t = trust_pinning(&k, 1);
-	CMS_ContentInfo *empty, *cms;
+	CMS_ContentInfo *empty;
 
 	(void)state;
 	assert_int_equal(oab_cms_sign(g_msg, sizeof(g_msg) - 1, NULL, 0, NULL, &der, &len, &err), -1);
@@ -834,11 +839,18 @@ static void test_no_signers(void **state)
 	assert_non_null(empty);
 	n = i2d_CMS_ContentInfo(empty, &p);
 	assert_true(n > 0);
-	cms = oab_cms_parse(p, (size_t)n, &err);
-	assert_non_null(cms);
+	expect_parse_fail(p, (size_t)n, "has no signers");
+
+	oab_err_clear(&err);
+	assert_int_equal(oab_cms_check(empty, g_msg, sizeof(g_msg) - 1, &ids, &err), -1);
+	assert_int_equal(err.code, OAB_E_REJECTED);
+	assert_non_null(strstr(err.msg, "has no signers"));
+	assert_null(ids.id);
+
 	rep = oab_report_new();
 	oab_err_clear(&err);
-	assert_int_equal(oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, time(NULL), 1, rep, &err),
+	assert_int_equal(oab_trust_evaluate(t, empty, g_msg, sizeof(g_msg) - 1, time(NULL), 1, 0, rep,
+					    &err),
 			 -1);
 	assert_int_equal(err.code, OAB_E_REJECTED);
 	assert_non_null(strstr(err.msg, "no signers"));
@@ -846,10 +858,370 @@ static void test_no_signers(void **state)
 	assert_int_equal(rep->n_checks, 1);
 	assert_int_equal(rep->checks[0].ok, 0);
 	oab_report_free(rep);
-	CMS_ContentInfo_free(cms);
 	CMS_ContentInfo_free(empty);
 	OPENSSL_free(p);
 	oab_trust_free(t);
+}
+
+/* ---- one key, one id; algorithm policy; limits; DER ------------------------ */
+
+/* k re-encoded through its SubjectPublicKeyInfo with the EC point format
+ * or parameter encoding changed (OpenSSL keeps them from the DER). */
+static EVP_PKEY *reencoded(EVP_PKEY *k, const char *param, const char *value, int *differs)
+{
+	EVP_PKEY *d = EVP_PKEY_dup(k), *out;
+	unsigned char *a = NULL, *b = NULL;
+	const unsigned char *p;
+	int na = i2d_PUBKEY(k, &a), nb;
+
+	assert_non_null(d);
+	assert_int_equal(EVP_PKEY_set_utf8_string_param(d, param, value), 1);
+	nb = i2d_PUBKEY(d, &b);
+	assert_true(na > 0 && nb > 0);
+	*differs = na != nb || memcmp(a, b, (size_t)na) != 0;
+	p = b;
+	out = d2i_PUBKEY(NULL, &p, nb);
+	assert_non_null(out);
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	EVP_PKEY_free(d);
+	return out;
+}
+
+static void test_key_id_canonical(void **state)
+{
+	static const struct {
+		const char *param, *value;
+	} enc[] = {{OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"},
+		   {OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "hybrid"}};
+	char kid[65], kid2[65], why[160];
+	int differs;
+
+	(void)state;
+	for (int k = K_P256; k <= K_P384; k++) {
+		assert_int_equal(oab_key_id(F.key[k], kid), 0);
+		for (size_t i = 0; i < sizeof(enc) / sizeof(enc[0]); i++) {
+			EVP_PKEY *e = reencoded(F.key[k], enc[i].param, enc[i].value, &differs);
+
+			assert_true(differs); /* a different SPKI ... */
+			assert_int_equal(EVP_PKEY_eq(e, F.key[k]), 1);
+			assert_int_equal(oab_key_id(e, kid2), 0);
+			assert_string_equal(kid, kid2); /* ... the same key id */
+			assert_int_equal(oab_key_policy(e, 0, 1, why, sizeof(why)), 0);
+			EVP_PKEY_free(e);
+		}
+		/* explicit curve parameters: no id, refused by the policy */
+		{
+			EVP_PKEY *e = reencoded(F.key[k], OSSL_PKEY_PARAM_EC_ENCODING, "explicit", &differs);
+
+			assert_true(differs);
+			assert_int_equal(oab_key_id(e, kid2), -1);
+			assert_int_equal(oab_key_policy(e, 1, 0, why, sizeof(why)), -1);
+			assert_non_null(strstr(why, "explicit curve parameters"));
+			EVP_PKEY_free(e);
+		}
+	}
+	/* an RSA key under the RSASSA-PSS OID has the rsaEncryption key's id */
+	{
+		BIGNUM *n = NULL, *e = NULL;
+		OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+		OSSL_PARAM *prm;
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
+		EVP_PKEY *pss = NULL;
+
+		assert_true(EVP_PKEY_get_bn_param(F.key[K_RSA], OSSL_PKEY_PARAM_RSA_N, &n) &&
+			    EVP_PKEY_get_bn_param(F.key[K_RSA], OSSL_PKEY_PARAM_RSA_E, &e));
+		assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
+			    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e));
+		prm = OSSL_PARAM_BLD_to_param(bld);
+		assert_true(prm && ctx && EVP_PKEY_fromdata_init(ctx) > 0 &&
+			    EVP_PKEY_fromdata(ctx, &pss, EVP_PKEY_PUBLIC_KEY, prm) > 0);
+		assert_int_equal(EVP_PKEY_get_base_id(pss), EVP_PKEY_RSA_PSS);
+		assert_int_equal(oab_key_id(F.key[K_RSA], kid), 0);
+		assert_int_equal(oab_key_id(pss, kid2), 0);
+		assert_string_equal(kid, kid2);
+		EVP_PKEY_free(pss);
+		EVP_PKEY_CTX_free(ctx);
+		OSSL_PARAM_free(prm);
+		OSSL_PARAM_BLD_free(bld);
+		BN_free(n);
+		BN_free(e);
+	}
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
+struct enc {
+	unsigned char *p;
+	int n;
+};
+
+static int enc_cmp(const void *a, const void *b)
+{
+	const struct enc *x = a, *y = b;
+	int c = memcmp(x->p, y->p, (size_t)(x->n < y->n ? x->n : y->n));
+
+	return c ? c : x->n - y->n;
+}
+
+/* Sign si's signed attributes again by hand, as another CMS tool would
+ * (OpenSSL refuses to sign attributes it considers wrong): their DER SET
+ * OF (sorted encodings) signed with key and SHA-256. */
+static void resign_attrs(CMS_SignerInfo *si, EVP_PKEY *key)
+{
+	int n = CMS_signed_get_attr_count(si);
+	struct enc *e = calloc((size_t)n, sizeof(*e));
+	unsigned char *set, *q, sig[1024];
+	size_t body = 0, hdr, siglen = sizeof(sig);
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+
+	assert_true(n > 0 && e && mctx);
+	for (int i = 0; i < n; i++) {
+		e[i].n = i2d_X509_ATTRIBUTE(CMS_signed_get_attr(si, i), &e[i].p);
+		assert_true(e[i].n > 0);
+		body += (size_t)e[i].n;
+	}
+	qsort(e, (size_t)n, sizeof(*e), enc_cmp);
+	assert_true(body < 65536);
+	hdr = body < 128 ? 2 : body < 256 ? 3 : 4;
+	set = q = malloc(hdr + body);
+	assert_non_null(set);
+	*q++ = 0x31;
+	if (hdr == 2)
+		*q++ = (unsigned char)body;
+	else if (hdr == 3)
+		*q++ = 0x81, *q++ = (unsigned char)body;
+	else
+		*q++ = 0x82, *q++ = (unsigned char)(body >> 8), *q++ = (unsigned char)body;
+	for (int i = 0; i < n; i++) {
+		memcpy(q, e[i].p, (size_t)e[i].n);
+		q += e[i].n;
+		OPENSSL_free(e[i].p);
+	}
+	assert_int_equal(EVP_DigestSignInit(mctx, NULL, EVP_sha256(), NULL, key), 1);
+	assert_int_equal(EVP_DigestSign(mctx, sig, &siglen, set, hdr + body), 1);
+	assert_int_equal(ASN1_STRING_set(CMS_SignerInfo_get0_signature(si), sig, (int)siglen), 1);
+	EVP_MD_CTX_free(mctx);
+	free(set);
+	free(e);
+}
+
+/* A detached SignedData over g_msg made with OpenSSL directly: n
+ * SignerInfos by key k with digest md (the first carrying the
+ * certificate); with ct, each signed contentType is ct instead. */
+static unsigned char *raw_cms(int k, const EVP_MD *md, int n, int ct, size_t *len)
+{
+	BIO *in = BIO_new_mem_buf(g_msg, (int)sizeof(g_msg) - 1);
+	CMS_ContentInfo *c = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_DETACHED | CMS_BINARY);
+	unsigned char *p = NULL, *out;
+	int l;
+
+	assert_non_null(in);
+	assert_non_null(c);
+	for (int i = 0; i < n; i++)
+		assert_non_null(CMS_add1_signer(c, F.cert[k], F.key[k], md,
+						CMS_BINARY | (i ? CMS_NOCERTS : 0)));
+	assert_int_equal(CMS_final(c, in, NULL, CMS_BINARY | CMS_DETACHED), 1);
+	for (int i = 0; ct != NID_undef && i < n; i++) {
+		CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(c), i);
+		int at = CMS_signed_get_attr_by_NID(si, NID_pkcs9_contentType, -1);
+
+		assert_true(at >= 0);
+		X509_ATTRIBUTE_free(CMS_signed_delete_attr(si, at));
+		assert_int_equal(CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType, V_ASN1_OBJECT,
+							     OBJ_nid2obj(ct), -1), 1);
+		resign_attrs(si, F.key[k]);
+	}
+	l = i2d_CMS_ContentInfo(c, &p);
+	assert_true(l > 0);
+	out = malloc((size_t)l);
+	assert_non_null(out);
+	memcpy(out, p, (size_t)l);
+	*len = (size_t)l;
+	OPENSSL_free(p);
+	CMS_ContentInfo_free(c);
+	BIO_free(in);
+	return out;
+}
+
+/* Evaluate der pinned to key k; expect rc, and for a rejection exit class
+ * 1 with needle in the message. */
+static void expect_eval(const unsigned char *der, size_t len, int k, int allow_weak, int want,
+			const char *needle)
+{
+	struct oab_trust *t = trust_pinning(&k, 1);
+	struct oab_err err = {0};
+	CMS_ContentInfo *cms = oab_cms_parse(der, len, &err);
+	struct oab_report *rep = oab_report_new();
+	int rc;
+
+	assert_non_null(cms);
+	assert_non_null(rep);
+	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, time(NULL), 1, allow_weak, rep, &err);
+	if (rc != want || (needle && !strstr(err.msg, needle)))
+		print_error("rc %d, '%s' (wanted %d, '%s')\n", rc, err.msg, want, needle ? needle : "");
+	assert_int_equal(rc, want);
+	if (want < 0) {
+		assert_int_equal(err.code, OAB_E_REJECTED);
+		assert_non_null(strstr(err.msg, needle));
+		assert_int_equal(rep->trusted_keys, 0);
+	}
+	assert_int_equal(ERR_peek_error(), 0);
+	oab_report_free(rep);
+	CMS_ContentInfo_free(cms);
+	oab_trust_free(t);
+}
+
+static void test_algorithm_policy(void **state)
+{
+	unsigned char *der;
+	size_t len;
+
+	/* each case judged strict (allow_weak 0) and relaxed (1): NULL
+	 * means accepted, else the refusal's text */
+	static const struct {
+		int k, ct;
+		const char *md, *strict, *relaxed;
+	} cases[] = {
+		{K_P256, NID_undef, "SHA384", NULL, NULL},
+		{K_P256, NID_undef, "SHA1", "digest SHA-1 is weak", NULL},
+		{K_RSA, NID_undef, "MD5", "digest MD5 is refused", "digest MD5 is refused"},
+		{K_RSA1024, NID_undef, "SHA256", "RSA key of 1024 bits is weak", NULL},
+		{K_K256, NID_undef, "SHA256", "EC curve 'secp256k1' is not accepted",
+		 "EC curve 'secp256k1' is not accepted"},
+		/* attributes signed again by hand verify (the helper is sound) */
+		{K_P256, NID_pkcs7_data, "SHA256", NULL, NULL},
+		/* RFC 5652 11.1: a signed contentType other than the eContentType */
+		{K_P256, NID_id_smime_ct_TSTInfo, "SHA256", "signed contentType 1.2.840.113549.1.9.16.1.4 differs",
+		 "signed contentType 1.2.840.113549.1.9.16.1.4 differs"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		der = raw_cms(cases[i].k, EVP_get_digestbyname(cases[i].md), 1, cases[i].ct, &len);
+		expect_eval(der, len, cases[i].k, 0, cases[i].strict ? -1 : 0, cases[i].strict);
+		expect_eval(der, len, cases[i].k, 1, cases[i].relaxed ? -1 : 0, cases[i].relaxed);
+		free(der);
+	}
+	/* an unknown digest OID (sha256's last arc changed, everywhere): a
+	 * rejection (class 1), not an internal error */
+	{
+		static const unsigned char sha256_oid[] = {0x60, 0x86, 0x48, 0x01, 0x65,
+							   0x03, 0x04, 0x02, 0x01};
+		int patched = 0;
+
+		der = raw_cms(K_P256, EVP_sha256(), 1, NID_undef, &len);
+		for (size_t i = 0; i + sizeof(sha256_oid) <= len; i++)
+			if (memcmp(der + i, sha256_oid, sizeof(sha256_oid)) == 0) {
+				der[i + sizeof(sha256_oid) - 1] = 0x7f;
+				patched++;
+			}
+		assert_true(patched >= 2);
+		expect_eval(der, len, K_P256, 1, -1, "unsupported digest algorithm 2.16.840.1.101.3.4.2.127");
+		free(der);
+	}
+}
+
+static void test_parse_limits(void **state)
+{
+	unsigned char *der, *p = NULL;
+	size_t len;
+	struct oab_err err = {0};
+	struct oab_keyids ids;
+	CMS_ContentInfo *cms;
+	int n;
+
+	(void)state;
+	/* SignerInfos: 16 parse, 17 do not (nor pass oab_cms_check) */
+	der = raw_cms(K_P256, EVP_sha256(), OAB_MAX_SIGNERS, NID_undef, &len);
+	cms = oab_cms_parse(der, len, &err);
+	assert_non_null(cms);
+	assert_int_equal(oab_cms_check(cms, g_msg, sizeof(g_msg) - 1, &ids, &err), 0);
+	assert_int_equal(ids.n, OAB_MAX_SIGNERS);
+	free(ids.id);
+	/* one more SignerInfo on the parsed structure */
+	assert_non_null(CMS_add1_signer(cms, F.cert[K_P256], F.key[K_P256], EVP_sha256(),
+					CMS_BINARY | CMS_NOCERTS | CMS_REUSE_DIGEST));
+	assert_int_equal(oab_cms_check(cms, g_msg, sizeof(g_msg) - 1, &ids, &err), -1);
+	assert_non_null(strstr(err.msg, "17 SignerInfos (at most 16 accepted)"));
+	n = i2d_CMS_ContentInfo(cms, &p);
+	assert_true(n > 0);
+	expect_parse_fail(p, (size_t)n, "17 SignerInfos (at most 16 accepted)");
+	OPENSSL_free(p);
+	p = NULL;
+	CMS_ContentInfo_free(cms);
+	free(der);
+
+	/* certificates: 32 parse, 33 do not */
+	der = raw_cms(K_P256, EVP_sha256(), 1, NID_undef, &len);
+	cms = oab_cms_parse(der, len, &err);
+	assert_non_null(cms);
+	for (int i = 1; i <= OAB_MAX_SIG_CERTS; i++) {
+		char cn[32];
+		X509 *x;
+
+		snprintf(cn, sizeof(cn), "extra %d", i);
+		x = tl_self_signed(F.key[K_P256B], cn, 1000 + i);
+		assert_non_null(x);
+		assert_int_equal(CMS_add0_cert(cms, x), 1);
+		if (i == OAB_MAX_SIG_CERTS - 1 || i == OAB_MAX_SIG_CERTS) {
+			CMS_ContentInfo *again;
+
+			n = i2d_CMS_ContentInfo(cms, &p);
+			assert_true(n > 0);
+			if (i == OAB_MAX_SIG_CERTS) {
+				expect_parse_fail(p, (size_t)n, "33 certificates and revocation lists (at most 32");
+			} else {
+				again = oab_cms_parse(p, (size_t)n, &err);
+				assert_non_null(again);
+				CMS_ContentInfo_free(again);
+			}
+			OPENSSL_free(p);
+			p = NULL;
+		}
+	}
+	CMS_ContentInfo_free(cms);
+	free(der);
+}
+
+/* manifest.sig must be DER: the same signature in BER forms is refused. */
+static void test_parse_der_only(void **state)
+{
+	unsigned char *der, *ber;
+	size_t len;
+	struct oab_err err = {0};
+	CMS_ContentInfo *cms;
+
+	(void)state;
+	der = raw_cms(K_P256, EVP_sha256(), 1, NID_undef, &len);
+	assert_true(len > 260 && der[0] == 0x30 && der[1] == 0x82);
+	cms = oab_cms_parse(der, len, &err);
+	assert_non_null(cms);
+	CMS_ContentInfo_free(cms);
+	ber = calloc(1, len + 8);
+	assert_non_null(ber);
+	/* outer SEQUENCE with an indefinite length, ended by 00 00 */
+	ber[0] = 0x30;
+	ber[1] = 0x80;
+	memcpy(ber + 2, der + 4, len - 4);
+	cms = NULL;
+	{
+		const unsigned char *q = ber;
+
+		/* OpenSSL itself reads it ... */
+		cms = d2i_CMS_ContentInfo(NULL, &q, (long)(len - 4 + 4));
+		assert_non_null(cms);
+		CMS_ContentInfo_free(cms);
+	}
+	/* ... we do not */
+	expect_parse_fail(ber, len - 4 + 4, "not DER");
+	/* a long-form length with a leading zero byte */
+	ber[0] = 0x30;
+	ber[1] = 0x83;
+	ber[2] = 0x00;
+	memcpy(ber + 3, der + 2, len - 2);
+	expect_parse_fail(ber, len + 1, "not DER");
+	free(ber);
+	free(der);
 }
 
 int main(void)
@@ -867,6 +1239,10 @@ int main(void)
 		cmocka_unit_test(test_load_certs),
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_no_signers),
+		cmocka_unit_test(test_key_id_canonical),
+		cmocka_unit_test(test_algorithm_policy),
+		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_parse_der_only),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -31,6 +31,10 @@ enum {
 	EXPIRED,   /* valid from -30 days to -1 day */
 	OTHER,     /* an unrelated self-signed CA */
 	ROGUE,     /* codeSigning leaf signed by OTHER */
+	INTER_SRV, /* CA signed by ROOT, extendedKeyUsage serverAuth only */
+	LEAF_USRV, /* codeSigning leaf signed by INTER_SRV */
+	INTER_RSA, /* RSA-1024 CA signed by ROOT */
+	LEAF_URSA, /* codeSigning leaf signed by INTER_RSA */
 	N
 };
 
@@ -43,7 +47,8 @@ static struct {
 } P;
 
 static const char *const names[N] = {"root", "inter", "leaf", "leaf2", "leaf-same", "leaf-srv",
-				     "leaf-noeku", "expired", "other", "rogue"};
+				     "leaf-noeku", "expired", "other", "rogue", "inter-srv", "leaf-usrv",
+				     "inter-rsa", "leaf-ursa"};
 
 static int make_pki(void)
 {
@@ -57,7 +62,8 @@ static int make_pki(void)
 			P.key[i] = P.key[LEAF];
 			EVP_PKEY_up_ref(P.key[i]);
 		} else {
-			P.key[i] = tl_key_ec(i == ROOT ? "P-384" : "P-256");
+			P.key[i] = i == INTER_RSA ? tl_key_rsa(1024)
+						  : tl_key_ec(i == ROOT ? "P-384" : "P-256");
 		}
 		if (!P.key[i])
 			return -1;
@@ -77,6 +83,15 @@ static int make_pki(void)
 	for (int i = LEAF; i < N; i++) {
 		if (i == OTHER)
 			continue;
+		if (i == INTER_SRV || i == INTER_RSA) {
+			o = ca;
+			o.cn = names[i];
+			o.serial = 100 + i;
+			o.eku = i == INTER_SRV ? "serverAuth" : NULL;
+			if (!(P.cert[i] = tl_make_cert(P.key[i], &o, P.cert[ROOT], P.key[ROOT])))
+				return -1;
+			continue;
+		}
 		o = leaf;
 		o.cn = names[i];
 		o.serial = 100 + i;
@@ -88,8 +103,12 @@ static int make_pki(void)
 			o.not_before = -30 * DAY;
 			o.not_after = -1 * DAY;
 		}
-		P.cert[i] = i == ROGUE ? tl_make_cert(P.key[i], &o, P.cert[OTHER], P.key[OTHER])
-				       : tl_make_cert(P.key[i], &o, P.cert[INTER], P.key[INTER]);
+		{
+			int by = i == ROGUE ? OTHER : i == LEAF_USRV ? INTER_SRV
+					   : i == LEAF_URSA ? INTER_RSA : INTER;
+
+			P.cert[i] = tl_make_cert(P.key[i], &o, P.cert[by], P.key[by]);
+		}
 		if (!P.cert[i])
 			return -1;
 	}
@@ -184,8 +203,9 @@ static struct oab_trust *trust_pinned(const int *pins, size_t n)
 	return t;
 }
 
-static int evaluate(const unsigned char *der, size_t len, const struct oab_trust *t, int64_t now,
-		    unsigned threshold, struct oab_report **rep, struct oab_err *err)
+static int evaluate_weak(const unsigned char *der, size_t len, const struct oab_trust *t,
+			 int64_t now, unsigned threshold, int allow_weak, struct oab_report **rep,
+			 struct oab_err *err)
 {
 	CMS_ContentInfo *cms = oab_cms_parse(der, len, err);
 	int rc;
@@ -194,11 +214,18 @@ static int evaluate(const unsigned char *der, size_t len, const struct oab_trust
 	*rep = oab_report_new();
 	assert_non_null(*rep);
 	oab_err_clear(err);
-	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, now, threshold, *rep, err);
+	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, now, threshold, allow_weak, *rep,
+				err);
 	CMS_ContentInfo_free(cms);
 	/* evaluate never leaves OpenSSL errors behind */
 	assert_int_equal(ERR_peek_error(), 0);
 	return rc;
+}
+
+static int evaluate(const unsigned char *der, size_t len, const struct oab_trust *t, int64_t now,
+		    unsigned threshold, struct oab_report **rep, struct oab_err *err)
+{
+	return evaluate_weak(der, len, t, now, threshold, 0, rep, err);
 }
 
 /* The first check with this id or about this subject ("signer 1"). */
@@ -223,8 +250,18 @@ static const struct oab_signer_report *signer_cn(const struct oab_report *r, con
 }
 
 /* One signer, one trust store: expect trusted (1) or not (0). */
+static void expect_single_weak(int signer, const int *chain, size_t n_chain, struct oab_trust *t,
+			       int64_t now, int allow_weak, int trusted, const char *note);
+
 static void expect_single(int signer, const int *chain, size_t n_chain, struct oab_trust *t,
 			  int64_t now, int trusted, const char *note)
+{
+	expect_single_weak(signer, chain, n_chain, t, now, 0, trusted, note);
+}
+
+/* The same with the algorithm policy relaxed or not. */
+static void expect_single_weak(int signer, const int *chain, size_t n_chain, struct oab_trust *t,
+			       int64_t now, int allow_weak, int trusted, const char *note)
 {
 	unsigned char *der = NULL;
 	size_t len = 0;
@@ -234,7 +271,7 @@ static void expect_single(int signer, const int *chain, size_t n_chain, struct o
 	int rc;
 
 	sign(&signer, 1, chain, n_chain, &der, &len);
-	rc = evaluate(der, len, t, now, 1, &rep, &err);
+	rc = evaluate_weak(der, len, t, now, 1, allow_weak, &rep, &err);
 	if ((rc == 0) != trusted || (note && (!rep->signers[0].note ||
 					      !strstr(rep->signers[0].note, note))))
 		print_error("%s: rc %d err '%s' note '%s'\n", names[signer], rc, err.msg,
@@ -301,6 +338,39 @@ static void test_eku_server_auth_refused(void **state)
 
 	(void)state;
 	expect_single(LEAF_SRV, &inter, 1, t, P.now, 0, "codeSigning");
+	oab_trust_free(t);
+}
+
+/* An extendedKeyUsage on an intermediate (or on the anchor) limits the
+ * certificates below it: serverAuth-only does not allow codeSigning. */
+static void test_eku_on_intermediate(void **state)
+{
+	int root = ROOT, isrv = INTER_SRV;
+	struct oab_trust *t = trust_ca(&root, 1);
+
+	(void)state;
+	expect_single(LEAF_USRV, &isrv, 1, t, P.now, 0,
+		      "issuing certificate 'CN=inter-srv,O=otabundle unit' has an extendedKeyUsage without codeSigning");
+	oab_trust_free(t);
+	t = trust_ca(&isrv, 1);
+	expect_single(LEAF_USRV, NULL, 0, t, P.now, 0, "without codeSigning");
+	oab_trust_free(t);
+	/* pinned, the leaf's own key is trusted without any chain */
+	t = trust_pinned((int[]){LEAF_USRV}, 1);
+	expect_single(LEAF_USRV, &isrv, 1, t, P.now, 1, "pinned");
+	oab_trust_free(t);
+}
+
+/* The algorithm policy covers the chain: an RSA-1024 intermediate is
+ * refused, unless allow_weak. */
+static void test_weak_key_in_chain(void **state)
+{
+	int root = ROOT, irsa = INTER_RSA;
+	struct oab_trust *t = trust_ca(&root, 1);
+
+	(void)state;
+	expect_single(LEAF_URSA, &irsa, 1, t, P.now, 0, "RSA key of 1024 bits is weak");
+	expect_single_weak(LEAF_URSA, &irsa, 1, t, P.now, 1, 1, "chain validates");
 	oab_trust_free(t);
 }
 
@@ -705,6 +775,8 @@ int main(void)
 		cmocka_unit_test(test_root_anchor_with_carried_intermediate),
 		cmocka_unit_test(test_intermediate_anchor),
 		cmocka_unit_test(test_eku_server_auth_refused),
+		cmocka_unit_test(test_eku_on_intermediate),
+		cmocka_unit_test(test_weak_key_in_chain),
 		cmocka_unit_test(test_unrelated_ca),
 		cmocka_unit_test(test_validity_at_now),
 		cmocka_unit_test(test_threshold_pinned),
