@@ -18,22 +18,41 @@
 
 void oab_err_clear(struct oab_err *err)
 {
-	if (!err)
-		return;
-	err->code = OAB_OK;
-	err->msg[0] = '\0';
+	if (err)
+		memset(err, 0, sizeof(*err));
 }
 
 int oab_err_set(struct oab_err *err, enum oab_code code, const char *fmt, ...)
 {
+	char msg[OAB_ERR_MAX];
 	va_list ap;
 
 	if (!err)
 		return -1;
-	err->code = code;
+	/* Formatted first: an argument may be the old message. */
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	oab_err_clear(err);
+	err->code = code;
+	memcpy(err->msg, msg, sizeof(msg));
+	return -1;
+}
+
+int oab_err_detail(struct oab_err *err, enum oab_detail detail, const char *member,
+		   long long chunk, const char *expected, const char *found)
+{
+	if (!err)
+		return -1;
+	err->detail = detail;
+	if (member)
+		snprintf(err->member, sizeof(err->member), "%s", member);
+	err->has_chunk = chunk >= 0;
+	err->chunk = chunk >= 0 ? (unsigned long long)chunk : 0;
+	if (expected)
+		snprintf(err->expected, sizeof(err->expected), "%s", expected);
+	if (found)
+		snprintf(err->found, sizeof(err->found), "%s", found);
 	return -1;
 }
 
@@ -65,6 +84,7 @@ int oab_err_ssl(struct oab_err *err, enum oab_code code, const char *fmt, ...)
 {
 	unsigned long e = ERR_peek_last_error();
 	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	char msg[OAB_ERR_MAX];
 	va_list ap;
 	size_t n;
 
@@ -72,10 +92,12 @@ int oab_err_ssl(struct oab_err *err, enum oab_code code, const char *fmt, ...)
 		ERR_clear_error();
 		return -1;
 	}
-	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	oab_err_clear(err);
+	err->code = code;
+	memcpy(err->msg, msg, sizeof(msg));
 	n = strlen(err->msg);
 	if (reason && n < sizeof(err->msg))
 		snprintf(err->msg + n, sizeof(err->msg) - n, " (%s)", reason);

@@ -523,7 +523,29 @@ static void test_err_prefix(void **state)
 	oab_err_set(&err, OAB_E_USAGE, "%s", pre);
 	assert_int_equal(strlen(err.msg), OAB_ERR_MAX - 1);
 
+	/* Detail and fields: kept by a prefix, cleared by the next set; a
+	 * set may quote the message it replaces. */
+	oab_err_set(&err, OAB_E_REJECTED, "chunk 3 bad");
+	assert_int_equal(oab_err_detail(&err, OAB_D_CHUNK_HASH, "payloads/rootfs.zst", 3, "aa", "bb"), -1);
+	oab_err_prefix(&err, "reading: ");
+	assert_int_equal(err.detail, OAB_D_CHUNK_HASH);
+	assert_string_equal(err.member, "payloads/rootfs.zst");
+	assert_true(err.has_chunk);
+	assert_int_equal(err.chunk, 3);
+	assert_string_equal(err.expected, "aa");
+	assert_string_equal(err.found, "bb");
+	oab_err_set(&err, OAB_E_IO, "again: %s", err.msg);
+	assert_string_equal(err.msg, "again: reading: chunk 3 bad");
+	assert_int_equal(err.detail, OAB_D_NONE);
+	assert_string_equal(err.member, "");
+	assert_false(err.has_chunk);
+	assert_string_equal(err.expected, "");
+	oab_err_detail(&err, OAB_D_EXISTS, NULL, -1, NULL, NULL);
+	assert_int_equal(err.detail, OAB_D_EXISTS);
+	assert_false(err.has_chunk);
+
 	/* NULL err is accepted everywhere. */
+	assert_int_equal(oab_err_detail(NULL, OAB_D_EXISTS, NULL, -1, NULL, NULL), -1);
 	assert_int_equal(oab_err_set(NULL, OAB_E_IO, "x"), -1);
 	assert_int_equal(oab_err_prefix(NULL, "x"), -1);
 	assert_int_equal(oab_err_ssl(NULL, OAB_E_IO, "x"), -1);
