@@ -51,6 +51,13 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 	{"threshold", required_argument, NULL, 1005},              \
 	{"now", required_argument, NULL, 1006}
 
+/* build --source-root, at most this many. */
+#define CLI_MAX_SOURCE_ROOTS 64
+
+/* Process setup before any secret is read (build, sign): no core dumps,
+ * no ptrace attach by same-user processes. 0, or an exit status. */
+int cli_protect_secrets(void);
+
 /* Signer options shared by build and sign. */
 #define CLI_MAX_SIGNERS 16
 struct cli_signer_args {

@@ -26,6 +26,7 @@ int cmd_build(int argc, char **argv)
 		CLI_SIGNER_LONGOPTS,
 		{"unsigned", no_argument, NULL, 'U'},
 		{"jobs", required_argument, NULL, 'j'},
+		{"source-root", required_argument, NULL, 'R'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -36,6 +37,8 @@ int cmd_build(int argc, char **argv)
 	struct oab_manifest *m = NULL;
 	struct oab_err err = {0};
 	char *out_default = NULL;
+	const char *roots[CLI_MAX_SOURCE_ROOTS];
+	size_t nroots = 0;
 	int opt, unsig = 0, quiet = 0, rc;
 
 	optind = 1;
@@ -63,6 +66,12 @@ int cmd_build(int argc, char **argv)
 			o.threads = (int)v;
 			break;
 		}
+		case 'R': /* only here, never in a manifest: see SECURITY.md */
+			if (nroots == CLI_MAX_SOURCE_ROOTS)
+				return cli_usage("build", "at most %d --source-root folders",
+						 CLI_MAX_SOURCE_ROOTS);
+			roots[nroots++] = optarg;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -85,6 +94,8 @@ int cmd_build(int argc, char **argv)
 	o.n_signers = sa.nk;
 	o.chain_files = sa.chain;
 	o.n_chain_files = sa.nch;
+	o.source_roots = roots;
+	o.n_source_roots = nroots;
 
 	if (oab_manifest_load(argv[optind], &m, &err) < 0)
 		return cli_fail(&err);

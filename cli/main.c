@@ -2,10 +2,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -14,7 +17,7 @@ const struct cli_cmd cli_commands[] = {
 	{"build", cmd_build, "build (and sign) a bundle from a manifest",
 	 "build [-o OUT] [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
 	 "                       [--pin SRC] [--pkcs11-module PATH] [--unsigned] [-j N] [-q]\n"
-	 "                       MANIFEST"},
+	 "                       [--source-root DIR]... MANIFEST"},
 	{"verify", cmd_verify, "verify a bundle's signature, members and policy",
 	 "verify (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
@@ -93,6 +96,46 @@ int cli_open_bundle(const char *path, struct oab_err *err)
 	return fd;
 }
 
+int cli_protect_secrets(void)
+{
+	struct rlimit no_core = {0, 0};
+
+	/* Before any key, passphrase or PIN is in memory: a crash or a
+	 * SIGABRT must not write them to a core file, and other processes
+	 * of the same user must not attach and read them. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0) {
+		fprintf(stderr, "otabundle: error: cannot keep secrets out of core dumps: %s\n",
+			strerror(errno));
+		return OAB_E_INTERNAL;
+	}
+	return 0;
+}
+
+/* SIGINT, SIGTERM, SIGHUP: remove a named temp output (where O_TMPFILE
+ * is not available), then die of the signal as before. */
+static void on_signal(int sig)
+{
+	oab_tmpfiles_unlink();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa, old;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		/* A signal ignored by whoever started us stays ignored. */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -117,6 +160,9 @@ int main(int argc, char **argv)
 	for (const struct cli_cmd *c = cli_commands; c->name; c++) {
 		if (strcmp(c->name, cmd) != 0)
 			continue;
+		if ((c->fn == cmd_build || c->fn == cmd_sign) && (rc = cli_protect_secrets()))
+			return rc;
+		catch_signals();
 		rc = c->fn(argc - 1, argv + 1);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			fprintf(stderr, "otabundle: error: writing standard output: %s\n",
