@@ -99,3 +99,28 @@ core_mid_build() {
 	echo "$oldpat" > /proc/sys/kernel/core_pattern
 	return $r
 }
+
+# no_secret_in_core WHAT PATTERNS SOURCE CMD...: core_mid_build CMD and
+# check that no core file holds any of PATTERNS (findbytes patterns,
+# separated by spaces). A machine that cannot take cores is a SKIP line,
+# never an ok.
+ncore=0
+no_secret_in_core() {
+	what=$1 pats=$2 src=$3
+	shift 3
+	ncore=$((ncore + 1))
+	core_mid_build "$T/cores$ncore" "$src" "$@"
+	case $? in
+	0)
+		leaked=no
+		for c in "$T/cores$ncore"/core.*; do
+			# shellcheck disable=SC2086 # one argument per pattern
+			[ -e "$c" ] && "$OAB_TOOLS/findbytes" "$c" $pats && leaked=yes
+		done
+		[ $leaked = no ] && ok "core dump mid-$what: no secret in it ($(ls "$T/cores$ncore" | grep -c '^core') core files)" ||
+			bad "core dump mid-$what holds a secret"
+		;;
+	2) echo "# SKIP core dump check ($what): cannot set core_pattern or dump a core here (not counted as a pass)" ;;
+	*) bad "core dump check ($what): the command never reached its first read" ;;
+	esac
+}
