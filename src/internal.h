@@ -42,10 +42,11 @@ int oab_anon_tmpfile(const char *dir, struct oab_err *err);
  * (file:) source is OAB_E_IO, never an empty secret. */
 int oab_secret_read(const char *src, const char *what, char *buf, size_t bufsz,
 		    struct oab_err *err);
-/* Keep a secret buffer out of swap where the limit allows (best effort),
- * and wipe and unlock it after use. */
-void oab_secret_lock(void *p, size_t n);
-void oab_secret_wipe(void *p, size_t n);
+/* n zeroed bytes for a secret, on pages of their own: locked in memory
+ * where the limit allows (best effort) and excluded from core dumps
+ * (MADV_DONTDUMP). NULL if out of memory. _free wipes and unmaps them. */
+void *oab_secret_alloc(size_t n);
+void oab_secret_free(void *p, size_t n);
 
 /* Regular files only. errno for "not a regular file" (st filled). */
 #define OAB_ENOTREG EMEDIUMTYPE

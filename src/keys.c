@@ -33,21 +33,19 @@ static int pass_cb(char *buf, int size, int rwflag, void *u)
 	pc->asked = 1;
 	if (pc->src) {
 		/* Read into locked memory of ours; OpenSSL wipes its copy. */
-		char *sec = size > 0 ? malloc((size_t)size) : NULL;
+		char *sec = size > 0 ? oab_secret_alloc((size_t)size) : NULL;
 
 		if (!sec) {
 			pc->failed = 1;
 			oab_err_set(pc->err, OAB_E_INTERNAL, "out of memory");
 			return -1;
 		}
-		oab_secret_lock(sec, (size_t)size);
 		n = oab_secret_read(pc->src, NULL, sec, (size_t)size, pc->err);
 		if (n < 0)
 			pc->failed = 1;
 		else
 			memcpy(buf, sec, (size_t)n + 1);
-		oab_secret_wipe(sec, (size_t)size);
-		free(sec);
+		oab_secret_free(sec, (size_t)size);
 		return n < 0 ? -1 : n;
 	}
 	if (!isatty(STDIN_FILENO)) {

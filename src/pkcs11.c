@@ -366,14 +366,14 @@ static int get_pin(const struct oab_signer_spec *spec, const struct p11uri *u, c
 struct oab_p11_pending {
 	struct p11uri ku, cu;
 	const char *module; /* points into spec or ku/cu */
-	char pin[PIN_MAX];
+	char *pin;          /* PIN_MAX bytes from oab_secret_alloc */
 };
 
 void oab_p11_pending_free(struct oab_p11_pending *p)
 {
 	if (!p)
 		return;
-	oab_secret_wipe(p->pin, sizeof(p->pin));
+	oab_secret_free(p->pin, PIN_MAX);
 	p11uri_free(&p->ku);
 	p11uri_free(&p->cu);
 	free(p);
@@ -386,9 +386,10 @@ int oab_p11_prepare(const struct oab_signer_spec *spec, struct oab_p11_pending *
 	struct p11probe probe = {0};
 
 	*out = NULL;
-	if (!p)
+	if (!p || !(p->pin = oab_secret_alloc(PIN_MAX))) {
+		free(p);
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	oab_secret_lock(p->pin, sizeof(p->pin));
+	}
 	if (p11uri_parse(spec->key, "key", &p->ku, err) < 0 ||
 	    (!strncmp(spec->cert, "pkcs11:", 7) && p11uri_parse(spec->cert, "certificate", &p->cu, err) < 0))
 		goto fail;

@@ -364,18 +364,27 @@ int oab_open_regular(const char *path, const char *what, const char *shown, enum
 			   e == ESTALE ? "changed while being opened" : strerror(e));
 }
 
-void oab_secret_lock(void *p, size_t n)
+void *oab_secret_alloc(size_t n)
 {
-	/* Best effort: without CAP_IPC_LOCK the limit (often 8 MiB) still
-	 * covers a few PIN buffers; where it does not, the secret is only
-	 * wiped, and core dumps are the caller's to switch off. */
+	/* Pages of their own: locking them (best effort: without
+	 * CAP_IPC_LOCK the limit, often 8 MiB, still covers a few PINs) and
+	 * leaving them out of core dumps touches nothing of the embedding
+	 * program's memory, and unmapping drops both with the pages. */
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
 	(void)mlock(p, n);
+	(void)madvise(p, n, MADV_DONTDUMP);
+	return p;
 }
 
-void oab_secret_wipe(void *p, size_t n)
+void oab_secret_free(void *p, size_t n)
 {
+	if (!p)
+		return;
 	OPENSSL_cleanse(p, n);
-	(void)munlock(p, n);
+	munmap(p, n);
 }
 
 int oab_secret_read(const char *src, const char *what, char *buf, size_t bufsz,

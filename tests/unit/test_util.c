@@ -192,6 +192,48 @@ static void test_secret_unreadable(void **state)
 	free(fifo);
 }
 
+/* VmFlags of the mapping that holds p, from /proc/self/smaps. */
+static void vm_flags(const void *p, char *out, size_t outsz)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0;
+
+	out[0] = '\0';
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0)
+			snprintf(out, outsz, "%.200s", line + 8);
+	}
+	fclose(f);
+}
+
+/* Secret buffers: pages of their own, left out of core dumps, locked
+ * where the limit allows, wiped and gone after _free. */
+static void test_secret_alloc(void **state)
+{
+	char flags[256];
+	char *p = oab_secret_alloc(256);
+
+	(void)state;
+	assert_non_null(p);
+	for (int i = 0; i < 256; i++)
+		assert_int_equal(p[i], 0);
+	memcpy(p, "1234", 5);
+	vm_flags(p, flags, sizeof(flags));
+	assert_non_null(strstr(flags, " dd")); /* MADV_DONTDUMP */
+	if (getuid() == 0)
+		assert_non_null(strstr(flags, " lo")); /* mlock: no limit for root */
+	oab_secret_free(p, 256);
+	vm_flags(p, flags, sizeof(flags));
+	assert_null(strstr(flags, " dd")); /* unmapped */
+	oab_secret_free(NULL, 256);
+}
+
 /* oab_open_at(OAB_BENEATH): openat2 and our own walk agree. */
 static void test_open_beneath(void **state)
 {
@@ -572,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_secret_fd),
 		cmocka_unit_test(test_secret_literal_rejected),
 		cmocka_unit_test(test_secret_unreadable),
+		cmocka_unit_test(test_secret_alloc),
 		cmocka_unit_test(test_open_beneath),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_escape),
