@@ -138,6 +138,13 @@ grep -q "$PIN" "$T/.err" && bad "literal PIN echoed" || ok "literal PIN not echo
 ls "$T"/e?.oab >/dev/null 2>&1 && bad "output left after a token error" || ok "no output after token errors"
 grep -rq "$PIN" "$T"/*.oab && bad "PIN inside a bundle" || ok "PIN in no bundle"
 
+# The token's own files cannot be signed into a bundle by a manifest.
+tokfile=$(ls "$T"/tokens/*/token.object | head -1)
+sed "s|source: rootfs.ext4|source: $tokfile|" "$IN/acme-gateway.yaml" > "$T/tok.yaml"
+expect 2 "tok.yaml:16:13: key 'payloads\[0\]\.source': source '.*token.object' resolves to '.*token.object', outside the manifest's folder" \
+	"$O" build -o "$T/tok.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin "file:$T/pin" --pkcs11-module "$MOD" "$T/tok.yaml"
+[ -e "$T/tok.oab" ] && bad "token file: output written" || ok "token file: nothing written"
+
 # A core dump taken mid-build (token key loaded, PIN read) holds no PIN.
 no_secret_in_core build "$PIN" "$(cd "$IN" && pwd -P)/rootfs.ext4" "$O" build -q -o "$T/core.oab" \
 	--key "$(K ec256)" --cert "$T/ec256.pem" --pin "file:$T/pin" --pkcs11-module "$MOD" "$IN/acme-gateway.yaml"
