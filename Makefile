@@ -26,11 +26,12 @@ TEST_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 LIB_SRC = $(wildcard src/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-TOOL_SRC = $(wildcard tests/tools/*.c)
+TOOL_SRC = $(filter-out tests/tools/shim_%.c,$(wildcard tests/tools/*.c))
+SHIM_SRC = $(wildcard tests/tools/shim_*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
+TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%) $(SHIM_SRC:tests/tools/%.c=$(BUILD)/tests/%.so)
 HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h tests/unit/testlib.h
 
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -68,6 +69,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libotabundle.a
 $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARNFLAGS) -O2 -Iinclude $(shell $(PKG_CONFIG) --cflags libarchive) -o $@ $< $(LIB_LIBS)
+
+# LD_PRELOAD shims for the end-to-end tests (events at chosen moments).
+$(BUILD)/tests/shim_%.so: tests/tools/shim_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARNFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
 
 # Install missing Debian packages (apt-get; needs root or sudo).
 deps:

@@ -78,6 +78,13 @@ void cli_verify_hint(const struct cli_verify_args *va, const struct oab_report *
 	{"now", required_argument, NULL, 1006},                    \
 	{"allow-weak", no_argument, NULL, 1007}
 
+/* build --source-root, at most this many. */
+#define CLI_MAX_SOURCE_ROOTS 64
+
+/* Process setup before any secret is read (build, sign): no core dumps,
+ * no ptrace attach by same-user processes. 0, or an exit status. */
+int cli_protect_secrets(void);
+
 /* Signer options shared by build and sign. */
 #define CLI_MAX_SIGNERS 16
 struct cli_signer_args {

@@ -44,6 +44,7 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		{"unsigned", no_argument, NULL, 'U'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, 'J'},
+		{"source-root", required_argument, NULL, 'R'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"ultra", no_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
@@ -56,6 +57,8 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 	struct oab_err err = {0};
 	char *out_default = NULL;
 	unsigned long long seen = 0;
+	const char *roots[CLI_MAX_SOURCE_ROOTS];
+	size_t nroots = 0;
 	int opt, unsig = 0, quiet = 0, json = 0, rc;
 
 	optind = 1;
@@ -91,6 +94,12 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		case 'J':
 			json = 1;
 			break;
+		case 'R': /* only here, never in a manifest: see SECURITY.md */
+			if (nroots == CLI_MAX_SOURCE_ROOTS)
+				return cli_usage("build", "at most %d --source-root folders",
+						 CLI_MAX_SOURCE_ROOTS);
+			roots[nroots++] = optarg;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -121,6 +130,8 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 	o.n_chain_files = sa.nch;
 	o.trust = *trust;
 	o.warn = cli_warn;
+	o.source_roots = roots;
+	o.n_source_roots = nroots;
 
 	o.manifest_path = argv[optind];
 	if (oab_manifest_load(argv[optind], &m, &err) < 0)

@@ -2,11 +2,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -15,7 +18,8 @@ const struct cli_cmd cli_commands[] = {
 	{"build", cmd_build, "build (and sign) a bundle from a manifest",
 	 "build [-o OUT] [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
 	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
-	 "                       [--unsigned] [--ultra] [-j N] [--json] [-q] MANIFEST", 1},
+	 "                       [--source-root DIR]... [--unsigned] [--ultra] [-j N] [--json] [-q]\n"
+	 "                       MANIFEST", 1},
 	{"verify", cmd_verify, "verify a bundle's signature, members and policy",
 	 "verify (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
@@ -184,7 +188,23 @@ int cli_once(const char *cmd, const struct option *lo, int opt, unsigned long lo
 	return 0;
 }
 
-/* The option's name as the user may write it: "-o/--output" or "--ca". */
+int cli_protect_secrets(void)
+{
+	struct rlimit no_core = {0, 0};
+
+	/* Before any key, passphrase or PIN is in memory: a crash or a
+	 * SIGABRT must not write them to a core file, and other processes
+	 * of the same user must not attach and read them. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0) {
+		struct oab_err err = {0};
+
+		oab_err_set(&err, OAB_E_INTERNAL, "cannot keep secrets out of core dumps: %s",
+			    strerror(errno));
+		return cli_fail(&err);
+	}
+	return 0;
+}
+
 /* Does --json appear among a command's arguments (before "--")? Only a
  * first guess, so that errors met while parsing the options are a JSON
  * document too; the command confirms it. getopt_long takes unique
@@ -200,6 +220,31 @@ static int wants_json(int argc, char **argv)
 			return 1;
 	}
 	return 0;
+}
+
+/* SIGINT, SIGTERM, SIGHUP: remove a named temp output (where O_TMPFILE
+ * is not available), then die of the signal as before. */
+static void on_signal(int sig)
+{
+	oab_tmpfiles_unlink();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa, old;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		/* A signal ignored by whoever started us stays ignored. */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 int main(int argc, char **argv)
@@ -243,8 +288,12 @@ int main(int argc, char **argv)
 			continue;
 		cli_out_begin(c->name, c->json && wants_json(argc - 1, argv + 1));
 		opterr = 0; /* cli_bad_option() says it, once and escaped */
-		rc = c->fn(argc - 1, argv + 1);
-		rc = cli_json_fallback(rc);
+		if ((c->fn == cmd_build || c->fn == cmd_sign) && (rc = cli_protect_secrets()))
+			rc = cli_json_fallback(rc);
+		else {
+			catch_signals();
+			rc = cli_json_fallback(c->fn(argc - 1, argv + 1));
+		}
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			fprintf(stderr, "otabundle: error: writing standard output: %s\n",
 				strerror(errno));

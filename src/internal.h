@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <openssl/cms.h>
@@ -34,8 +36,61 @@ int oab_read_file(const char *path, size_t limit, char **buf, size_t *len,
 /* An anonymous temp file in dir (O_TMPFILE, else mkstemp + unlink). */
 int oab_anon_tmpfile(const char *dir, struct oab_err *err);
 /* Read a secret from "env:VAR", "file:PATH" or "fd:N" into buf (first
- * line, without newline). Returns its length or -1. */
-int oab_secret_read(const char *src, char *buf, size_t bufsz,
+ * line, without newline). what names the source in messages (NULL: src
+ * itself; give a neutral name where src must not be shown). Returns its
+ * length (>= 1) or -1: an unreadable, closed, empty or non-regular
+ * (file:) source is OAB_E_IO, never an empty secret. */
+int oab_secret_read(const char *src, const char *what, char *buf, size_t bufsz,
+		    struct oab_err *err);
+/* n zeroed bytes for a secret, on pages of their own: locked in memory
+ * where the limit allows (best effort) and excluded from core dumps
+ * (MADV_DONTDUMP). NULL if out of memory. _free wipes and unmaps them. */
+void *oab_secret_alloc(size_t n);
+void oab_secret_free(void *p, size_t n);
+
+/* Regular files only. errno for "not a regular file" (st filled). */
+#define OAB_ENOTREG EMEDIUMTYPE
+/* "a FIFO", "a folder", ... for messages. */
+const char *oab_file_kind(mode_t mode);
+/* 1 if a and b are the same file with the same size, mtime and ctime. */
+int oab_stat_same(const struct stat *a, const struct stat *b);
+/* Open path for reading, refusing (code nonreg) a FIFO, socket, device
+ * or folder before opening it in any way that could block. what and
+ * shown (NULL: path) name it in messages. *st (may be NULL) gets its
+ * fstat. Returns the fd, or -1 with err set. */
+int oab_open_regular(const char *path, const char *what, const char *shown, enum oab_code nonreg,
+		     struct stat *st, struct oab_err *err);
+/* The same step from an O_PATH fd of dirfd/name (opened with oab_open_at
+ * and the same resolve): fstat it, refuse non-regular files (errno
+ * OAB_ENOTREG), reopen dirfd/name for reading and check it is the same
+ * file (else ESTALE). Returns the fd (O_NONBLOCK cleared) or -1/errno. */
+int oab_reopen_regular(int pathfd, int dirfd, const char *name, int resolve, struct stat *st);
+
+/* source.c: open name beneath dirfd. resolve == 0: plain openat.
+ * OAB_BENEATH: refuse absolute paths, ".." above dirfd and symlinks
+ * leading out of it (EXDEV); symlinks inside are followed. openat2
+ * RESOLVE_BENEATH, or a walk of our own where the kernel lacks it (and
+ * always with OAB_BENEATH_WALK, for tests). Returns fd or -1/errno. */
+#define OAB_BENEATH 1
+#define OAB_BENEATH_WALK 2
+int oab_open_at(int dirfd, const char *name, int flags, int resolve);
+/* Where a build's sources may be read: beneath the manifest's folder,
+ * and beneath each --source-root. */
+struct oab_roots {
+	int mdir_fd;
+	char *mdir_real; /* realpath of the manifest's folder */
+	size_t n;
+	int *fd;
+	char **real;
+};
+int oab_roots_open(struct oab_roots *r, const char *manifest_dir, const char *const *roots,
+		   size_t n, struct oab_err *err);
+void oab_roots_close(struct oab_roots *r);
+/* Open it's source for reading under r's rules, refusing (OAB_E_USAGE,
+ * naming the manifest key, file:line:col and the resolved path) a path
+ * that leads outside, and a FIFO, socket, device or folder. *st gets
+ * its fstat. Returns the fd or -1. */
+int oab_source_open(const struct oab_roots *r, const struct oab_item *it, struct stat *st,
 		    struct oab_err *err);
 int oab_online_cpus(void);
 
@@ -46,6 +101,7 @@ struct oab_outfile {
 	char *path;     /* target */
 	char *base;     /* target's name inside dirfd */
 	char *tmpname;  /* non-NULL when mkstemp was used */
+	int slot;       /* 1 + its oab_tmpfiles_unlink() slot; 0 none */
 };
 int oab_outfile_open(struct oab_outfile *o, const char *path,
 		     struct oab_err *err);
@@ -122,9 +178,16 @@ void oab_hasher_free(struct oab_hasher *h);
 
 /* payload.c --------------------------------------------------------- */
 /* Compress (or copy) it->source into out_fd, filling it's sizes and
- * hashes. threads >= 1 zstd workers. */
+ * hashes. threads >= 1 zstd workers. it->source may be anywhere (a
+ * regular file); build confines its sources and uses _fd. */
 int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		     oab_progress_fn progress, void *parg, struct oab_err *err);
+/* The same from an open source whose fstat was *before: refused
+ * (OAB_E_IO, "changed while being read") if its size, mtime, ctime or
+ * inode differ from *before at the start or the end, or its bytes do
+ * not add up to its size. fd is the caller's to close. */
+int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, int out_fd,
+			int threads, oab_progress_fn progress, void *parg, struct oab_err *err);
 /* stored-chunk-size for an item of this many content bytes. */
 uint32_t oab_chunk_size_for(uint64_t content_size);
 
@@ -207,6 +270,9 @@ int oab_p11_prepare(const struct oab_signer_spec *spec, struct oab_p11_pending *
 		    struct oab_err *err);
 int oab_p11_load(struct oab_p11_pending *p, struct oab_signer *s, struct oab_err *err);
 void oab_p11_pending_free(struct oab_p11_pending *p);
+/* A key or certificate name fit for messages: a path as is; a pkcs11:
+ * URI's path attributes without pin-value or pin-source, no query. */
+char *oab_p11_label(const char *uri);
 /* Load one signer; pending: its oab_p11_prepare result for a token key
  * (NULL: prepared here). */
 int oab_signer_load_prepared(const struct oab_signer_spec *spec, struct oab_p11_pending *pending,

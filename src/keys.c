@@ -35,9 +35,20 @@ static int pass_cb(char *buf, int size, int rwflag, void *u)
 	(void)rwflag;
 	pc->asked = 1;
 	if (pc->src) {
-		n = oab_secret_read(pc->src, buf, (size_t)size, pc->err);
+		/* Read into locked memory of ours; OpenSSL wipes its copy. */
+		char *sec = size > 0 ? oab_secret_alloc((size_t)size) : NULL;
+
+		if (!sec) {
+			pc->failed = 1;
+			oab_err_set(pc->err, OAB_E_INTERNAL, "out of memory");
+			return -1;
+		}
+		n = oab_secret_read(pc->src, NULL, sec, (size_t)size, pc->err);
 		if (n < 0)
 			pc->failed = 1;
+		else
+			memcpy(buf, sec, (size_t)n + 1);
+		oab_secret_free(sec, (size_t)size);
 		return n < 0 ? -1 : n;
 	}
 	if (!isatty(STDIN_FILENO)) {
@@ -62,13 +73,18 @@ static int pass_cb(char *buf, int size, int rwflag, void *u)
 
 int oab_load_certs(const char *path, STACK_OF(X509) **out, struct oab_err *err)
 {
-	BIO *b = BIO_new_file(path, "r");
+	int fd = oab_open_regular(path, "certificate file", NULL, OAB_E_USAGE, NULL, err);
+	BIO *b = fd >= 0 ? BIO_new_fd(fd, BIO_CLOSE) : NULL;
 	STACK_OF(X509) *sk;
 	X509 *x;
 
 	*out = NULL;
-	if (!b)
-		return oab_err_ssl(err, OAB_E_IO, "certificate file '%s': cannot open", path);
+	if (fd < 0)
+		return -1;
+	if (!b) {
+		close(fd);
+		return oab_err_ssl(err, OAB_E_INTERNAL, "certificate file '%s'", path);
+	}
 	sk = sk_X509_new_null();
 	while (sk && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
 		if (!sk_X509_push(sk, x)) {
@@ -104,8 +120,8 @@ int oab_signer_load_prepared(const struct oab_signer_spec *spec, struct oab_p11_
 	memset(s, 0, sizeof(*s));
 	if (!spec->key || !spec->cert)
 		return oab_err_set(err, OAB_E_USAGE, "a signer needs both --key and --cert");
-	/* A URI's query may hold pin-value: never let it into messages. */
-	s->label = strndup(spec->key, strcspn(spec->key, "?"));
+	/* A URI may hold pin-value or pin-source: never in messages. */
+	s->label = oab_p11_label(spec->key);
 	if (!s->label)
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 	if (strncmp(spec->key, "pkcs11:", 7) == 0) {
@@ -121,10 +137,17 @@ int oab_signer_load_prepared(const struct oab_signer_spec *spec, struct oab_p11_
 		oab_err_set(err, OAB_E_USAGE, "a certificate from a token needs its key on a token too");
 		goto out;
 	}
-	b = BIO_new_file(spec->key, "r");
-	if (!b) {
-		oab_err_ssl(err, OAB_E_IO, "key '%s': cannot open", s->label);
-		goto out;
+	{
+		int fd = oab_open_regular(spec->key, "key", s->label, OAB_E_USAGE, NULL, err);
+
+		if (fd < 0)
+			goto out;
+		b = BIO_new_fd(fd, BIO_CLOSE);
+		if (!b) {
+			close(fd);
+			oab_err_ssl(err, OAB_E_INTERNAL, "key '%s'", s->label);
+			goto out;
+		}
 	}
 	s->key = PEM_read_bio_PrivateKey(b, NULL, pass_cb, &pc);
 	if (!s->key) {
@@ -146,9 +169,12 @@ cert_file:
 	s->cert = sk_X509_shift(certs);
 check:
 	if (X509_check_private_key(s->cert, s->key) != 1) {
+		char *cl = oab_p11_label(spec->cert);
+
 		ERR_clear_error();
-		oab_err_set(err, OAB_E_KEY, "key '%s' does not belong to certificate '%.*s'",
-			    s->label, (int)strcspn(spec->cert, "?"), spec->cert);
+		oab_err_set(err, OAB_E_KEY, "key '%s' does not belong to certificate '%s'",
+			    s->label, cl ? cl : "?");
+		free(cl);
 		goto out;
 	}
 	switch (EVP_PKEY_get_base_id(s->key)) {
@@ -426,7 +452,7 @@ int oab_signers_load(const struct oab_signer_spec *specs, size_t n, const char *
 			goto fail;
 		for (size_t j = 0; j < i; j++)
 			if (EVP_PKEY_eq(s[i].key, s[j].key) == 1) {
-				oab_err_set(err, OAB_E_USAGE, "key '%s' is given twice", specs[i].key);
+				oab_err_set(err, OAB_E_USAGE, "key '%s' is given twice", s[i].label);
 				goto fail;
 			}
 	}

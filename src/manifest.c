@@ -673,6 +673,21 @@ static char *join_path(const char *dir, const char *rel)
 	return out;
 }
 
+/* it->source (joined to the manifest's folder), the path as written
+ * (takes src) and where it is written, for the build's confinement. */
+static int set_source(struct sctx *c, struct oab_item *it, const struct ynode *n,
+		      const char *key, char *src)
+{
+	it->source = join_path(c->basedir, src);
+	it->source_raw = src;
+	if (asprintf(&it->source_where, "%s:%zu:%zu: key '%s'", c->y.label, (size_t)n->line,
+		     (size_t)n->col, key) < 0)
+		it->source_where = NULL;
+	if (!it->source || !it->source_where)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	return 0;
+}
+
 static const char *kind_dir(enum oab_item_kind k)
 {
 	return k == OAB_ITEM_PAYLOAD ? "payloads" : k == OAB_ITEM_SCRIPT ? "scripts" : "sbom";
@@ -783,10 +798,8 @@ static int parse_common(struct sctx *c, struct ynode *map, struct oab_item *it,
 		snprintf(key, sizeof(key), "%s.source", where);
 		if (get_str(c, get(map, "source"), key, 4096, S_PATH, &src) < 0)
 			return -1;
-		it->source = join_path(c->basedir, src);
-		free(src);
-		if (!it->source)
-			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+		if (set_source(c, it, get(map, "source"), key, src) < 0)
+			return -1;
 	} else {
 		char *mem = NULL;
 		struct ynode *mn = get(map, "member");
@@ -917,11 +930,11 @@ static int parse_sbom(struct sctx *c, struct oab_manifest *m, struct ynode *n)
 			return -1;
 		base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
 		it->name = strdup(valid_name(base) ? base : "sbom");
-		it->source = join_path(c->basedir, src);
-		free(src);
 		it->compression = OAB_COMP_ZSTD;
 		it->level = 3;
-		if (!it->name || !it->source)
+		if (set_source(c, it, n, "sbom", src) < 0)
+			return -1;
+		if (!it->name)
 			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
 		return 0;
 	}
@@ -1145,6 +1158,11 @@ int oab_manifest_parse(const char *buf, size_t len, const char *label,
 		goto out;
 	}
 	m->format = (int)fmt;
+	if (mode == OAB_MANIFEST_SOURCE &&
+	    !(m->source_dir = strdup(basedir && *basedir ? basedir : "."))) {
+		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		goto out;
+	}
 	if (parse_bundle(&c, m, get(root, "bundle")) < 0)
 		goto out;
 	v = get(root, "payloads");
@@ -1241,10 +1259,13 @@ void oab_manifest_free(struct oab_manifest *m)
 		free(it->slot);
 		free(it->hook);
 		free(it->source);
+		free(it->source_raw);
+		free(it->source_where);
 		free(it->member);
 		free(it->chunk_sha256);
 	}
 	free(m->items);
+	free(m->source_dir);
 	free(m);
 }
 

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "internal.h"
 
@@ -97,6 +98,37 @@ static int chunk_update(struct chunker *c, const unsigned char *p, size_t n)
 int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		     oab_progress_fn progress, void *parg, struct oab_err *err)
 {
+	static const char *const anywhere[] = {"/"};
+	struct oab_roots roots;
+	struct stat st;
+	int fd, rc = -1;
+
+	if (oab_roots_open(&roots, ".", anywhere, 1, err) < 0)
+		return -1;
+	fd = oab_source_open(&roots, it, &st, err);
+	if (fd >= 0) {
+		rc = oab_payload_pack_fd(it, fd, &st, out_fd, threads, progress, parg, err);
+		close(fd);
+	}
+	oab_roots_close(&roots);
+	return rc;
+}
+
+/* The source changed under us: size, times or inode differ from before,
+ * or it gave more or fewer bytes than its size said. */
+static int changed(const struct oab_item *it, struct oab_err *err)
+{
+	char esc[4 * 80 + 4];
+	const char *src = it->source_raw ? it->source_raw : it->source;
+
+	oab_escape(src, strlen(src), esc, sizeof(esc));
+	return oab_err_set(err, OAB_E_IO, "%s: source '%s' changed while being read",
+			   it->source_where ? it->source_where : it->name, esc);
+}
+
+int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, int out_fd,
+			int threads, oab_progress_fn progress, void *parg, struct oab_err *err)
+{
 	struct oab_hasher *hin = NULL;
 	struct chunker ch = {0};
 	ZSTD_CCtx *cc = NULL;
@@ -111,18 +143,11 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 	 * RSS reached 89-93 MiB in 3 of 14 runs; with 1-2 MiB at most 81). */
 	size_t outsz = ZSTD_CStreamOutSize() * 8;
 	uint64_t total = 0, stored = 0;
-	struct stat st;
-	int fd, rc = -1;
+	struct stat st = *before, now;
+	int rc = -1;
 
-	fd = open(it->source, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return oab_err_set(err, errno == ENOENT || errno == EACCES ? OAB_E_USAGE : OAB_E_IO,
-				   "'%s': source '%s': %s", it->name, it->source, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		oab_err_set(err, OAB_E_USAGE, "'%s': source '%s': not a regular file", it->name,
-			    it->source);
-		goto out;
-	}
+	if (fstat(fd, &now) < 0 || !oab_stat_same(before, &now))
+		return changed(it, err);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (int i = 0; i < 3; i++)
 		ins[i] = malloc(PACK_IN_BUF);
@@ -174,8 +199,7 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		total += (uint64_t)n;
 		last = (size_t)n < PACK_IN_BUF;
 		if (total > (uint64_t)st.st_size) {
-			oab_err_set(err, OAB_E_IO, "'%s': '%s' grew while it was read", it->name,
-				    it->source);
+			changed(it, err);
 			goto out;
 		}
 		tickets[cur] = oab_hasher_lend(hin, in, (size_t)n);
@@ -193,6 +217,11 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 				ZSTD_outBuffer ob = {out, outsz, 0};
 
 				left = ZSTD_compressStream2(cc, &ob, &ib, mode);
+				/* A source shorter than its pledged size. */
+				if (ZSTD_isError(left) && ZSTD_getErrorCode(left) == ZSTD_error_srcSize_wrong) {
+					changed(it, err);
+					goto out;
+				}
 				if (zcheck(left, "compression", it->name, err) < 0)
 					goto out;
 				if (ob.pos) {
@@ -211,8 +240,10 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 		if (last)
 			break;
 	}
-	if (total != (uint64_t)st.st_size) {
-		oab_err_set(err, OAB_E_IO, "'%s': '%s' shrank while it was read", it->name, it->source);
+	/* Same size, times and inode as before the first byte was read: a
+	 * rewrite in place (which keeps the size) shows in mtime and ctime. */
+	if (total != (uint64_t)st.st_size || fstat(fd, &now) < 0 || !oab_stat_same(before, &now)) {
+		changed(it, err);
 		goto out;
 	}
 	it->size = total;
@@ -238,7 +269,6 @@ serr:
 werr:
 	oab_err_set(err, OAB_E_IO, "'%s': writing temporary file: %s", it->name, strerror(errno));
 out:
-	close(fd);
 	ZSTD_freeCCtx(cc);
 	oab_hasher_free(hin); /* joins: nothing lent is in use after this */
 	EVP_MD_CTX_free(ch.ctx);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <libp11.h>
@@ -22,10 +23,9 @@
 #define PIN_MAX 256
 
 struct p11uri {
-	char *engine_uri; /* path attributes only, for the engine */
+	char *engine_uri; /* path attributes only (no pin-*), for the engine and messages */
 	char *module;     /* module-path */
-	char *pin_source; /* pin-source */
-	char *pin_value;  /* pin-value (discouraged) */
+	char *pin_source; /* pin-source (query, or path attribute) */
 	char *token;      /* token label, for messages */
 	char *object;     /* object label, for messages */
 	char *id;         /* id, for messages (percent-encoded) */
@@ -36,10 +36,6 @@ static void p11uri_free(struct p11uri *u)
 	free(u->engine_uri);
 	free(u->module);
 	free(u->pin_source);
-	if (u->pin_value) {
-		OPENSSL_cleanse(u->pin_value, strlen(u->pin_value));
-		free(u->pin_value);
-	}
 	free(u->token);
 	free(u->object);
 	free(u->id);
@@ -68,61 +64,99 @@ static char *pct_decode(const char *s, size_t n)
 	return out;
 }
 
-static int p11uri_parse(const char *uri, struct p11uri *u, struct oab_err *err)
+/* Is the attribute at p (up to '=') named name? Any case, so that
+ * "PIN-VALUE" is caught too. */
+static int attr_is(const char *p, size_t kl, const char *name)
+{
+	return kl == strlen(name) && strncasecmp(p, name, kl) == 0;
+}
+
+static int secret_attr(const char *p, size_t kl)
+{
+	return attr_is(p, kl, "pin-value") || attr_is(p, kl, "pin-source");
+}
+
+char *oab_p11_label(const char *uri)
+{
+	size_t pathlen = strcspn(uri, "?"), o = 0;
+	char *out;
+
+	if (strncmp(uri, "pkcs11:", 7) != 0)
+		return strdup(uri);
+	out = malloc(pathlen + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, uri, 7);
+	o = 7;
+	for (const char *p = uri + 7; p < uri + pathlen;) {
+		const char *end = memchr(p, ';', (size_t)(uri + pathlen - p));
+		size_t kl;
+
+		if (!end)
+			end = uri + pathlen;
+		kl = strcspn(p, "=");
+		if (kl > (size_t)(end - p))
+			kl = (size_t)(end - p);
+		if (!secret_attr(p, kl)) {
+			if (o > 7)
+				out[o++] = ';';
+			memcpy(out + o, p, (size_t)(end - p));
+			o += (size_t)(end - p);
+		}
+		p = end + 1;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* what: "key" or "certificate", for messages. */
+static int p11uri_parse(const char *uri, const char *what, struct p11uri *u, struct oab_err *err)
 {
 	const char *q = strchr(uri, '?'), *p;
 	size_t pathlen = q ? (size_t)(q - uri) : strlen(uri);
 
 	memset(u, 0, sizeof(*u));
-	u->engine_uri = strndup(uri, pathlen);
+	u->engine_uri = oab_p11_label(uri);
 	if (!u->engine_uri)
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	/* Path attributes, for messages. */
-	for (p = uri + 7; p < uri + pathlen;) {
-		const char *end = memchr(p, ';', (size_t)(uri + pathlen - p));
-		const char *eq;
-		char **dst = NULL;
+	/* Path attributes (for messages), then query attributes: a
+	 * pin-value in either is a literal PIN, refused like --pin with one;
+	 * pin-source works in either. Their values never reach a message. */
+	for (int query = 0; query < 2; query++) {
+		const char *end0 = query ? uri + strlen(uri) : uri + pathlen;
+		char sep = query ? '&' : ';';
 
-		if (!end)
-			end = uri + pathlen;
-		eq = memchr(p, '=', (size_t)(end - p));
-		if (eq) {
-			size_t kl = (size_t)(eq - p);
+		for (p = query ? (q ? q + 1 : end0) : uri + 7; p < end0;) {
+			const char *end = memchr(p, sep, (size_t)(end0 - p)), *eq;
+			char **dst = NULL;
 
-			if (kl == 5 && !strncmp(p, "token", 5))
-				dst = &u->token;
-			else if (kl == 6 && !strncmp(p, "object", 6))
-				dst = &u->object;
-			else if (kl == 2 && !strncmp(p, "id", 2))
-				dst = &u->id;
-			if (dst && !*dst)
-				*dst = pct_decode(eq + 1, (size_t)(end - eq - 1));
-		}
-		p = end + 1;
-	}
-	/* Query attributes: module-path, pin-source, pin-value. */
-	for (p = q ? q + 1 : NULL; p && *p;) {
-		const char *end = strchr(p, '&'), *eq;
-		char **dst = NULL;
+			if (!end)
+				end = end0;
+			eq = memchr(p, '=', (size_t)(end - p));
+			if (eq) {
+				size_t kl = (size_t)(eq - p);
 
-		if (!end)
-			end = p + strlen(p);
-		eq = memchr(p, '=', (size_t)(end - p));
-		if (eq) {
-			size_t kl = (size_t)(eq - p);
-
-			if (kl == 11 && !strncmp(p, "module-path", 11))
-				dst = &u->module;
-			else if (kl == 10 && !strncmp(p, "pin-source", 10))
-				dst = &u->pin_source;
-			else if (kl == 9 && !strncmp(p, "pin-value", 9))
-				dst = &u->pin_value;
-			if (dst) {
-				free(*dst);
-				*dst = pct_decode(eq + 1, (size_t)(end - eq - 1));
+				if (attr_is(p, kl, "pin-value"))
+					return oab_err_set(err, OAB_E_USAGE,
+							   "%s '%s': a PIN written in the URI (pin-value) is not accepted; give --pin env:VAR, file:PATH or fd:N, or pin-source",
+							   what, u->engine_uri);
+				if (attr_is(p, kl, "pin-source"))
+					dst = &u->pin_source;
+				else if (query && attr_is(p, kl, "module-path"))
+					dst = &u->module;
+				else if (!query && attr_is(p, kl, "token"))
+					dst = &u->token;
+				else if (!query && attr_is(p, kl, "object"))
+					dst = &u->object;
+				else if (!query && attr_is(p, kl, "id"))
+					dst = &u->id;
+				if (dst) {
+					free(*dst);
+					*dst = pct_decode(eq + 1, (size_t)(end - eq - 1));
+				}
 			}
+			p = end + 1;
 		}
-		p = *end ? end + 1 : end;
 	}
 	return 0;
 }
@@ -297,7 +331,7 @@ static int get_pin(const struct oab_signer_spec *spec, const struct p11uri *u, c
 		   struct oab_err *err)
 {
 	if (spec->pin)
-		return oab_secret_read(spec->pin, pin, PIN_MAX, err) < 0 ? oab_err_prefix(err, "--pin: ") : 0;
+		return oab_secret_read(spec->pin, NULL, pin, PIN_MAX, err) < 0 ? oab_err_prefix(err, "--pin: ") : 0;
 	if (u->pin_source) {
 		char src[4200];
 		const char *s = u->pin_source;
@@ -311,21 +345,18 @@ static int get_pin(const struct oab_signer_spec *spec, const struct p11uri *u, c
 			snprintf(src, sizeof(src), "file:%s", s + 7);
 			s = src;
 		}
-		return oab_secret_read(s, pin, PIN_MAX, err) < 0 ? oab_err_prefix(err, "pin-source: ") : 0;
-	}
-	if (u->pin_value) {
-		if (spec->warn)
-			spec->warn(spec->warn_arg,
-				   "the PIN is written in the PKCS#11 URI (pin-value); use --pin or pin-source instead");
-		snprintf(pin, PIN_MAX, "%s", u->pin_value);
-		return 0;
+		/* Named, never shown: the URI's values stay out of messages. */
+		return oab_secret_read(s, "pin-source", pin, PIN_MAX, err) < 0
+			       ? oab_err_prefix(err, "key '%s': ", u->engine_uri) : 0;
 	}
 	if (isatty(STDIN_FILENO)) {
 		char prompt[300];
 
 		snprintf(prompt, sizeof(prompt), "PIN for token %s: ", u->token ? u->token : "(any)");
-		if (EVP_read_pw_string(pin, PIN_MAX, prompt, 0) == 0)
+		if (EVP_read_pw_string(pin, PIN_MAX, prompt, 0) == 0 && pin[0])
 			return 0;
+		OPENSSL_cleanse(pin, PIN_MAX);
+		return oab_err_set(err, OAB_E_IO, "key '%s': no PIN entered", u->engine_uri);
 	}
 	return oab_err_set(err, OAB_E_KEY,
 			   "key '%s': the token needs a PIN: give --pin env:VAR|file:PATH|fd:N or pin-source in the URI",
@@ -335,14 +366,14 @@ static int get_pin(const struct oab_signer_spec *spec, const struct p11uri *u, c
 struct oab_p11_pending {
 	struct p11uri ku, cu;
 	const char *module; /* points into spec or ku/cu */
-	char pin[PIN_MAX];
+	char *pin;          /* PIN_MAX bytes from oab_secret_alloc */
 };
 
 void oab_p11_pending_free(struct oab_p11_pending *p)
 {
 	if (!p)
 		return;
-	OPENSSL_cleanse(p->pin, sizeof(p->pin));
+	oab_secret_free(p->pin, PIN_MAX);
 	p11uri_free(&p->ku);
 	p11uri_free(&p->cu);
 	free(p);
@@ -355,10 +386,12 @@ int oab_p11_prepare(const struct oab_signer_spec *spec, struct oab_p11_pending *
 	struct p11probe probe = {0};
 
 	*out = NULL;
-	if (!p)
+	if (!p || !(p->pin = oab_secret_alloc(PIN_MAX))) {
+		free(p);
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	if (p11uri_parse(spec->key, &p->ku, err) < 0 ||
-	    (!strncmp(spec->cert, "pkcs11:", 7) && p11uri_parse(spec->cert, &p->cu, err) < 0))
+	}
+	if (p11uri_parse(spec->key, "key", &p->ku, err) < 0 ||
+	    (!strncmp(spec->cert, "pkcs11:", 7) && p11uri_parse(spec->cert, "certificate", &p->cu, err) < 0))
 		goto fail;
 	p->module = spec->module ? spec->module : p->ku.module ? p->ku.module : p->cu.module;
 	if (get_pin(spec, &p->ku, p->pin, err) < 0)

@@ -7,6 +7,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -313,50 +316,166 @@ int oab_anon_tmpfile(const char *dir, struct oab_err *err)
 	return fd;
 }
 
-int oab_secret_read(const char *src, char *buf, size_t bufsz,
+const char *oab_file_kind(mode_t mode)
+{
+	return S_ISDIR(mode) ? "a folder" : S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket"
+	       : S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device"
+	       : S_ISLNK(mode) ? "a symbolic link" : "not a regular file";
+}
+
+int oab_stat_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int oab_reopen_regular(int pathfd, int dirfd, const char *name, int resolve, struct stat *st)
+{
+	struct stat now;
+	int fd, fl;
+
+	/* pathfd (O_PATH) was resolved without opening the file: a FIFO,
+	 * socket or device is refused before anything could block on it or
+	 * wake a driver. Then the same name again, for reading; it must
+	 * still be the same regular file. */
+	if (fstat(pathfd, st) < 0)
+		return -1;
+	if (!S_ISREG(st->st_mode)) {
+		errno = OAB_ENOTREG;
+		return -1;
+	}
+	fd = oab_open_at(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY, resolve);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	*st = now;
+	return fd;
+}
+
+int oab_open_regular(const char *path, const char *what, const char *shown, enum oab_code nonreg,
+		     struct stat *st, struct oab_err *err)
+{
+	struct stat tmp;
+	int pfd, fd, e;
+
+	if (!st)
+		st = &tmp;
+	if (!shown)
+		shown = path;
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return oab_err_set(err, OAB_E_IO, "%s '%s': cannot open: %s", what, shown,
+				   strerror(errno));
+	fd = oab_reopen_regular(pfd, AT_FDCWD, path, 0, st);
+	e = errno;
+	close(pfd);
+	if (fd >= 0)
+		return fd;
+	if (e == OAB_ENOTREG)
+		return oab_err_set(err, nonreg, "%s '%s': %s, not a regular file", what, shown,
+				   oab_file_kind(st->st_mode));
+	return oab_err_set(err, OAB_E_IO, "%s '%s': %s%s", what, shown, e == ESTALE ? "" : "cannot open: ",
+			   e == ESTALE ? "changed while being opened" : strerror(e));
+}
+
+void *oab_secret_alloc(size_t n)
+{
+	/* Pages of their own: locking them (best effort: without
+	 * CAP_IPC_LOCK the limit, often 8 MiB, still covers a few PINs) and
+	 * leaving them out of core dumps touches nothing of the embedding
+	 * program's memory, and unmapping drops both with the pages. */
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)mlock(p, n);
+	(void)madvise(p, n, MADV_DONTDUMP);
+	return p;
+}
+
+void oab_secret_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	OPENSSL_cleanse(p, n);
+	munmap(p, n);
+}
+
+int oab_secret_read(const char *src, const char *what, char *buf, size_t bufsz,
 		    struct oab_err *err)
 {
 	size_t n = 0;
 
 	if (!src)
 		return oab_err_set(err, OAB_E_USAGE, "no secret source given");
+	if (!what)
+		what = src;
 	if (strncmp(src, "env:", 4) == 0) {
 		const char *v = getenv(src + 4);
 
 		if (!v)
 			return oab_err_set(err, OAB_E_USAGE,
-					   "secret source '%s': variable is not set", src);
+					   "secret source '%s': variable is not set", what);
 		n = strlen(v);
 		if (n >= bufsz)
-			return oab_err_set(err, OAB_E_USAGE, "secret source '%s': too long", src);
+			return oab_err_set(err, OAB_E_USAGE, "secret source '%s': too long", what);
 		memcpy(buf, v, n);
 	} else if (strncmp(src, "file:", 5) == 0 || strncmp(src, "fd:", 3) == 0) {
 		int fd, own = src[0] == 'f' && src[1] == 'i';
-		ssize_t r;
+		ssize_t r = 0;
 
 		if (own) {
-			fd = open(src + 5, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				return oab_err_set(err, OAB_E_IO, "secret source '%s': %s",
-						   src, strerror(errno));
+			/* A FIFO, socket, device or folder is refused before it
+			 * is opened (it could block, or read as nothing). */
+			fd = oab_open_regular(src + 5, "secret source", what, OAB_E_IO, NULL, err);
+			if (fd < 0) {
+				if (err)
+					err->code = OAB_E_IO; /* also a missing file */
+				return -1;
+			}
 		} else {
 			char *end;
 			long v = strtol(src + 3, &end, 10);
 
 			if (!src[3] || *end || v < 0 || v > INT_MAX)
 				return oab_err_set(err, OAB_E_USAGE,
-						   "secret source '%s': expected fd:N", src);
+						   "secret source '%s': expected fd:N", what);
 			fd = (int)v;
 		}
 		/* One byte at a time: stop at the first newline so a pipe can
 		 * carry more than one secret. */
-		while (n + 1 < bufsz && (r = read(fd, buf + n, 1)) == 1 && buf[n] != '\n')
+		while (n + 1 < bufsz) {
+			r = read(fd, buf + n, 1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r != 1 || buf[n] == '\n')
+				break;
 			n++;
+		}
+		if (r < 0) {
+			int e = errno;
+
+			OPENSSL_cleanse(buf, bufsz);
+			if (own)
+				close(fd);
+			/* An unreadable source must never become an empty
+			 * secret: that would cost a token PIN try. */
+			return oab_err_set(err, OAB_E_IO, "secret source '%s': cannot read: %s", what,
+					   strerror(e));
+		}
 		if (own)
 			close(fd);
 		if (n + 1 >= bufsz) {
 			OPENSSL_cleanse(buf, bufsz);
-			return oab_err_set(err, OAB_E_USAGE, "secret source '%s': too long", src);
+			return oab_err_set(err, OAB_E_USAGE, "secret source '%s': too long", what);
 		}
 		if (n > 0 && buf[n - 1] == '\r')
 			n--;
@@ -364,6 +483,9 @@ int oab_secret_read(const char *src, char *buf, size_t bufsz,
 		return oab_err_set(err, OAB_E_USAGE,
 				   "secret source must be env:VAR, file:PATH or fd:N (literal secrets are not accepted)");
 	}
+	if (n == 0)
+		return oab_err_set(err, OAB_E_IO, "secret source '%s': empty (nothing before the first newline)",
+				   what);
 	buf[n] = '\0';
 	return (int)n;
 }
@@ -421,6 +543,54 @@ int oab_output_not_signer_input(const char *out, const struct oab_signer_spec *s
 	return 0;
 }
 
+/* Named temp files (where O_TMPFILE is not available) that a signal
+ * handler may have to remove: the one piece of process-wide state in the
+ * library, written only by oab_outfile_open/commit/abort and read by
+ * oab_tmpfiles_unlink(), which must stay async-signal-safe (atomics,
+ * unlinkat, no locks, no allocation). */
+#define TMP_SLOTS 16
+static struct {
+	atomic_int state; /* 0 free, 1 being filled or emptied, 2 live */
+	int dirfd;
+	char name[NAME_MAX + 1];
+} tmp_slots[TMP_SLOTS];
+
+/* Returns 1 + the slot (what struct oab_outfile keeps), 0 if none. */
+static int tmp_register(int dirfd, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n >= sizeof(tmp_slots[0].name))
+		return 0;
+	for (int i = 0; i < TMP_SLOTS; i++) {
+		int want = 0;
+
+		if (!atomic_compare_exchange_strong(&tmp_slots[i].state, &want, 1))
+			continue;
+		tmp_slots[i].dirfd = dirfd;
+		memcpy(tmp_slots[i].name, name, n + 1);
+		atomic_store(&tmp_slots[i].state, 2);
+		return i + 1;
+	}
+	return 0;
+}
+
+static void tmp_unregister(int slot)
+{
+	if (slot > 0 && slot <= TMP_SLOTS)
+		atomic_store(&tmp_slots[slot - 1].state, 0);
+}
+
+void oab_tmpfiles_unlink(void)
+{
+	int saved = errno;
+
+	for (int i = 0; i < TMP_SLOTS; i++)
+		if (atomic_load(&tmp_slots[i].state) == 2)
+			(void)unlinkat(tmp_slots[i].dirfd, tmp_slots[i].name, 0);
+	errno = saved;
+}
+
 int oab_outfile_open(struct oab_outfile *o, const char *path,
 		     struct oab_err *err)
 {
@@ -467,6 +637,10 @@ int oab_outfile_open(struct oab_outfile *o, const char *path,
 				free(o->tmpname);
 				o->tmpname = strdup(strrchr(full, '/') + 1);
 				fchmod(o->fd, 0644);
+				/* Named: removed by oab_tmpfiles_unlink() if a
+				 * signal ends the program before abort/commit. */
+				if (o->tmpname)
+					o->slot = tmp_register(o->dirfd, o->tmpname);
 			}
 			free(full);
 		}
@@ -644,6 +818,8 @@ int oab_outfile_commit(struct oab_outfile *o, struct oab_err *err)
 		if (renameat(o->dirfd, o->tmpname, o->dirfd, o->base) < 0)
 			return oab_err_set(err, OAB_E_IO, "output '%s': rename: %s",
 					   o->path, strerror(errno));
+		tmp_unregister(o->slot); /* after the rename: never a window without it */
+		o->slot = 0;
 		free(o->tmpname);
 		o->tmpname = NULL;
 	} else if (oab_link_tmpfile(o->fd, o->dirfd, o->base, 1, err) < 0) {
@@ -661,6 +837,7 @@ void oab_outfile_abort(struct oab_outfile *o)
 {
 	if (o->tmpname && o->dirfd >= 0)
 		unlinkat(o->dirfd, o->tmpname, 0);
+	tmp_unregister(o->slot);
 	if (o->fd >= 0)
 		close(o->fd);
 	if (o->dirfd >= 0)

@@ -336,6 +336,8 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	char *yaml = NULL;
 	unsigned char *sig = NULL;
 	size_t ylen = 0, siglen = 0;
+	struct oab_roots roots = {.mdir_fd = -1};
+	struct stat *seen = NULL, st;
 	int rc = -1, placed = 1;
 
 	if (!o->output)
@@ -361,12 +363,24 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	for (size_t i = 0; i < m->n_items; i++)
 		if (oab_output_not_input(o->output, m->items[i].source, "payload source", err) < 0)
 			return -1;
-	/* Keys first: a wrong passphrase must fail before minutes of
-	 * compression. */
+	/* Every source is checked (confined, a regular file) before any
+	 * key is loaded or anything is written; what is seen here must still
+	 * be there when it is read. Then keys: a wrong passphrase must fail
+	 * before minutes of compression. */
 	slot = oab_xcalloc(m->n_items, sizeof(*slot));
-	if (!slot) {
+	seen = oab_xcalloc(m->n_items, sizeof(*seen));
+	if (!slot || !seen) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
+	}
+	if (oab_roots_open(&roots, m->source_dir, o->source_roots, o->n_source_roots, err) < 0)
+		goto out;
+	for (size_t i = 0; i < m->n_items; i++) {
+		int fd = oab_source_open(&roots, &m->items[i], &seen[i], err);
+
+		if (fd < 0)
+			goto out;
+		close(fd);
 	}
 	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files,
 			     o->trust, &signers, &chain, err) < 0)
@@ -376,13 +390,20 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	/* Every member straight into the output file, after a slot for its
 	 * header; data padded to 512 bytes (a hole reads as zeros). */
 	for (size_t i = 0; i < m->n_items; i++) {
+		int fd, prc;
+
 		slot[i] = r;
 		if (lseek(out.fd, (off_t)(r + 512), SEEK_SET) < 0) {
 			oab_err_set(err, OAB_E_IO, "writing '%s': %s", o->output, strerror(errno));
 			goto out;
 		}
-		if (oab_payload_pack(&m->items[i], out.fd, threads, o->progress, o->progress_arg,
-				     err) < 0)
+		fd = oab_source_open(&roots, &m->items[i], &st, err);
+		if (fd < 0)
+			goto out;
+		prc = oab_payload_pack_fd(&m->items[i], fd, &seen[i], out.fd, threads, o->progress,
+					  o->progress_arg, err);
+		close(fd);
+		if (prc < 0)
 			goto out;
 		r = (r + 512 + m->items[i].stored_size + 511) & ~(uint64_t)511;
 	}
@@ -436,6 +457,8 @@ out:
 	oab_signers_free(signers, o->n_signers);
 	sk_X509_pop_free(chain, X509_free);
 	free(slot);
+	free(seen);
+	oab_roots_close(&roots);
 	free(yaml);
 	free(sig);
 	return rc;

@@ -58,6 +58,12 @@ struct oab_item {
 	char *slot;   /* payload: target slot, optional (NULL) */
 	char *hook;   /* script: "pre-install" | "post-install"; else NULL */
 	char *source; /* build: path of the input file; NULL when read from a bundle */
+	/* build: the source as written in the manifest (relative to the
+	 * manifest's folder), and "FILE:LINE:COL: key 'payloads[0].source'"
+	 * for messages; NULL when read from a bundle (or not parsed: then
+	 * source alone is used) */
+	char *source_raw;
+	char *source_where;
 	enum oab_compression compression;
 	int level;    /* zstd level when compression == OAB_COMP_ZSTD */
 	char *member; /* member name in the bundle, e.g. "payloads/rootfs.zst" */
@@ -96,6 +102,7 @@ struct oab_manifest {
 	size_t n_meta;
 	struct oab_item *items; /* bundle order: payloads, scripts, sbom */
 	size_t n_items;
+	char *source_dir; /* SOURCE mode: the folder sources are confined to */
 };
 
 enum oab_manifest_mode {
@@ -104,8 +111,8 @@ enum oab_manifest_mode {
 };
 
 /* Parse a manifest held in memory. label names it in messages (e.g. the
- * file name). basedir: folder that relative sources are resolved against
- * (SOURCE mode only; NULL = current folder). On success *out is a new
+ * file name). basedir: folder that sources are resolved against and, at
+ * build time, confined to (SOURCE mode only; NULL = current folder). On success *out is a new
  * manifest owned by the caller (oab_manifest_free). Errors: OAB_E_USAGE,
  * text "LABEL:LINE:COL: ..." naming the key and what was expected. */
 int oab_manifest_parse(const char *buf, size_t len, const char *label,
@@ -146,7 +153,12 @@ typedef void (*oab_warn_fn)(void *arg, const char *msg);
  * file paths or RFC 7512 "pkcs11:" URIs (cert: type=cert). pass is the
  * passphrase source of an encrypted PEM key, pin the token PIN source:
  * "env:VAR", "file:PATH" or "fd:N", never a literal; NULL prompts on a
- * terminal (a PKCS#11 URI's pin-source or pin-value also work for pin).
+ * terminal (a PKCS#11 URI's pin-source also works for pin; a pin-value,
+ * in the query or the path, is refused like any literal). An unreadable,
+ * closed, empty or non-regular (file:) source is OAB_E_IO, found before
+ * any login attempt. Secrets are wiped after use and locked in memory
+ * where the limit allows; no pin-value or pin-source value is ever put
+ * in a message.
  * module: PKCS#11 module path (NULL: the URI's module-path, else
  * p11-kit's proxy). */
 struct oab_signer_spec {
@@ -187,6 +199,10 @@ struct oab_build_opts {
 	const struct oab_trust *trust;
 	oab_progress_fn progress;
 	void *progress_arg;
+	/* Folders sources may also be read from (and their symlinks lead
+	 * to); none: only beneath m->source_dir. Never from a manifest. */
+	const char *const *source_roots;
+	size_t n_source_roots;
 	/* zstd levels from OAB_ZSTD_ULTRA_MIN (20) to 22 use windows up to
 	 * 128 MiB and GiBs of memory (zstd's --ultra): 0 refuses an item at
 	 * such a level (OAB_E_USAGE), 1 allows it and calls warn with the
@@ -211,9 +227,24 @@ uint64_t oab_zstd_mem_estimate(int level, uint64_t content_size, int threads);
 /* Compress and hash every item of m (filling sizes and hashes in m), sign
  * the resolved manifest and write the bundle atomically to opts->output
  * (temp file beside it, fsync, rename). On failure the output path keeps
- * its previous content or stays absent. */
+ * its previous content or stays absent.
+ * Sources are read only beneath m->source_dir and opts->source_roots: a
+ * path (absolute, "..", symlink) leading elsewhere, and a FIFO, socket,
+ * device or folder, are refused (OAB_E_USAGE) before any key is loaded.
+ * A source whose size, mtime, ctime or inode changes while it is read is
+ * refused (OAB_E_IO, "changed while being read").
+ * The library does not change process state: an embedding program that
+ * holds secrets should itself call prctl(PR_SET_DUMPABLE, 0) and set
+ * RLIMIT_CORE to 0 (the otabundle CLI does, for build and sign), and may
+ * call oab_tmpfiles_unlink() from its SIGINT/SIGTERM/SIGHUP handlers. */
 int oab_build(struct oab_manifest *m, const struct oab_build_opts *opts,
 	      struct oab_err *err);
+
+/* Remove the named temporary outputs the library has open (only where
+ * O_TMPFILE is not available is an output's temp file named). Async-
+ * signal-safe: meant for an embedding program's handler of SIGINT,
+ * SIGTERM and SIGHUP, before it ends the process. */
+void oab_tmpfiles_unlink(void);
 
 /* ------------------------------------------------------------------ */
 /* Sign an existing bundle; signing rooms                              */

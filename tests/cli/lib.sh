@@ -61,3 +61,68 @@ offset_of() {
 size_of() {
 	"$OAB_TOOLS/tarmangle" "$1" offsets | awk -v m="$2" '$1 == m { print $3 }'
 }
+
+# with_shim VAR=VALUE... -- CMD...: run CMD with tests/tools/shim_preload.c
+# preloaded and its settings (see there); ASan must not insist on coming
+# first in the library list.
+with_shim() (
+	while [ "$1" != "--" ]; do export "${1?}"; shift; done
+	shift
+	LD_PRELOAD=$OAB_TOOLS/shim_preload.so ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" "$@"
+)
+
+# core_mid_build DIR SOURCE CMD...: run CMD until its first read of SOURCE
+# (a canonical path), SIGABRT it there with core files going to DIR, then
+# restore core_pattern. Returns 2 if this machine cannot take a core here
+# (not root, read-only /proc/sys, a control process does not dump).
+core_mid_build() {
+	cdir=$1 csrc=$2
+	shift 2
+	[ -w /proc/sys/kernel/core_pattern ] || return 2
+	oldpat=$(cat /proc/sys/kernel/core_pattern)
+	mkdir -p "$cdir"
+	echo "$cdir/core.%p" > /proc/sys/kernel/core_pattern 2>/dev/null || return 2
+	(
+		ulimit -c unlimited 2>/dev/null || exit 2
+		sh -c 'kill -ABRT $$' 2>/dev/null
+		ls "$cdir"/core.* >/dev/null 2>&1 || exit 2
+		rm -f "$cdir"/core.*
+		LD_PRELOAD=$OAB_TOOLS/shim_preload.so ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+			OAB_SHIM_FILE="$csrc" OAB_SHIM_MARK="$cdir/mark" OAB_SHIM_SLEEP=60 "$@" 2>/dev/null &
+		pid=$!
+		i=0
+		while [ ! -e "$cdir/mark" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -ABRT $pid 2>/dev/null
+		wait $pid
+		[ -e "$cdir/mark" ] || exit 3
+		exit 0
+	)
+	r=$?
+	echo "$oldpat" > /proc/sys/kernel/core_pattern
+	return $r
+}
+
+# no_secret_in_core WHAT PATTERNS SOURCE CMD...: core_mid_build CMD and
+# check that no core file holds any of PATTERNS (findbytes patterns,
+# separated by spaces). A machine that cannot take cores is a SKIP line,
+# never an ok.
+ncore=0
+no_secret_in_core() {
+	what=$1 pats=$2 src=$3
+	shift 3
+	ncore=$((ncore + 1))
+	core_mid_build "$T/cores$ncore" "$src" "$@"
+	case $? in
+	0)
+		leaked=no
+		for c in "$T/cores$ncore"/core.*; do
+			# shellcheck disable=SC2086 # one argument per pattern
+			[ -e "$c" ] && "$OAB_TOOLS/findbytes" "$c" $pats && leaked=yes
+		done
+		[ $leaked = no ] && ok "core dump mid-$what: no secret in it ($(ls "$T/cores$ncore" | grep -c '^core') core files)" ||
+			bad "core dump mid-$what holds a secret"
+		;;
+	2) echo "# SKIP core dump check ($what): cannot set core_pattern or dump a core here (not counted as a pass)" ;;
+	*) bad "core dump check ($what): the command never reached its first read" ;;
+	esac
+}

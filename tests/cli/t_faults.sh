@@ -49,7 +49,7 @@ for sig in KILL TERM INT; do
 	mkdir "$T/k$sig"; cp "$T/old.oab" "$T/k$sig/b.oab"
 	# Background jobs start with SIGINT ignored: restore the default.
 	env --default-signal=INT "$O" build -q -o "$T/k$sig/b.oab" --key "$PKI/signer.key" --cert "$PKI/signer.pem" \
-		--chain "$PKI/chain.pem" "$IN/big.yaml" 2>/dev/null &
+		--chain "$PKI/chain.pem" --source-root "$T" "$IN/big.yaml" 2>/dev/null &
 	pid=$!
 	# Wait for a state, not a time: the build has its temp output open in
 	# the folder (not yet under the bundle's name); stop it there, signal

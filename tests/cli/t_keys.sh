@@ -32,6 +32,17 @@ grep -q guess-Pw "$T/.err" "$T/.out" && bad "wrong passphrase echoed" || ok "wro
 [ -e "$T/e5.oab" ] && bad "output left after wrong passphrase" || ok "no output after wrong passphrase"
 expect 4 "encrypted: give its passphrase with --pass" "$O" build -o "$T/e6.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml" < /dev/null
 expect 2 "variable is not set" "$O" build -o "$T/e7.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" --pass env:OAB_UNSET_VAR "$IN/acme-gateway.yaml"
+# An unreadable, closed or empty passphrase source is an I/O error, never
+# an empty passphrase; a FIFO is refused without blocking.
+mkfifo "$T/pw.fifo"
+mkdir "$T/pw.dir"
+E="--key $T/enc.key --cert $PKI/signer.pem"
+expect 3 "secret source 'fd:9': cannot read: Bad file descriptor" "$O" build -o "$T/p1.oab" $E --pass fd:9 "$IN/acme-gateway.yaml"
+expect 3 "--pass '$T/pw.dir': is a folder, not a file" "$O" build -o "$T/p2.oab" $E --pass "file:$T/pw.dir" "$IN/acme-gateway.yaml"
+expect 3 "secret source 'fd:0': empty" "$O" build -o "$T/p3.oab" $E --pass fd:0 "$IN/acme-gateway.yaml" < /dev/null
+expect 3 "a FIFO, not a regular file" timeout 20 "$O" build -o "$T/p4.oab" $E --pass "file:$T/pw.fifo" "$IN/acme-gateway.yaml"
+EMPTY= expect 3 "secret source 'env:EMPTY': empty" "$O" sign -o "$T/p5.oab" $E --pass env:EMPTY "$T/e1.oab"
+ls "$T"/p?.oab >/dev/null 2>&1 && bad "output left after an unreadable passphrase source" || ok "no output after unreadable passphrase sources"
 # Key and certificate that do not belong together.
 expect 4 "does not belong to certificate" "$O" build -o "$T/mm.oab" --key "$PKI/second.key" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml"
 [ -e "$T/mm.oab" ] && bad "output left after mismatch" || ok "no output after key/cert mismatch"

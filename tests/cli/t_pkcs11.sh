@@ -28,6 +28,26 @@ openssl x509 -in "$T/ec256.pem" -outform DER -out "$T/ec256.der"
 p11 --write-object "$T/ec256.der" --type cert --id 01 --label ec256
 K() { echo "pkcs11:token=otab;object=$1;type=private"; }
 
+# An unreadable, closed or empty PIN source is an I/O error before any
+# login: the token's retry counter is not touched ("user PIN count low"
+# is what SoftHSM shows after one wrong PIN).
+pin_low() { pkcs11-tool --module "$MOD" -L 2>/dev/null | grep -q "user PIN count low"; }
+pin_low && bad "token starts with a wrong PIN counted" || ok "token starts with no wrong PIN counted"
+mkfifo "$T/pin.fifo"
+: > "$T/pin.empty"
+TOK="--key $(K ec256) --cert $T/ec256.pem --pkcs11-module $MOD"
+expect 3 "--pin: secret source 'fd:9': cannot read: Bad file descriptor" "$O" build -o "$T/u1.oab" $TOK --pin fd:9 "$IN/acme-gateway.yaml"
+expect 3 "--pin '$T': is a folder, not a file" "$O" build -o "$T/u2.oab" $TOK --pin "file:$T" "$IN/acme-gateway.yaml"
+expect 3 "--pin: secret source 'fd:0': empty" "$O" build -o "$T/u3.oab" $TOK --pin fd:0 "$IN/acme-gateway.yaml" < /dev/null
+expect 3 "a FIFO, not a regular file" timeout 20 "$O" build -o "$T/u4.oab" $TOK --pin "file:$T/pin.fifo" "$IN/acme-gateway.yaml"
+expect 3 "--pin: secret source 'file:.*pin.empty': empty" "$O" build -o "$T/u5.oab" $TOK --pin "file:$T/pin.empty" "$IN/acme-gateway.yaml"
+expect 3 "pin-source'?: a folder" "$O" build -o "$T/u6.oab" --key "$(K ec256)?pin-source=file:$T" --cert "$T/ec256.pem" --pkcs11-module "$MOD" "$IN/acme-gateway.yaml"
+grep -q "$T" "$T/.err" && bad "pin-source value shown in a message" || ok "pin-source value kept out of the message"
+build_example "$T/base-for-u7.oab"
+expect 3 "empty" "$O" sign -o "$T/u7.oab" $TOK --pin fd:0 "$T/base-for-u7.oab" < /dev/null
+pin_low && bad "an unreadable PIN source cost a PIN try" || ok "unreadable PIN sources: no PIN try counted"
+ls "$T"/u?.oab >/dev/null 2>&1 && bad "output left after an unreadable PIN source" || ok "no output after unreadable PIN sources"
+
 # Each key type signs; verify with otabundle and with stock openssl.
 for k in ec256 ec384 rsa3072; do
 	expect 0 "" "$O" build -q -o "$T/$k.oab" --key "$(K $k)" --cert "$T/$k.pem" --chain "$PKI/chain.pem" \
@@ -45,8 +65,23 @@ expect 0 "" "$O" verify $CA "$T/tc.oab"
 OAB_PIN=$PIN expect 0 "" "$O" build -q -o "$T/proxy.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin env:OAB_PIN "$IN/acme-gateway.yaml"
 expect 0 "" "$O" build -q -o "$T/fd.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin fd:4 "$IN/acme-gateway.yaml" 4< "$T/pin"
 expect 0 "" "$O" build -q -o "$T/ps.oab" --key "$(K ec256)?pin-source=file:$T/pin" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
-expect 0 "pin-value" "$O" build -q -o "$T/pv.oab" --key "$(K ec256)?pin-value=$PIN" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
-grep -q "$PIN" "$T/.err" && bad "pin-value warning shows the PIN" || ok "pin-value warning without the PIN"
+# A PIN written in the URI (pin-value, query or path attribute, any case)
+# is refused like a literal --pin, and never shown.
+for pv in "$(K ec256)?pin-value=$PIN" "$(K ec256);pin-value=$PIN" "pkcs11:token=otab;PIN-VALUE=$PIN;object=ec256" \
+	"$(K ec256)?module-path=$MOD&pin-value=$PIN"; do
+	expect 2 "key 'pkcs11:token=otab;object=ec256(;type=private)?': a PIN written in the URI \(pin-value\) is not accepted" \
+		"$O" build -q -o "$T/pv.oab" --key "$pv" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
+	grep -q "$PIN" "$T/.err" && bad "pin-value shown: $(cat "$T/.err")" || ok "pin-value not shown"
+done
+expect 2 "certificate 'pkcs11:token=otab;object=ec256;type=cert': a PIN written" "$O" build -q -o "$T/pv.oab" --key "$(K ec256)" \
+	--cert "pkcs11:token=otab;object=ec256;type=cert;pin-value=$PIN" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
+grep -q "$PIN" "$T/.err" && bad "certificate pin-value shown" || ok "certificate pin-value not shown"
+[ -e "$T/pv.oab" ] && bad "pin-value: output written" || ok "pin-value: nothing written"
+# pin-source works as a path attribute too; its value is never shown.
+expect 0 "" "$O" build -q -o "$T/ps2.oab" --key "$(K ec256);pin-source=file:$T/pin" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
+expect 2 "key 'pkcs11:token=otab;object=ec256;type=private' is given twice" "$O" build -q -o "$T/tw.oab" \
+	--key "$(K ec256)?pin-source=file:$T/pin" --cert "$T/ec256.pem" --key "$(K ec256);pin-source=file:$T/pin" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
+grep -q "$T/pin" "$T/.err" && bad "pin-source shown in 'given twice'" || ok "pin-source not shown in 'given twice'"
 # File key + token key: threshold 2 passes, 3 fails.
 build_example "$T/co.oab"
 expect 0 "" "$O" sign -q --key "$(K ec384)" --cert "$T/ec384.pem" --pin "file:$T/pin" "$T/co.oab"
@@ -88,8 +123,8 @@ expect 0 "" "$O" verify $CA --threshold 2 "$T/twotok.oab"
 expect 4 "several tokens are present .*token=LABEL" "$O" build -o "$T/e0.oab" --key "pkcs11:object=ec256;type=private" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
 expect 4 "module '/nonexistent/mod.so' could not be loaded" "$O" build -o "$T/e0.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin "file:$T/pin" --pkcs11-module /nonexistent/mod.so "$IN/acme-gateway.yaml"
 # Errors a user can act on; no PIN anywhere; no output left.
-expect 4 "does not belong to certificate" "$O" build -o "$T/e8.oab" --key "$(K ec384)?pin-value=$PIN" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
-grep -q "$PIN" "$T/.err" && bad "pin-value leaked into an error" || ok "pin-value kept out of errors"
+expect 4 "does not belong to certificate" "$O" build -o "$T/e8.oab" --key "$(K ec384)?pin-source=file:$T/pin" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
+grep -q "$T/pin" "$T/.err" && bad "pin-source leaked into an error" || ok "pin-source kept out of errors"
 printf 'wrong-PIN-3\n' > "$T/badpin"
 expect 4 "token 'otab': wrong PIN" "$O" build -o "$T/e1.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin "file:$T/badpin" "$IN/acme-gateway.yaml"
 expect 4 "no such private key \(searched token 'otab', object 'nokey'\); token 'otab' has private keys: .*'ec256' \(id 01\)" \
@@ -102,4 +137,15 @@ expect 2 "literal secrets are not accepted" "$O" build -o "$T/e7.oab" --key "$(K
 grep -q "$PIN" "$T/.err" && bad "literal PIN echoed" || ok "literal PIN not echoed"
 ls "$T"/e?.oab >/dev/null 2>&1 && bad "output left after a token error" || ok "no output after token errors"
 grep -rq "$PIN" "$T"/*.oab && bad "PIN inside a bundle" || ok "PIN in no bundle"
+
+# The token's own files cannot be signed into a bundle by a manifest.
+tokfile=$(ls "$T"/tokens/*/token.object | head -1)
+sed "s|source: rootfs.ext4|source: $tokfile|" "$IN/acme-gateway.yaml" > "$T/tok.yaml"
+expect 2 "tok.yaml:16:13: key 'payloads\[0\]\.source': source '.*token.object' resolves to '.*token.object', outside the manifest's folder" \
+	"$O" build -o "$T/tok.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin "file:$T/pin" --pkcs11-module "$MOD" "$T/tok.yaml"
+[ -e "$T/tok.oab" ] && bad "token file: output written" || ok "token file: nothing written"
+
+# A core dump taken mid-build (token key loaded, PIN read) holds no PIN.
+no_secret_in_core build "$PIN" "$(cd "$IN" && pwd -P)/rootfs.ext4" "$O" build -q -o "$T/core.oab" \
+	--key "$(K ec256)" --cert "$T/ec256.pem" --pin "file:$T/pin" --pkcs11-module "$MOD" "$IN/acme-gateway.yaml"
 finish

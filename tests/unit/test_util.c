@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -59,17 +60,17 @@ static void test_secret_env(void **state)
 
 	(void)state;
 	assert_int_equal(setenv("OAB_UNIT_SECRET", "s3cret value", 1), 0);
-	assert_int_equal(oab_secret_read("env:OAB_UNIT_SECRET", buf, sizeof(buf), &err), 12);
+	assert_int_equal(oab_secret_read("env:OAB_UNIT_SECRET", NULL, buf, sizeof(buf), &err), 12);
 	assert_string_equal(buf, "s3cret value");
 
 	unsetenv("OAB_UNIT_SECRET_MISSING");
-	assert_int_equal(oab_secret_read("env:OAB_UNIT_SECRET_MISSING", buf, sizeof(buf), &err), -1);
+	assert_int_equal(oab_secret_read("env:OAB_UNIT_SECRET_MISSING", NULL, buf, sizeof(buf), &err), -1);
 	assert_int_equal(err.code, OAB_E_USAGE);
 	assert_non_null(strstr(err.msg, "OAB_UNIT_SECRET_MISSING"));
 
 	/* Too long for the buffer: refused, not truncated. */
 	oab_err_clear(&err);
-	assert_int_equal(oab_secret_read("env:OAB_UNIT_SECRET", buf, 8, &err), -1);
+	assert_int_equal(oab_secret_read("env:OAB_UNIT_SECRET", NULL, buf, 8, &err), -1);
 	assert_int_equal(err.code, OAB_E_USAGE);
 	assert_null(strstr(err.msg, "s3cret"));
 	unsetenv("OAB_UNIT_SECRET");
@@ -86,27 +87,32 @@ static void test_secret_file(void **state)
 
 	/* First line only. */
 	assert_int_equal(tl_write_file(p, "first line\nsecond line\n", 23), 0);
-	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 10);
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), 10);
 	assert_string_equal(buf, "first line");
 
 	/* CRLF trimmed. */
 	assert_int_equal(tl_write_file(p, "crlf-pass\r\nmore\r\n", 17), 0);
-	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 9);
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), 9);
 	assert_string_equal(buf, "crlf-pass");
 
 	/* No trailing newline at all. */
 	assert_int_equal(tl_write_file(p, "bare", 4), 0);
-	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 4);
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), 4);
 	assert_string_equal(buf, "bare");
 
-	/* Empty file: an empty secret. */
+	/* Empty file, or an empty first line: an I/O error, never an empty
+	 * secret (a token would count it as a wrong PIN). */
 	assert_int_equal(tl_write_file(p, "", 0), 0);
-	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 0);
-	assert_string_equal(buf, "");
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_IO);
+	assert_non_null(strstr(err.msg, "empty"));
+	assert_int_equal(tl_write_file(p, "\nsecond\n", 8), 0);
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_IO);
 
 	/* Longer than the buffer: refused and the buffer wiped. */
 	assert_int_equal(tl_write_file(p, "0123456789abcdef\n", 17), 0);
-	assert_int_equal(oab_secret_read(src, buf, 8, &err), -1);
+	assert_int_equal(oab_secret_read(src, NULL, buf, 8, &err), -1);
 	assert_int_equal(err.code, OAB_E_USAGE);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(buf[i], 0);
@@ -114,7 +120,7 @@ static void test_secret_file(void **state)
 	assert_int_equal(unlink(p), 0);
 	/* Missing file. */
 	oab_err_clear(&err);
-	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), -1);
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), -1);
 	assert_int_equal(err.code, OAB_E_IO);
 	free(p);
 }
@@ -132,20 +138,177 @@ static void test_secret_fd(void **state)
 	snprintf(src, sizeof(src), "fd:%d", pfd[0]);
 	/* Stops at the first newline, so the pipe still holds the second
 	 * secret for the next reader. */
-	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 6);
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), 6);
 	assert_string_equal(buf, "pw-one");
-	assert_int_equal(oab_secret_read(src, buf, sizeof(buf), &err), 6);
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), 6);
 	assert_string_equal(buf, "pw-two");
 	/* fd: does not close the caller's descriptor. */
 	assert_true(fcntl(pfd[0], F_GETFD) >= 0);
 	close(pfd[0]);
 
-	assert_int_equal(oab_secret_read("fd:", buf, sizeof(buf), &err), -1);
+	assert_int_equal(oab_secret_read("fd:", NULL, buf, sizeof(buf), &err), -1);
 	assert_int_equal(err.code, OAB_E_USAGE);
-	assert_int_equal(oab_secret_read("fd:3x", buf, sizeof(buf), &err), -1);
+	assert_int_equal(oab_secret_read("fd:3x", NULL, buf, sizeof(buf), &err), -1);
 	assert_int_equal(err.code, OAB_E_USAGE);
-	assert_int_equal(oab_secret_read("fd:-1", buf, sizeof(buf), &err), -1);
+	assert_int_equal(oab_secret_read("fd:-1", NULL, buf, sizeof(buf), &err), -1);
 	assert_int_equal(err.code, OAB_E_USAGE);
+}
+
+/* Unreadable sources are I/O errors before any secret is used: a closed
+ * fd, a folder, a FIFO (refused without blocking), fd 0 at end of input;
+ * a hidden name keeps the source out of the message. */
+static void test_secret_unreadable(void **state)
+{
+	struct oab_err err = {0};
+	char src[600], buf[64];
+	char *fifo = tl_path(g_dir, "secret.fifo");
+	int fd = open("/dev/null", O_RDONLY);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd); /* now a closed descriptor */
+	snprintf(src, sizeof(src), "fd:%d", fd);
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_IO);
+	assert_non_null(strstr(err.msg, "Bad file descriptor"));
+
+	snprintf(src, sizeof(src), "file:%s", g_dir);
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_IO);
+	assert_non_null(strstr(err.msg, "a folder, not a regular file"));
+
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(src, sizeof(src), "file:%s", fifo);
+	assert_int_equal(oab_secret_read(src, "pin-source", buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_IO);
+	assert_non_null(strstr(err.msg, "a FIFO"));
+	assert_null(strstr(err.msg, fifo)); /* named, not shown */
+
+	fd = open("/dev/null", O_RDONLY);
+	snprintf(src, sizeof(src), "fd:%d", fd);
+	assert_int_equal(oab_secret_read(src, NULL, buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, OAB_E_IO);
+	close(fd);
+	unlink(fifo);
+	free(fifo);
+}
+
+/* VmFlags of the mapping that holds p, from /proc/self/smaps. */
+static void vm_flags(const void *p, char *out, size_t outsz)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0;
+
+	out[0] = '\0';
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0)
+			snprintf(out, outsz, "%.200s", line + 8);
+	}
+	fclose(f);
+}
+
+/* Secret buffers: pages of their own, left out of core dumps, locked
+ * where the limit allows, wiped and gone after _free. */
+static void test_secret_alloc(void **state)
+{
+	char flags[256];
+	char *p = oab_secret_alloc(256);
+
+	(void)state;
+	assert_non_null(p);
+	for (int i = 0; i < 256; i++)
+		assert_int_equal(p[i], 0);
+	memcpy(p, "1234", 5);
+	vm_flags(p, flags, sizeof(flags));
+	assert_non_null(strstr(flags, " dd")); /* MADV_DONTDUMP */
+	{
+		/* Locked, where mlock works here at all (a control page; under
+		 * ASan mlock does nothing). */
+		char ctl[256];
+		void *c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		assert_true(c != MAP_FAILED);
+		if (mlock(c, 4096) == 0) {
+			vm_flags(c, ctl, sizeof(ctl));
+			if (strstr(ctl, " lo"))
+				assert_non_null(strstr(flags, " lo"));
+		}
+		munmap(c, 4096);
+	}
+	oab_secret_free(p, 256);
+	vm_flags(p, flags, sizeof(flags));
+	assert_null(strstr(flags, " dd")); /* unmapped */
+	oab_secret_free(NULL, 256);
+}
+
+/* oab_open_at(OAB_BENEATH): openat2 and our own walk agree. */
+static void test_open_beneath(void **state)
+{
+	char *base = tl_path(g_dir, "beneath"), *p;
+	int dfd, fd;
+
+	(void)state;
+	assert_int_equal(mkdir(base, 0755), 0);
+	p = tl_path(base, "sub");
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+	p = tl_path(base, "sub/f");
+	assert_int_equal(tl_write_file(p, "x", 1), 0);
+	free(p);
+	p = tl_path(g_dir, "outside");
+	assert_int_equal(tl_write_file(p, "secret", 6), 0);
+	free(p);
+#define LINK(target, name)                                     \
+	do {                                                    \
+		char *l_ = tl_path(base, name);                 \
+		assert_int_equal(symlink(target, l_), 0);       \
+		free(l_);                                       \
+	} while (0)
+	LINK("sub/f", "in");         /* inside */
+	LINK("sub", "dirlink");      /* inside, a folder */
+	LINK("../outside", "out");   /* leads out */
+	LINK("/etc/passwd", "abs");  /* absolute */
+	LINK("loop", "loop");        /* a loop */
+	LINK("../beneath/sub/f", "roundtrip"); /* out and back in: out */
+	dfd = open(base, O_PATH | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	for (int mode = OAB_BENEATH; mode <= OAB_BENEATH_WALK; mode++) {
+		static const char *const good[] = {"sub/f", "in", "dirlink/f", "./sub/./f",
+						   "sub/../sub/f", "sub//f", NULL};
+		static const char *const out[] = {"../outside", "out", "abs", "/etc/passwd",
+						  "sub/../../outside", "roundtrip", NULL};
+
+		for (int i = 0; good[i]; i++) {
+			fd = oab_open_at(dfd, good[i], O_RDONLY, mode);
+			if (fd < 0)
+				print_error("mode %d '%s': %s\n", mode, good[i], strerror(errno));
+			assert_true(fd >= 0);
+			close(fd);
+		}
+		for (int i = 0; out[i]; i++) {
+			errno = 0;
+			fd = oab_open_at(dfd, out[i], O_RDONLY, mode);
+			if (fd >= 0 || errno != EXDEV)
+				print_error("mode %d '%s': fd %d, %s\n", mode, out[i], fd, strerror(errno));
+			assert_int_equal(fd, -1);
+			assert_int_equal(errno, EXDEV);
+		}
+		assert_int_equal(oab_open_at(dfd, "loop", O_RDONLY, mode), -1);
+		assert_int_equal(errno, ELOOP);
+		assert_int_equal(oab_open_at(dfd, "missing", O_RDONLY, mode), -1);
+		assert_int_equal(errno, ENOENT);
+		assert_int_equal(oab_open_at(dfd, "sub/f/x", O_RDONLY, mode), -1);
+		assert_int_equal(errno, ENOTDIR);
+	}
+#undef LINK
+	close(dfd);
+	free(base);
 }
 
 static void test_secret_literal_rejected(void **state)
@@ -154,15 +317,15 @@ static void test_secret_literal_rejected(void **state)
 	char buf[64] = "untouched";
 
 	(void)state;
-	assert_int_equal(oab_secret_read("pass:x", buf, sizeof(buf), &err), -1);
+	assert_int_equal(oab_secret_read("pass:x", NULL, buf, sizeof(buf), &err), -1);
 	assert_int_equal(err.code, OAB_E_USAGE);
 	assert_non_null(strstr(err.msg, "literal"));
 	assert_null(strstr(err.msg, "pass:x"));
-	assert_int_equal(oab_secret_read("hunter2", buf, sizeof(buf), &err), -1);
+	assert_int_equal(oab_secret_read("hunter2", NULL, buf, sizeof(buf), &err), -1);
 	assert_int_equal(err.code, OAB_E_USAGE);
 	assert_null(strstr(err.msg, "hunter2"));
 	oab_err_clear(&err);
-	assert_int_equal(oab_secret_read(NULL, buf, sizeof(buf), &err), -1);
+	assert_int_equal(oab_secret_read(NULL, NULL, buf, sizeof(buf), &err), -1);
 	assert_int_equal(err.code, OAB_E_USAGE);
 }
 
@@ -576,6 +739,9 @@ int main(void)
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_secret_fd),
 		cmocka_unit_test(test_secret_literal_rejected),
+		cmocka_unit_test(test_secret_unreadable),
+		cmocka_unit_test(test_secret_alloc),
+		cmocka_unit_test(test_open_beneath),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_outfile_replace_and_abort),
