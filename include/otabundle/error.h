@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "otabundle/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -77,27 +79,27 @@ struct oab_err {
 };
 
 /* Reset to OAB_OK with an empty message and no detail. */
-void oab_err_clear(struct oab_err *err);
+OAB_API void oab_err_clear(struct oab_err *err);
 
 /* Set class and message (printf format); detail and fields are cleared.
  * Always returns -1 so that `return oab_err_set(...)` reads naturally.
  * err may be NULL. */
-int oab_err_set(struct oab_err *err, enum oab_code code, const char *fmt, ...)
+OAB_API int oab_err_set(struct oab_err *err, enum oab_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Add the detail and, where not NULL, the member and the expected and
  * found values to an error already set (chunk < 0: none). Returns -1. */
-int oab_err_detail(struct oab_err *err, enum oab_detail detail, const char *member,
+OAB_API int oab_err_detail(struct oab_err *err, enum oab_detail detail, const char *member,
 		   long long chunk, const char *expected, const char *found);
 
 /* Prepend context ("reading 'rootfs': " + existing message). Keeps the
  * class, the detail and the fields. Returns -1. err may be NULL. */
-int oab_err_prefix(struct oab_err *err, const char *fmt, ...)
+OAB_API int oab_err_prefix(struct oab_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Like oab_err_set, then appends the first queued OpenSSL error reason
  * (and empties OpenSSL's error queue). Returns -1. */
-int oab_err_ssl(struct oab_err *err, enum oab_code code, const char *fmt, ...)
+OAB_API int oab_err_ssl(struct oab_err *err, enum oab_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 #ifdef __cplusplus

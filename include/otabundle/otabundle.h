@@ -115,24 +115,24 @@ enum oab_manifest_mode {
  * build time, confined to (SOURCE mode only; NULL = current folder). On success *out is a new
  * manifest owned by the caller (oab_manifest_free). Errors: OAB_E_USAGE,
  * text "LABEL:LINE:COL: ..." naming the key and what was expected. */
-int oab_manifest_parse(const char *buf, size_t len, const char *label,
+OAB_API int oab_manifest_parse(const char *buf, size_t len, const char *label,
 		       const char *basedir, enum oab_manifest_mode mode,
 		       struct oab_manifest **out, struct oab_err *err);
 
 /* Read and parse a user's manifest file; "-" reads standard input, with
  * sources relative to the current folder. */
-int oab_manifest_load(const char *path, struct oab_manifest **out,
+OAB_API int oab_manifest_load(const char *path, struct oab_manifest **out,
 		      struct oab_err *err);
 
 /* Emit the resolved manifest (the exact bytes that get signed). *buf is
  * malloc'd and owned by the caller. Deterministic for equal input. */
-int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
+OAB_API int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
 		      struct oab_err *err);
 
-void oab_manifest_free(struct oab_manifest *m);
+OAB_API void oab_manifest_free(struct oab_manifest *m);
 
 /* Find an item by name; NULL if none. */
-const struct oab_item *oab_manifest_find(const struct oab_manifest *m,
+OAB_API const struct oab_item *oab_manifest_find(const struct oab_manifest *m,
 					 const char *name);
 
 /* Parse / format RFC 3339 times ("2027-06-30T00:00:00Z", offsets allowed).
@@ -140,8 +140,8 @@ const struct oab_item *oab_manifest_find(const struct oab_manifest *m,
  * build_time, tar member times) lies from 0 to OAB_TIME_MAX; parse refuses
  * anything outside. */
 #define OAB_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
-int oab_time_parse(const char *s, int64_t *out);
-void oab_time_format(int64_t t, char buf[32]);
+OAB_API int oab_time_parse(const char *s, int64_t *out);
+OAB_API void oab_time_format(int64_t t, char buf[32]);
 
 /* ------------------------------------------------------------------ */
 /* Keys and signers                                                    */
@@ -222,7 +222,7 @@ struct oab_build_opts {
  * (ZSTD_estimateCCtxSize_usingCParams), plus the input zstd holds for
  * the jobs in flight, (threads + 3) jobs of 4 windows, at most the whole
  * content. Level 22, 1 GiB, 2 workers: about 2.3 GiB. */
-uint64_t oab_zstd_mem_estimate(int level, uint64_t content_size, int threads);
+OAB_API uint64_t oab_zstd_mem_estimate(int level, uint64_t content_size, int threads);
 
 /* Compress and hash every item of m (filling sizes and hashes in m), sign
  * the resolved manifest and write the bundle atomically to opts->output
@@ -237,14 +237,14 @@ uint64_t oab_zstd_mem_estimate(int level, uint64_t content_size, int threads);
  * holds secrets should itself call prctl(PR_SET_DUMPABLE, 0) and set
  * RLIMIT_CORE to 0 (the otabundle CLI does, for build and sign), and may
  * call oab_tmpfiles_unlink() from its SIGINT/SIGTERM/SIGHUP handlers. */
-int oab_build(struct oab_manifest *m, const struct oab_build_opts *opts,
+OAB_API int oab_build(struct oab_manifest *m, const struct oab_build_opts *opts,
 	      struct oab_err *err);
 
 /* Remove the named temporary outputs the library has open (only where
  * O_TMPFILE is not available is an output's temp file named). Async-
  * signal-safe: meant for an embedding program's handler of SIGINT,
  * SIGTERM and SIGHUP, before it ends the process. */
-void oab_tmpfiles_unlink(void);
+OAB_API void oab_tmpfiles_unlink(void);
 
 /* ------------------------------------------------------------------ */
 /* Sign an existing bundle; signing rooms                              */
@@ -270,18 +270,18 @@ struct oab_sign_opts {
  * given signature must cover exactly this bundle's manifest and, unless
  * replace, keep every existing signer. Output is written atomically;
  * output == bundle is safe. */
-int oab_sign(const char *bundle, const struct oab_sign_opts *opts,
+OAB_API int oab_sign(const char *bundle, const struct oab_sign_opts *opts,
 	     struct oab_err *err);
 
 /* Signing room, step 1: write the bundle's manifest.yaml bytes (and its
  * manifest.sig, if sig_out is not NULL) to files. */
-int oab_export_manifest(const char *bundle, const char *manifest_out,
+OAB_API int oab_export_manifest(const char *bundle, const char *manifest_out,
 			const char *sig_out, struct oab_err *err);
 
 /* Signing room, step 2: sign an exported manifest alone (adding to
  * existing_sig unless opts->replace), writing a detached CMS (DER) to
  * sig_out. Step 3 is oab_sign() with opts->attach = sig_out. */
-int oab_sign_detached(const char *manifest, const char *existing_sig,
+OAB_API int oab_sign_detached(const char *manifest, const char *existing_sig,
 		      const char *sig_out, const struct oab_sign_opts *opts,
 		      struct oab_err *err);
 
@@ -290,17 +290,17 @@ int oab_sign_detached(const char *manifest, const char *existing_sig,
 
 struct oab_trust;
 
-struct oab_trust *oab_trust_new(void); /* NULL on out of memory */
+OAB_API struct oab_trust *oab_trust_new(void); /* NULL on out of memory */
 /* Add every certificate of a PEM file as a trust anchor (root or
  * intermediate; a signer's chain must end at one of them). */
-int oab_trust_add_ca(struct oab_trust *t, const char *pem_path,
+OAB_API int oab_trust_add_ca(struct oab_trust *t, const char *pem_path,
 		     struct oab_err *err);
 /* Pin signer certificates or public keys (PEM): a signature by one of
  * these keys is trusted without any chain. */
-int oab_trust_add_pinned(struct oab_trust *t, const char *pem_path,
+OAB_API int oab_trust_add_pinned(struct oab_trust *t, const char *pem_path,
 			 struct oab_err *err);
-size_t oab_trust_count(const struct oab_trust *t);
-void oab_trust_free(struct oab_trust *t);
+OAB_API size_t oab_trust_count(const struct oab_trust *t);
+OAB_API void oab_trust_free(struct oab_trust *t);
 
 /* ------------------------------------------------------------------ */
 /* Verify, inspect, extract                                            */
@@ -363,25 +363,25 @@ struct oab_report {
 	int verified;        /* 1 if every check passed */
 };
 
-void oab_report_free(struct oab_report *r);
+OAB_API void oab_report_free(struct oab_report *r);
 
 /* Verify the bundle read from fd (read sequentially from its current
  * position; label names it in messages). Signature and trust first, then
  * policy, then every member as it streams past. Returns 0 if the bundle
  * verified. *report (may be NULL) receives every check made, also on
  * failure when anything was read; caller frees it. */
-int oab_verify(int fd, const char *label, const struct oab_verify_opts *opts,
+OAB_API int oab_verify(int fd, const char *label, const struct oab_verify_opts *opts,
 	       struct oab_report **report, struct oab_err *err);
 
 /* Read metadata and signers without judging trust; payloads are not
  * read. report->verified is always 0. */
-int oab_inspect(int fd, const char *label, struct oab_report **report,
+OAB_API int oab_inspect(int fd, const char *label, struct oab_report **report,
 		struct oab_err *err);
 
 /* Verify, then write the chosen items (decompressed) into xo->dir. Nothing
  * is written unless the whole bundle verifies; the bytes written are the
  * bytes that were checked. */
-int oab_extract(int fd, const char *label, const struct oab_verify_opts *opts,
+OAB_API int oab_extract(int fd, const char *label, const struct oab_verify_opts *opts,
 		const struct oab_extract_opts *xo, struct oab_report **report,
 		struct oab_err *err);
 
