@@ -79,9 +79,17 @@ int cli_fail(const struct oab_err *err)
 {
 	const char *msg = err->msg[0] ? err->msg : "unknown failure";
 
+	/* The library names no option: the hints for its detail codes are
+	 * the program's words. */
+	const char *hint = err->detail == OAB_D_NO_ANCHOR ? " (use --ca or --trust)"
+		: err->detail == OAB_D_EXISTS ? " (use --force to replace it)"
+		: err->detail == OAB_D_ALREADY_SIGNED ? "; use --replace to re-sign"
+		: err->detail == OAB_D_SIGNER_DROPPED ? "; use --replace to drop it" : "";
+
 	cli_note_error(msg);
 	fputs("otabundle: error: ", stderr);
 	cli_put(stderr, msg, 0, 0);
+	fputs(hint, stderr);
 	fputc('\n', stderr);
 	return status_of(err);
 }

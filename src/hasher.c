@@ -28,8 +28,9 @@ struct oab_hasher {
 	uint64_t head, tail; /* head: next to fill; tail: next to hash */
 	size_t fill;         /* bytes in buf[head] not yet handed over */
 	int done, failed, running;
-	/* writer mode (oab_writer_new): write slots to fd instead of hashing */
-	int fd, werrno;
+	/* writer mode (oab_writer_new): write slots to fd instead of hashing;
+	 * dense: every byte written (no holes) */
+	int fd, werrno, dense;
 	uint64_t written, kicked;
 };
 
@@ -78,6 +79,11 @@ static int all_zero(const unsigned char *p, size_t n)
 	static const unsigned char zero[SPARSE_BLOCK];
 
 	return memcmp(p, zero, n) == 0;
+}
+
+int oab_write_at(int fd, struct iovec *iov, int n, uint64_t off)
+{
+	return write_run(fd, iov, n, off);
 }
 
 int oab_write_sparse(int fd, const struct iovec *in, int n, uint64_t off)
@@ -159,7 +165,8 @@ static void *hash_main(void *arg)
 			if (h->fd >= 0) {
 				if (failed) {
 					/* drain: the first error is kept */
-				} else if (oab_write_sparse(h->fd, iov, n, h->written) < 0) {
+				} else if ((h->dense ? oab_write_at(h->fd, iov, n, h->written)
+						     : oab_write_sparse(h->fd, iov, n, h->written)) < 0) {
 					werr = errno ? errno : EIO;
 				} else {
 					h->written += len;
@@ -181,13 +188,14 @@ static void *hash_main(void *arg)
 	return NULL;
 }
 
-static struct oab_hasher *worker_new(int fd, struct oab_err *err)
+static struct oab_hasher *worker_new(int fd, int dense, struct oab_err *err)
 {
 	struct oab_hasher *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		goto oom;
 	h->fd = fd;
+	h->dense = dense;
 	/* Copy buffers are allocated on first use: callers that only lend
 	 * never pay for them. */
 	h->ctx = EVP_MD_CTX_new();
@@ -215,12 +223,12 @@ oom:
 
 struct oab_hasher *oab_hasher_new(struct oab_err *err)
 {
-	return worker_new(-1, err);
+	return worker_new(-1, 0, err);
 }
 
-struct oab_hasher *oab_writer_new(int fd, struct oab_err *err)
+struct oab_hasher *oab_writer_new(int fd, int dense, struct oab_err *err)
 {
-	return worker_new(fd, err);
+	return worker_new(fd, dense, err);
 }
 
 

@@ -159,10 +159,11 @@ uint64_t oab_hasher_lend(struct oab_hasher *h, const void *data, size_t n);
 void oab_hasher_wait(struct oab_hasher *h, uint64_t ticket);
 /* The same ring in writer mode: a thread writes the slots to fd (and
  * starts write-back as it goes) instead of hashing them. Use update/lend/
- * wait as above; oab_writer_error() gives the first write error (errno,
+ * wait as above (dense: every byte is written with oab_write_at; else
+ * zero blocks are left as holes, oab_write_sparse); oab_writer_error() gives the first write error (errno,
  * 0 if none) so far; oab_writer_finish() joins and gives it for good.
  * Free with oab_hasher_free(). */
-struct oab_hasher *oab_writer_new(int fd, struct oab_err *err);
+struct oab_hasher *oab_writer_new(int fd, int dense, struct oab_err *err);
 int oab_writer_error(struct oab_hasher *w);
 int oab_writer_finish(struct oab_hasher *w);
 /* Write n buffers at file offset off, leaving all-zero 4 KiB blocks (of
@@ -171,6 +172,9 @@ int oab_writer_finish(struct oab_hasher *w);
  * size at the end (ftruncate) if it ends in a hole. -1 sets errno. */
 #define OAB_SPARSE_IOV_MAX 64
 struct iovec;
+/* Write every byte of iov (n entries; consumed) at offset off, in as few
+ * pwritev calls as it takes (O_DIRECT dropped if the fd refuses it). */
+int oab_write_at(int fd, struct iovec *iov, int n, uint64_t off);
 int oab_write_sparse(int fd, const struct iovec *iov, int n, uint64_t off);
 /* Wait for the thread and give the digest; call once. */
 int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err);
@@ -199,6 +203,15 @@ uint32_t oab_chunk_size_for(uint64_t content_size);
 struct oab_unpack;
 struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 				  struct oab_err *err);
+/* The same into a sink (see struct oab_sink): FILE as out_fd above (a
+ * fresh temp file: zero blocks left as holes, size set at the end); FD
+ * every byte from offset 0, no truncation; CALLBACK the content in
+ * order; DISCARD and ARCHIVE only check (the reader copies the stored
+ * bytes of ARCHIVE itself). Errors about the content carry the details
+ * OAB_D_MEMBER_SIZE or OAB_D_CONTENT_HASH. */
+struct oab_sink;
+struct oab_unpack *oab_unpack_new_sink(const struct oab_item *it, const struct oab_sink *sink,
+				       struct oab_err *err);
 int oab_unpack_feed(struct oab_unpack *u, const void *buf, size_t n,
 		    struct oab_err *err);
 /* Finish: checks the frame ended, the size and the SHA-256. */
@@ -239,13 +252,49 @@ int oab_member_read_small(struct archive *a, struct archive_entry *e, size_t lim
  * bytes) one chunk (it->chunk_size bytes) at a time, check the chunk's
  * SHA-256 against the manifest, and only then hand it to sink. Chunk k+1
  * is read and checked on a thread of its own while sink handles chunk k
- * (two chunk buffers). Returns 0; -2 if a chunk's hash is wrong (the
- * archive is still in step: the next header can be read); a negative
- * value from sink as is (sink sets err); -1 on any other error. */
+ * (two chunk buffers). Returns 0, or -1 with err set: by sink, or here
+ * with the detail OAB_D_CHUNK_HASH (a chunk's hash is wrong, the archive
+ * still in step: the next header can be read) or OAB_D_STRUCTURE (the
+ * archive is damaged or truncated). */
 typedef int (*oab_chunk_sink)(void *arg, const unsigned char *p, size_t n,
 			      struct oab_err *err);
 int oab_member_chunks(struct archive *a, const struct oab_item *it, oab_chunk_sink sink,
 		      void *arg, oab_progress_fn progress, void *parg, struct oab_err *err);
+
+/* Where oab_reader_read() puts an item (the opaque struct oab_sink of
+ * verify.h). */
+struct oab_sink {
+	enum { OAB_SINK_DISCARD, OAB_SINK_FD, OAB_SINK_CALLBACK, OAB_SINK_FILE,
+	       OAB_SINK_ARCHIVE } kind;
+	int fd;            /* FD, FILE */
+	oab_sink_fn fn;    /* CALLBACK */
+	void *arg;
+	struct archive *w; /* ARCHIVE: the stored member copied into w as is */
+	int64_t mtime;     /* ARCHIVE: its member time */
+};
+
+/* How oab_reader_auth() authenticates: TRUST is oab_reader_authenticate
+ * (signature, trust, manifest, policy); SELF (sign, export-manifest)
+ * checks every existing signature over the manifest bytes without
+ * judging trust (an unsigned bundle has none) before parsing it; NONE
+ * (inspect) checks the signature's CMS structure and the rest of the
+ * archive's headers, describes the signers, then parses the manifest
+ * unverified. */
+enum oab_auth_mode { OAB_AUTH_TRUST, OAB_AUTH_SELF, OAB_AUTH_NONE };
+struct oab_reader;
+int oab_reader_auth(struct oab_reader *r, enum oab_auth_mode mode, struct oab_err *err);
+/* The raw manifest.yaml and manifest.sig bytes (sig NULL: unsigned), and
+ * the parsed signature (NULL before authentication or if unsigned; owned
+ * by the reader, which frees it). */
+void oab_reader_raw(const struct oab_reader *r, const unsigned char **yaml, size_t *ylen,
+		    const unsigned char **sig, size_t *siglen);
+CMS_ContentInfo *oab_reader_cms(struct oab_reader *r);
+/* Walk the headers left without reading their data (oab_tarin_scan_rest). */
+int oab_reader_scan_rest(struct oab_reader *r, struct oab_err *err);
+/* Hand the report (and the manifest in it) to the caller. */
+struct oab_report *oab_reader_take_report(struct oab_reader *r);
+/* 1 if r can go on after the last failed read (a content error). */
+int oab_reader_in_step(const struct oab_reader *r);
 
 /* writer.c ---------------------------------------------------------- */
 /* A pax archive writing to fd; archive_write_free() it. */

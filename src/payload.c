@@ -297,12 +297,24 @@ struct oab_unpack {
 	uint64_t kicked; /* bytes of out_fd handed to write-back so far */
 	size_t last_hint; /* last ZSTD_decompressStream return: 0 = frame ended */
 	int out_fd;
+	int dense;        /* out_fd gets every byte, no holes, no truncation */
+	oab_sink_fn cb;   /* a callback sink, or NULL */
+	void *cb_arg;
 };
 
 struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 				  struct oab_err *err)
 {
+	struct oab_sink s = {.kind = out_fd >= 0 ? OAB_SINK_FILE : OAB_SINK_DISCARD, .fd = out_fd};
+
+	return oab_unpack_new_sink(it, &s, err);
+}
+
+struct oab_unpack *oab_unpack_new_sink(const struct oab_item *it, const struct oab_sink *sink,
+				       struct oab_err *err)
+{
 	struct oab_unpack *u = calloc(1, sizeof(*u));
+	int out_fd = sink->kind == OAB_SINK_FILE || sink->kind == OAB_SINK_FD ? sink->fd : -1;
 
 	if (!u) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
@@ -310,6 +322,11 @@ struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 	}
 	u->it = it;
 	u->out_fd = out_fd;
+	u->dense = sink->kind == OAB_SINK_FD;
+	if (sink->kind == OAB_SINK_CALLBACK) {
+		u->cb = sink->fn;
+		u->cb_arg = sink->arg;
+	}
 	u->fd_flags = -1;
 	if (!(u->h = oab_hasher_new(err)))
 		goto fail;
@@ -336,7 +353,7 @@ struct oab_unpack *oab_unpack_new(const struct oab_item *it, int out_fd,
 		u->dc = ZSTD_createDCtx();
 		if (!u->dc)
 			goto oom;
-		if (out_fd >= 0 && !(u->w = oab_writer_new(out_fd, err)))
+		if (out_fd >= 0 && !(u->w = oab_writer_new(out_fd, u->dense, err)))
 			goto fail;
 		/* The frame's XXH64 is not computed: every stored chunk was
 		 * checked against its SHA-256 before it got here and the
@@ -361,11 +378,18 @@ fail:
 static int unpack_emit(struct oab_unpack *u, const void *buf, size_t n, int lend,
 		       struct oab_err *err)
 {
-	if (n > u->it->size - u->produced)
-		return oab_err_set(err, OAB_E_REJECTED,
-				   "member '%s': content larger than the declared %llu bytes",
-				   u->it->member, (unsigned long long)u->it->size);
+	if (n > u->it->size - u->produced) {
+		char want[24];
+
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)u->it->size);
+		oab_err_set(err, OAB_E_REJECTED,
+			    "member '%s': content larger than the declared %llu bytes",
+			    u->it->member, (unsigned long long)u->it->size);
+		return oab_err_detail(err, OAB_D_MEMBER_SIZE, u->it->member, -1, want, NULL);
+	}
 	u->produced += n;
+	if (u->cb && u->cb(u->cb_arg, buf, n) != 0)
+		return oab_err_set(err, OAB_E_IO, "'%s': the sink refused the content", u->it->name);
 	if (u->w) {
 		int e = oab_writer_error(u->w);
 
@@ -375,7 +399,8 @@ static int unpack_emit(struct oab_unpack *u, const void *buf, size_t n, int lend
 	} else if (u->out_fd >= 0) {
 		struct iovec v = {(void *)buf, n};
 
-		if (oab_write_sparse(u->out_fd, &v, 1, u->produced - n) < 0)
+		if ((u->dense ? oab_write_at(u->out_fd, &v, 1, u->produced - n)
+			      : oab_write_sparse(u->out_fd, &v, 1, u->produced - n)) < 0)
 			return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name,
 					   strerror(errno));
 		oab_writeback_kick(u->out_fd, &u->kicked, u->produced);
@@ -407,9 +432,11 @@ int oab_unpack_feed(struct oab_unpack *u, const void *buf, size_t n, struct oab_
 				oab_hasher_wait(u->w, u->wticket[u->cur]);
 		}
 		r = ZSTD_decompressStream(u->dc, &ob, &ib);
-		if (ZSTD_isError(r))
-			return oab_err_set(err, OAB_E_REJECTED, "member '%s': invalid zstd data: %s",
-					   u->it->member, ZSTD_getErrorName(r));
+		if (ZSTD_isError(r)) {
+			oab_err_set(err, OAB_E_REJECTED, "member '%s': invalid zstd data: %s",
+				    u->it->member, ZSTD_getErrorName(r));
+			return oab_err_detail(err, OAB_D_CONTENT_HASH, u->it->member, -1, NULL, NULL);
+		}
 		if (ib.pos != before || ob.pos != had)
 			u->last_hint = r; /* 0 once a frame is complete */
 		u->opos = ob.pos;
@@ -437,22 +464,30 @@ int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err)
 		u->cur = (u->cur + 1) % UNPACK_BUFS;
 		u->opos = 0;
 	}
-	if (u->dc && u->last_hint != 0)
-		return oab_err_set(err, OAB_E_REJECTED, "member '%s': zstd stream is truncated",
-				   u->it->member);
+	if (u->dc && u->last_hint != 0) {
+		oab_err_set(err, OAB_E_REJECTED, "member '%s': zstd stream is truncated",
+			    u->it->member);
+		return oab_err_detail(err, OAB_D_CONTENT_HASH, u->it->member, -1, NULL, NULL);
+	}
 	if (u->w) {
 		int e = oab_writer_finish(u->w);
 
 		if (e)
 			return oab_err_set(err, OAB_E_IO, "'%s': writing: %s", u->it->name, strerror(e));
 	}
-	if (u->produced != u->it->size)
-		return oab_err_set(err, OAB_E_REJECTED,
-				   "member '%s': content size mismatch (manifest %llu, bundle %llu)",
-				   u->it->member, (unsigned long long)u->it->size,
-				   (unsigned long long)u->produced);
+	if (u->produced != u->it->size) {
+		char w[24], g[24];
+
+		snprintf(w, sizeof(w), "%llu", (unsigned long long)u->it->size);
+		snprintf(g, sizeof(g), "%llu", (unsigned long long)u->produced);
+		oab_err_set(err, OAB_E_REJECTED,
+			    "member '%s': content size mismatch (manifest %llu, bundle %llu)",
+			    u->it->member, (unsigned long long)u->it->size,
+			    (unsigned long long)u->produced);
+		return oab_err_detail(err, OAB_D_MEMBER_SIZE, u->it->member, -1, w, g);
+	}
 	/* Zero blocks were left as holes: a trailing one needs the size set. */
-	if (u->out_fd >= 0 && ftruncate(u->out_fd, (off_t)u->produced) < 0)
+	if (u->out_fd >= 0 && !u->dense && ftruncate(u->out_fd, (off_t)u->produced) < 0)
 		return oab_err_set(err, OAB_E_IO, "'%s': setting its size: %s", u->it->name,
 				   strerror(errno));
 	if (oab_hasher_final(u->h, md, err) < 0)
@@ -460,9 +495,10 @@ int oab_unpack_finish(struct oab_unpack *u, struct oab_err *err)
 	if (CRYPTO_memcmp(md, u->it->sha256, 32) != 0) {
 		oab_hex(u->it->sha256, 32, want);
 		oab_hex(md, 32, got);
-		return oab_err_set(err, OAB_E_REJECTED,
-				   "member '%s': content sha256 mismatch (manifest %s, bundle %s)",
-				   u->it->member, want, got);
+		oab_err_set(err, OAB_E_REJECTED,
+			    "member '%s': content sha256 mismatch (manifest %s, bundle %s)",
+			    u->it->member, want, got);
+		return oab_err_detail(err, OAB_D_CONTENT_HASH, u->it->member, -1, want, got);
 	}
 	return 0;
 }

@@ -21,19 +21,6 @@
 
 #include "internal.h"
 
-enum mode { MODE_INSPECT, MODE_VERIFY, MODE_EXTRACT };
-
-struct rd {
-	struct oab_tarin *t;
-	struct archive *a;
-	struct archive_entry *e; /* current header (owned by a) */
-	const char *label;
-	struct oab_report *rep;
-	struct oab_err *err;
-	unsigned char *buf;
-	int at_eof;
-};
-
 /* ---- the tar stream under libarchive --------------------------------- */
 
 #define TAR_PAX_MAX (64 * 1024)
@@ -471,16 +458,6 @@ int oab_tarin_scan_rest(struct oab_tarin *t, struct archive_entry *pending, stru
 	return oab_tarin_end(t, err);
 }
 
-/* Next header of r's bundle: see oab_tarin_next. */
-static int next_member(struct rd *r)
-{
-	int st = oab_tarin_next(r->t, &r->e, r->err);
-
-	if (st == 0)
-		r->at_eof = 1;
-	return st;
-}
-
 int oab_member_read_small(struct archive *a, struct archive_entry *e, size_t limit,
 			  unsigned char **out, size_t *len, struct oab_err *err)
 {
@@ -519,12 +496,13 @@ struct chunk_pipe {
 	unsigned char *buf[2];
 	size_t len[2];
 	int ready[2];
-	int status; /* 0 reading, 1 all read, -1 / -2 failed (see rerr) */
+	int status; /* 0 reading, 1 all read, -1 failed (see rerr) */
 	int stop;   /* the consumer gave up */
 	struct oab_err rerr;
 };
 
-/* Read chunk k (want bytes) into buf and check it; 0, -1 or -2. */
+/* Read chunk k (want bytes) into buf and check it; 0 or -1 (a wrong
+ * hash: detail OAB_D_CHUNK_HASH, the archive still in step). */
 static int read_chunk(struct chunk_pipe *p, size_t k, uint64_t at, size_t want,
 		      unsigned char *buf)
 {
@@ -535,15 +513,19 @@ static int read_chunk(struct chunk_pipe *p, size_t k, uint64_t at, size_t want,
 	while (fill < want) {
 		la_ssize_t n = archive_read_data(p->a, buf + fill, want - fill);
 
-		if (n < 0)
-			return oab_err_set(&p->rerr, OAB_E_REJECTED,
-					   "member '%s': bundle truncated or damaged (%s)", it->member,
-					   archive_error_string(p->a));
-		if (n == 0)
-			return oab_err_set(&p->rerr, OAB_E_REJECTED,
-					   "member '%s': truncated (%llu of %llu bytes)", it->member,
-					   (unsigned long long)(at + fill),
-					   (unsigned long long)it->stored_size);
+		if (n < 0) {
+			oab_err_set(&p->rerr, OAB_E_REJECTED,
+				    "member '%s': bundle truncated or damaged (%s)", it->member,
+				    archive_error_string(p->a));
+			return oab_err_detail(&p->rerr, OAB_D_STRUCTURE, it->member, -1, NULL, NULL);
+		}
+		if (n == 0) {
+			oab_err_set(&p->rerr, OAB_E_REJECTED,
+				    "member '%s': truncated (%llu of %llu bytes)", it->member,
+				    (unsigned long long)(at + fill),
+				    (unsigned long long)it->stored_size);
+			return oab_err_detail(&p->rerr, OAB_D_STRUCTURE, it->member, -1, NULL, NULL);
+		}
 		fill += (size_t)n;
 	}
 	if (k >= it->n_chunks)
@@ -560,7 +542,7 @@ static int read_chunk(struct chunk_pipe *p, size_t k, uint64_t at, size_t want,
 			    "member '%s': stored chunk %zu (bytes %llu-%llu) sha256 mismatch (manifest %s, bundle %s)",
 			    it->member, k, (unsigned long long)at, (unsigned long long)(at + want - 1),
 			    w, h);
-		return -2;
+		return oab_err_detail(&p->rerr, OAB_D_CHUNK_HASH, it->member, (long long)k, w, h);
 	}
 	return 0;
 }
@@ -663,53 +645,391 @@ out:
 	return rc;
 }
 
-static int sink_unpack(void *arg, const unsigned char *p, size_t n, struct oab_err *err)
+
+/* ---- the reader: open -> authenticate -> next -> read ------------------ */
+
+struct oab_reader {
+	struct oab_tarin *t;
+	struct archive *a;
+	struct archive_entry *e; /* current header (owned by a) */
+	char *label;
+	int fd;
+	struct oab_verify_opts o;
+	int64_t now;
+	struct oab_report *rep;  /* its manifest is the signed manifest */
+	unsigned char *yaml, *sig;
+	size_t ylen, siglen;
+	CMS_ContentInfo *cms;
+	int pending;   /* e holds a header not yet matched to an item */
+	int at_end;    /* the archive's member list ended */
+	int auth_done; /* authentication was tried */
+	int sig_ok;    /* signatures checked: rep->manifest parsed */
+	int authed;    /* sig_ok, trusted and within the policy */
+	size_t next_item;
+	const struct oab_item *cur;
+	int cur_read;
+	int broken;    /* out of step: nothing more can be read */
+	int finished;  /* oab_reader_next gave 0 */
+	unsigned char *buf;
+};
+
+/* Fail and mark the reader out of step. */
+static int stop(struct oab_reader *r)
 {
-	return oab_unpack_feed(arg, p, n, err) < 0 ? -3 : 0;
+	r->broken = 1;
+	return -1;
 }
 
-/* Check one member as it streams past. Compressed: chunk by chunk, each
- * stored chunk checked before it is decompressed; stored as is: hashed
- * as it is written (the extract temp file is only linked if it matched).
- * Returns 0 if it checked out, -2 if its bytes are wrong but the archive
- * is still in step (the next member can be checked), -1 otherwise. */
-static int check_member(struct rd *r, const struct oab_item *it, int out_fd,
-			oab_progress_fn progress, void *parg)
+int oab_reader_open(int fd, const char *label, const struct oab_verify_opts *opts,
+		    struct oab_reader **out, struct oab_err *err)
 {
-	const char *name = archive_entry_pathname(r->e);
-	struct oab_unpack *u = NULL;
-	char want[65];
-	int rc = -1;
+	struct oab_reader *r = calloc(1, sizeof(*r));
+	int st;
 
+	*out = NULL;
+	if (!r || !(r->rep = oab_report_new()) || !(r->label = oab_strdup(label ? label : "bundle")) ||
+	    !(r->buf = malloc(OAB_IO_BUF))) {
+		oab_reader_free(r);
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	}
+	r->fd = fd;
+	if (opts)
+		r->o = *opts;
+	/* 0 (the zero-initialised default) and below: the current time */
+	r->now = r->o.now > 0 ? r->o.now : (int64_t)time(NULL);
+	*out = r;
+	r->t = oab_tarin_open(fd, r->label, err);
+	if (!r->t)
+		return stop(r);
+	r->a = oab_tarin_archive(r->t);
+	st = oab_tarin_next(r->t, &r->e, err);
+	if (st <= 0) {
+		if (st == 0) {
+			oab_err_set(err, OAB_E_REJECTED, "%s: empty archive, not a bundle", r->label);
+			oab_err_detail(err, OAB_D_NOT_A_BUNDLE, NULL, -1, NULL, NULL);
+		}
+		oab_report_add_check(r->rep, 0, "member-order", "manifest.yaml", "missing");
+		return stop(r);
+	}
+	if (strcmp(archive_entry_pathname(r->e), "manifest.yaml") != 0) {
+		oab_report_add_check(r->rep, 0, "member-order", "manifest.yaml", "not the first member");
+		oab_err_set(err, OAB_E_REJECTED, "%s: first member is not 'manifest.yaml', not a bundle",
+			    r->label);
+		oab_err_detail(err, OAB_D_NOT_A_BUNDLE, NULL, -1, NULL, NULL);
+		return stop(r);
+	}
+	if (oab_member_read_small(r->a, r->e, OAB_MAX_MANIFEST_BYTES, &r->yaml, &r->ylen, err) < 0)
+		return stop(r);
+	st = oab_tarin_next(r->t, &r->e, err);
+	if (st < 0)
+		return stop(r);
+	if (st == 1 && strcmp(archive_entry_pathname(r->e), "manifest.sig") == 0) {
+		if (oab_member_read_small(r->a, r->e, OAB_MAX_SIG_BYTES, &r->sig, &r->siglen, err) < 0)
+			return stop(r);
+		r->rep->signed_bundle = 1;
+	} else if (st == 1) {
+		r->pending = 1; /* unsigned: this header is the first payload's */
+	} else {
+		r->at_end = 1;
+	}
+	return 0;
+}
+
+/* The manifest's bytes, once they may be parsed. */
+static int parse_manifest(struct oab_reader *r, struct oab_err *err)
+{
+	if (oab_manifest_parse((char *)r->yaml, r->ylen, "manifest.yaml", NULL,
+			       OAB_MANIFEST_RESOLVED, &r->rep->manifest, err) < 0) {
+		err->code = OAB_E_REJECTED;
+		oab_err_detail(err, OAB_D_MANIFEST, "manifest.yaml", -1, NULL, NULL);
+		oab_report_add_check(r->rep, 0, "manifest", NULL, "%s", err->msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_cms(struct oab_reader *r, struct oab_err *err)
+{
+	r->cms = oab_cms_parse(r->sig, r->siglen, err);
+	if (!r->cms) {
+		oab_report_add_check(r->rep, 0, "signature", NULL, "%s", err->msg);
+		if (err->detail == OAB_D_NONE)
+			oab_err_detail(err, OAB_D_SIGNATURE, "manifest.sig", -1, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int oab_reader_auth(struct oab_reader *r, enum oab_auth_mode mode, struct oab_err *err)
+{
+	const struct oab_manifest *m;
+
+	if (r->auth_done || r->broken)
+		return oab_err_set(err, OAB_E_USAGE, "%s: authenticated already, or after a failure",
+				   r->label);
+	r->auth_done = 1;
+	if (mode == OAB_AUTH_NONE) {
+		/* inspect: unverified by design, but the signature's structure
+		 * and every header are checked before the manifest is parsed */
+		if ((r->sig && parse_cms(r, err) < 0) || oab_reader_scan_rest(r, err) < 0 ||
+		    (r->cms && oab_trust_evaluate(NULL, r->cms, r->yaml, r->ylen, r->now, 1, 0, r->rep,
+						   err) < 0))
+			return stop(r);
+		if (oab_manifest_parse((char *)r->yaml, r->ylen, "manifest.yaml", NULL,
+				       OAB_MANIFEST_RESOLVED, &r->rep->manifest, err) < 0) {
+			err->code = OAB_E_REJECTED;
+			oab_err_detail(err, OAB_D_MANIFEST, "manifest.yaml", -1, NULL, NULL);
+			return stop(r);
+		}
+		return 0;
+	}
+	if (mode == OAB_AUTH_SELF) {
+		if (r->sig) {
+			struct oab_keyids ids = {0};
+			int rc;
+
+			if (parse_cms(r, err) < 0)
+				return stop(r);
+			rc = oab_cms_check(r->cms, r->yaml, r->ylen, &ids, err);
+			free(ids.id);
+			if (rc < 0) {
+				err->code = OAB_E_REJECTED;
+				oab_err_detail(err, OAB_D_SIGNATURE, "manifest.sig", -1, NULL, NULL);
+				return stop(r);
+			}
+		}
+		if (parse_manifest(r, err) < 0)
+			return stop(r);
+		r->sig_ok = r->authed = 1;
+		return 0;
+	}
+	if (oab_trust_count(r->o.trust) == 0) {
+		oab_err_set(err, OAB_E_USAGE, "no trust anchor given");
+		return oab_err_detail(err, OAB_D_NO_ANCHOR, NULL, -1, NULL, NULL);
+	}
+	if (!r->sig) {
+		oab_report_add_check(r->rep, 0, "signature", NULL, "bundle is not signed");
+		oab_err_set(err, OAB_E_REJECTED, "%s: bundle is not signed (no member 'manifest.sig')",
+			    r->label);
+		return oab_err_detail(err, OAB_D_NOT_SIGNED, "manifest.sig", -1, NULL, NULL);
+	}
+	if (parse_cms(r, err) < 0 ||
+	    oab_trust_evaluate(r->o.trust, r->cms, r->yaml, r->ylen, r->now, r->o.threshold,
+			       r->o.allow_weak, r->rep, err) < 0)
+		return -1;
+	/* Only now are the manifest's bytes trusted enough to parse. */
+	if (parse_manifest(r, err) < 0)
+		return -1;
+	r->sig_ok = 1;
+	m = r->rep->manifest;
+	oab_report_add_check(r->rep, 1, "manifest", NULL, "%s %s, %zu items", m->name, m->version,
+			     m->n_items);
+	if (oab_policy_check(m, &r->o, r->now, r->rep, err) < 0)
+		return -1;
+	r->authed = 1;
+	return 0;
+}
+
+int oab_reader_authenticate(struct oab_reader *r, struct oab_err *err)
+{
+	return oab_reader_auth(r, OAB_AUTH_TRUST, err);
+}
+
+const struct oab_manifest *oab_reader_manifest(const struct oab_reader *r)
+{
+	return r && r->sig_ok ? r->rep->manifest : NULL;
+}
+
+const struct oab_report *oab_reader_report(const struct oab_reader *r)
+{
+	return r ? r->rep : NULL;
+}
+
+void oab_reader_raw(const struct oab_reader *r, const unsigned char **yaml, size_t *ylen,
+		    const unsigned char **sig, size_t *siglen)
+{
+	*yaml = r->yaml;
+	*ylen = r->ylen;
+	*sig = r->sig;
+	*siglen = r->siglen;
+}
+
+CMS_ContentInfo *oab_reader_cms(struct oab_reader *r)
+{
+	return r->cms;
+}
+
+int oab_reader_scan_rest(struct oab_reader *r, struct oab_err *err)
+{
+	int rc;
+
+	if (r->broken || r->finished)
+		return oab_err_set(err, OAB_E_USAGE, "%s: nothing left to scan", r->label);
+	rc = r->at_end ? oab_tarin_end(r->t, err)
+		       : oab_tarin_scan_rest(r->t, r->pending ? r->e : NULL, err);
+	r->pending = 0;
+	r->at_end = r->finished = 1;
+	return rc < 0 ? stop(r) : 0;
+}
+
+struct oab_report *oab_reader_take_report(struct oab_reader *r)
+{
+	struct oab_report *rep = r->rep;
+
+	r->rep = NULL;
+	r->sig_ok = r->authed = 0;
+	r->broken = 1;
+	return rep;
+}
+
+int oab_reader_in_step(const struct oab_reader *r)
+{
+	return !r->broken;
+}
+
+/* The end of the member list: nothing extra, a clean end of archive. */
+static int reader_end(struct oab_reader *r, struct oab_err *err)
+{
+	int st = r->pending ? 1 : r->at_end ? 0 : oab_tarin_next(r->t, &r->e, err);
+
+	r->pending = 0;
+	if (st > 0) {
+		char esc[400];
+		const char *name = archive_entry_pathname(r->e);
+
+		oab_escape(name, strlen(name), esc, sizeof(esc));
+		oab_report_add_check(r->rep, 0, "extra-members", NULL, "extra member '%s'", esc);
+		oab_err_set(err, OAB_E_REJECTED, "member '%s': not listed in the manifest", esc);
+		oab_err_detail(err, OAB_D_STRUCTURE, esc, -1, NULL, NULL);
+		return stop(r);
+	}
+	if (st < 0)
+		return stop(r);
+	if (oab_tarin_end(r->t, err) < 0) {
+		oab_report_add_check(r->rep, 0, "extra-members", NULL, "%s", err->msg);
+		oab_err_detail(err, OAB_D_STRUCTURE, NULL, -1, NULL, NULL);
+		return stop(r);
+	}
+	oab_report_add_check(r->rep, 1, "extra-members", NULL, "no extra members");
+	r->at_end = r->finished = 1;
+	return 0;
+}
+
+int oab_reader_next(struct oab_reader *r, const struct oab_item **item, struct oab_err *err)
+{
+	const struct oab_manifest *m = oab_reader_manifest(r);
+	const struct oab_item *it;
+	const char *name;
+	int st;
+
+	*item = NULL;
+	if (!m || r->broken || r->finished)
+		return oab_err_set(err, OAB_E_USAGE, "%s: %s", r->label,
+				   r->finished ? "every member was read already"
+				   : !m ? "the bundle is not authenticated: no member can be read"
+					: "cannot go on after the error before");
+	if (r->cur && !r->cur_read) { /* checked, not kept */
+		struct oab_sink d = {.kind = OAB_SINK_DISCARD};
+
+		if (oab_reader_read(r, &d, err) < 0)
+			return -1;
+	}
+	r->cur = NULL;
+	if (r->next_item == m->n_items)
+		return reader_end(r, err) < 0 ? -1 : 0;
+	it = &m->items[r->next_item++];
+	if (r->pending) {
+		r->pending = 0;
+	} else {
+		st = r->at_end ? 0 : oab_tarin_next(r->t, &r->e, err);
+		if (st <= 0) {
+			if (st == 0) {
+				r->at_end = 1;
+				oab_report_add_check(r->rep, 0, "member-order", it->member,
+						     "missing (bundle ends early)");
+				oab_err_set(err, OAB_E_REJECTED, "member '%s': missing (bundle ends early)",
+					    it->member);
+				oab_err_detail(err, OAB_D_STRUCTURE, it->member, -1, NULL, NULL);
+			}
+			return stop(r);
+		}
+	}
+	name = archive_entry_pathname(r->e);
 	if (strcmp(name, it->member) != 0) {
 		char esc[400];
 
 		oab_escape(name, strlen(name), esc, sizeof(esc));
 		oab_report_add_check(r->rep, 0, "member-order", it->member, "found '%s' in its place", esc);
-		return oab_err_set(r->err, OAB_E_REJECTED,
-				   "member '%s': unexpected here (expected '%s': members missing, extra or out of order)",
-				   esc, it->member);
+		oab_err_set(err, OAB_E_REJECTED,
+			    "member '%s': unexpected here (expected '%s': members missing, extra or out of order)",
+			    esc, it->member);
+		oab_err_detail(err, OAB_D_STRUCTURE, it->member, -1, it->member, esc);
+		return stop(r);
 	}
 	if ((uint64_t)archive_entry_size(r->e) != it->stored_size) {
-		oab_report_add_check(r->rep, 0, "member-size", it->member, "stored size: manifest %llu, bundle %lld",
-				 (unsigned long long)it->stored_size, (long long)archive_entry_size(r->e));
-		return oab_err_set(r->err, OAB_E_REJECTED,
-				   "member '%s': stored size mismatch (manifest %llu, bundle %lld)",
-				   it->member, (unsigned long long)it->stored_size,
-				   (long long)archive_entry_size(r->e));
-	}
-	u = oab_unpack_new(it, out_fd, r->err);
-	if (!u)
-		goto out;
-	if (it->compression == OAB_COMP_ZSTD) {
-		int st = oab_member_chunks(r->a, it, sink_unpack, u, progress, parg, r->err);
+		char w[24], g[24];
 
-		if (st == -3 || st == -2)
-			goto fail_content;
-		if (st < 0) {
-			oab_report_add_check(r->rep, 0, "member-read", it->member, "%s", r->err->msg);
-			goto out;
-		}
+		snprintf(w, sizeof(w), "%llu", (unsigned long long)it->stored_size);
+		snprintf(g, sizeof(g), "%lld", (long long)archive_entry_size(r->e));
+		oab_report_add_check(r->rep, 0, "member-size", it->member, "stored size: manifest %s, bundle %s",
+				     w, g);
+		oab_err_set(err, OAB_E_REJECTED, "member '%s': stored size mismatch (manifest %s, bundle %s)",
+			    it->member, w, g);
+		oab_err_detail(err, OAB_D_MEMBER_SIZE, it->member, -1, w, g);
+		return stop(r);
+	}
+	r->cur = it;
+	r->cur_read = 0;
+	*item = it;
+	return 1;
+}
+
+/* Stored bytes of one member on their way: copied as they are (ARCHIVE)
+ * and decoded into the sink. */
+struct feed {
+	struct oab_unpack *u;
+	struct archive *w;
+};
+
+static int feed_stored(void *arg, const unsigned char *p, size_t n, struct oab_err *err)
+{
+	struct feed *f = arg;
+
+	if (f->w && archive_write_data(f->w, p, n) != (la_ssize_t)n)
+		return oab_err_set(err, OAB_E_IO, "writing the new bundle: %s",
+				   archive_error_string(f->w));
+	return oab_unpack_feed(f->u, p, n, err);
+}
+
+int oab_reader_read(struct oab_reader *r, struct oab_sink *sink, struct oab_err *err)
+{
+	const struct oab_item *it = r->cur;
+	struct feed f = {0};
+	char want[65];
+	int rc = -1;
+
+	if (!it || r->cur_read || r->broken)
+		return oab_err_set(err, OAB_E_USAGE, "%s: no member to read (oab_reader_next first)",
+				   r->label);
+	if (!sink)
+		return oab_err_set(err, OAB_E_USAGE, "%s: no sink given", r->label);
+	/* Bytes leave the library only from an authenticated bundle. */
+	if (sink->kind != OAB_SINK_DISCARD && !r->authed)
+		return oab_err_set(err, OAB_E_USAGE, "%s: the bundle is not authenticated: '%s' not written",
+				   r->label, it->name);
+	r->cur_read = 1;
+	if (sink->kind == OAB_SINK_ARCHIVE) {
+		f.w = sink->w;
+		if (oab_wr_header(f.w, it->member, it->stored_size, sink->mtime, err) < 0)
+			return stop(r);
+	}
+	f.u = oab_unpack_new_sink(it, sink, err);
+	if (!f.u)
+		return stop(r);
+	if (it->compression == OAB_COMP_ZSTD) {
+		if (oab_member_chunks(r->a, it, feed_stored, &f, r->o.progress, r->o.progress_arg,
+				      err) < 0)
+			goto fail;
 	} else {
 		uint64_t got = 0;
 
@@ -717,40 +1037,228 @@ static int check_member(struct rd *r, const struct oab_item *it, int out_fd,
 			la_ssize_t n = archive_read_data(r->a, r->buf, OAB_IO_BUF);
 
 			if (n < 0) {
-				oab_err_set(r->err, OAB_E_REJECTED,
+				oab_err_set(err, OAB_E_REJECTED,
 					    "member '%s': bundle truncated or damaged (%s)", it->member,
 					    archive_error_string(r->a));
-				goto out;
+				oab_err_detail(err, OAB_D_STRUCTURE, it->member, -1, NULL, NULL);
+				goto fail;
 			}
 			if (n == 0)
 				break;
 			got += (uint64_t)n;
-			if (oab_unpack_feed(u, r->buf, (size_t)n, r->err) < 0)
-				goto fail_content;
-			if (progress)
-				progress(parg, it->name, got, it->stored_size);
+			if (feed_stored(&f, r->buf, (size_t)n, err) < 0)
+				goto fail;
+			if (r->o.progress)
+				r->o.progress(r->o.progress_arg, it->name, got, it->stored_size);
 		}
 		if (got != it->stored_size) {
-			oab_report_add_check(r->rep, 0, "member-size", it->member, "truncated");
-			oab_err_set(r->err, OAB_E_REJECTED, "member '%s': truncated (%llu of %llu bytes)",
+			oab_err_set(err, OAB_E_REJECTED, "member '%s': truncated (%llu of %llu bytes)",
 				    it->member, (unsigned long long)got,
 				    (unsigned long long)it->stored_size);
-			goto out;
+			oab_err_detail(err, OAB_D_STRUCTURE, it->member, -1, NULL, NULL);
+			goto fail;
 		}
 	}
-	if (oab_unpack_finish(u, r->err) < 0)
-		goto fail_content;
+	if (oab_unpack_finish(f.u, err) < 0)
+		goto fail;
 	oab_hex(it->sha256, 32, want);
 	oab_report_add_check(r->rep, 1, "member-hash", it->member, "%llu bytes, sha256 %s",
-			 (unsigned long long)it->size, want);
+			     (unsigned long long)it->size, want);
 	rc = 0;
 	goto out;
-fail_content:
-	oab_report_add_check(r->rep, 0, "member-hash", it->member, "%s", r->err->msg);
-	if (r->err->code == OAB_E_REJECTED)
-		rc = -2;
+fail:
+	/* A content error leaves the archive in step (the next header can be
+	 * read, so a report can name every bad member); anything else, also
+	 * a sink that failed, stops the reader. */
+	if (err->code == OAB_E_REJECTED && (err->detail == OAB_D_CHUNK_HASH ||
+					    err->detail == OAB_D_CONTENT_HASH ||
+					    err->detail == OAB_D_MEMBER_SIZE) && !f.w) {
+		oab_report_add_check(r->rep, 0, "member-hash", it->member, "%s", err->msg);
+	} else {
+		if (err->detail == OAB_D_STRUCTURE)
+			oab_report_add_check(r->rep, 0, err->msg[0] && strstr(err->msg, "truncated (")
+					     ? "member-size" : "member-read", it->member, "%s", err->msg);
+		else
+			oab_report_add_check(r->rep, 0, "member-hash", it->member, "%s", err->msg);
+		r->broken = 1;
+	}
 out:
-	oab_unpack_free(u);
+	oab_unpack_free(f.u);
+	return rc;
+}
+
+void oab_reader_free(struct oab_reader *r)
+{
+	if (!r)
+		return;
+	oab_tarin_free(r->t);
+	oab_report_free(r->rep);
+	CMS_ContentInfo_free(r->cms);
+	free(r->label);
+	free(r->yaml);
+	free(r->sig);
+	free(r->buf);
+	free(r);
+}
+
+/* ---- sinks ---------------------------------------------------------- */
+
+static struct oab_sink *sink_new(int kind)
+{
+	struct oab_sink *s = calloc(1, sizeof(*s));
+
+	if (s) {
+		s->kind = kind;
+		s->fd = -1;
+	}
+	return s;
+}
+
+struct oab_sink *oab_sink_discard(void)
+{
+	return sink_new(OAB_SINK_DISCARD);
+}
+
+struct oab_sink *oab_sink_fd(int fd)
+{
+	struct oab_sink *s = fd >= 0 ? sink_new(OAB_SINK_FD) : NULL;
+
+	if (s)
+		s->fd = fd;
+	return s;
+}
+
+struct oab_sink *oab_sink_callback(oab_sink_fn fn, void *arg)
+{
+	struct oab_sink *s = fn ? sink_new(OAB_SINK_CALLBACK) : NULL;
+
+	if (s) {
+		s->fn = fn;
+		s->arg = arg;
+	}
+	return s;
+}
+
+void oab_sink_free(struct oab_sink *s)
+{
+	free(s);
+}
+
+/* ---- verify, inspect, extract on top of the reader ---------------------- */
+
+static int need_anchor(const struct oab_verify_opts *o, struct oab_err *err)
+{
+	if (o && oab_trust_count(o->trust) > 0)
+		return 0;
+	oab_err_set(err, OAB_E_USAGE, "no trust anchor given");
+	return oab_err_detail(err, OAB_D_NO_ANCHOR, NULL, -1, NULL, NULL);
+}
+
+/* The caller's report (or none), verified only if every check passed. */
+static int finish(struct oab_reader *r, int rc, struct oab_report **report, struct oab_err *err)
+{
+	struct oab_report *rep = r ? oab_reader_take_report(r) : NULL;
+
+	if (rep && rc == 0) {
+		rep->verified = 1;
+		for (size_t i = 0; i < rep->n_checks; i++)
+			if (!rep->checks[i].ok)
+				rep->verified = 0;
+		if (!rep->verified) {
+			rc = -1;
+			if (err->code == OAB_OK)
+				oab_err_set(err, OAB_E_REJECTED, "%s: verification failed", r->label);
+		}
+	}
+	oab_reader_free(r);
+	if (report)
+		*report = rep;
+	else
+		oab_report_free(rep);
+	return rc;
+}
+
+/* Read every member into the sink for_item gives (discard by default),
+ * going on after content errors so the report names every bad member.
+ * first: the error to return (already set when the policy failed). */
+static int read_all(struct oab_reader *r, int failed, struct oab_err *first,
+		    struct oab_sink *(*for_item)(void *arg, size_t i, struct oab_err *err),
+		    void *arg, struct oab_err *err)
+{
+	struct oab_sink discard = {.kind = OAB_SINK_DISCARD};
+
+	for (size_t i = 0;; i++) {
+		const struct oab_item *it;
+		struct oab_sink *s = &discard;
+		int st = oab_reader_next(r, &it, err);
+
+		if (st == 0)
+			break;
+		if (st < 0)
+			goto fail;
+		if (for_item && !(s = for_item(arg, i, err)))
+			goto fail;
+		if (oab_reader_read(r, s, err) < 0) {
+			if (!oab_reader_in_step(r))
+				goto fail;
+			if (!failed)
+				*first = *err;
+			failed = 1;
+		}
+	}
+	if (failed)
+		*err = *first;
+	return failed ? -1 : 0;
+fail:
+	if (failed)
+		*err = *first;
+	return -1;
+}
+
+int oab_verify(int fd, const char *label, const struct oab_verify_opts *opts,
+	       struct oab_report **report, struct oab_err *err)
+{
+	struct oab_reader *r = NULL;
+	struct oab_err first = {0};
+	int failed = 0, rc = -1;
+
+	if (report)
+		*report = NULL;
+	if (need_anchor(opts, err) < 0)
+		return -1;
+	if (oab_reader_open(fd, label, opts, &r, err) < 0)
+		goto out;
+	if (oab_reader_authenticate(r, err) < 0) {
+		if (!oab_reader_manifest(r))
+			goto out;
+		first = *err; /* the policy failed: every member is still checked */
+		failed = 1;
+	}
+	rc = read_all(r, failed, &first, NULL, NULL, err);
+out:
+	return finish(r, rc, report, err);
+}
+
+int oab_inspect(int fd, const char *label, struct oab_report **report, struct oab_err *err)
+{
+	struct oab_reader *r = NULL;
+	int rc = -1;
+
+	if (report)
+		*report = NULL;
+	if (oab_reader_open(fd, label, NULL, &r, err) == 0 && oab_reader_auth(r, OAB_AUTH_NONE, err) == 0)
+		rc = 0;
+	{
+		struct oab_report *rep = r ? oab_reader_take_report(r) : NULL;
+
+		oab_reader_free(r);
+		if (rep)
+			rep->verified = 0;
+		if (report)
+			*report = rep;
+		else
+			oab_report_free(rep);
+	}
 	return rc;
 }
 
@@ -764,310 +1272,138 @@ static int wanted(const struct oab_extract_opts *xo, const char *name)
 	return 0;
 }
 
-static int process(int fd, const char *label, enum mode mode, const struct oab_verify_opts *vo,
-		   const struct oab_extract_opts *xo, struct oab_report **report,
-		   struct oab_err *err)
+/* Every target is checked before anything is read or written: the
+ * bundle itself (by inode) is never a target, an existing entry needs
+ * force, and a folder is never replaced. */
+static int extract_targets(int fd, int dirfd, const char *label, const struct oab_manifest *m,
+			   const struct oab_extract_opts *xo, struct oab_err *err)
 {
-	struct oab_report *rep = oab_report_new();
-	struct rd r = {.label = label ? label : "bundle", .rep = rep, .err = err};
-	unsigned char *yaml = NULL, *sig = NULL;
-	size_t ylen = 0, siglen = 0;
-	CMS_ContentInfo *cms = NULL;
-	int64_t now;
-	int rc = -1, st, dirfd = -1, *outs = NULL, pending = 0;
-	struct oab_manifest *m;
 	struct stat bst;
 
-	if (report)
-		*report = NULL;
-	if (!rep)
-		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	now = vo && vo->now >= 0 ? vo->now : (int64_t)time(NULL);
-	if (mode != MODE_INSPECT && (!vo || oab_trust_count(vo->trust) == 0)) {
-		oab_err_set(err, OAB_E_USAGE, "no trust anchor given (use --ca or --trust)");
-		goto out;
-	}
-	r.buf = malloc(OAB_IO_BUF);
-	if (!r.buf) {
-		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-		goto out;
-	}
-	r.t = oab_tarin_open(fd, r.label, err);
-	if (!r.t)
-		goto out;
-	r.a = oab_tarin_archive(r.t);
-	st = next_member(&r);
-	if (st <= 0) {
-		if (st == 0)
-			oab_err_set(err, OAB_E_REJECTED, "%s: empty archive, not a bundle", r.label);
-		oab_report_add_check(rep, 0, "member-order", "manifest.yaml", "missing");
-		goto out;
-	}
-	if (strcmp(archive_entry_pathname(r.e), "manifest.yaml") != 0) {
-		oab_report_add_check(rep, 0, "member-order", "manifest.yaml", "not the first member");
-		oab_err_set(err, OAB_E_REJECTED, "%s: first member is not 'manifest.yaml', not a bundle",
-			    r.label);
-		goto out;
-	}
-	if (oab_member_read_small(r.a, r.e, OAB_MAX_MANIFEST_BYTES, &yaml, &ylen, err) < 0)
-		goto out;
-	st = next_member(&r);
-	if (st < 0)
-		goto out;
-	if (st == 1 && strcmp(archive_entry_pathname(r.e), "manifest.sig") == 0) {
-		if (oab_member_read_small(r.a, r.e, OAB_MAX_SIG_BYTES, &sig, &siglen, err) < 0)
-			goto out;
-		rep->signed_bundle = 1;
-	} else if (st == 1) {
-		pending = 1; /* unsigned: this header is the first payload's */
-	}
-	if (sig) {
-		cms = oab_cms_parse(sig, siglen, err);
-		if (!cms) {
-			oab_report_add_check(rep, 0, "signature", NULL, "%s", err->msg);
-			goto out;
-		}
-	}
-	if (mode == MODE_INSPECT) {
-		/* The headers after the first two, without their data: a
-		 * second manifest.yaml (the one tar would extract) or any
-		 * forbidden header rejects the bundle here as well. */
-		if ((st == 1 ? oab_tarin_scan_rest(r.t, pending ? r.e : NULL, err)
-			     : oab_tarin_end(r.t, err)) < 0)
-			goto out;
-		if (cms && oab_trust_evaluate(NULL, cms, yaml, ylen, now, 1, 0, rep, err) < 0)
-			goto out;
-		if (oab_manifest_parse((char *)yaml, ylen, "manifest.yaml", NULL,
-				       OAB_MANIFEST_RESOLVED, &rep->manifest, err) < 0) {
-			err->code = OAB_E_REJECTED;
-			goto out;
-		}
-		rc = 0;
-		goto out;
-	}
-	if (!cms) {
-		oab_report_add_check(rep, 0, "signature", NULL, "bundle is not signed");
-		oab_err_set(err, OAB_E_REJECTED, "%s: bundle is not signed (no member 'manifest.sig')",
-			    r.label);
-		goto out;
-	}
-	if (oab_trust_evaluate(vo->trust, cms, yaml, ylen, now, vo->threshold,
-			       vo->allow_weak, rep, err) < 0)
-		goto out;
-	/* Only now are the manifest's bytes trusted enough to parse. */
-	if (oab_manifest_parse((char *)yaml, ylen, "manifest.yaml", NULL, OAB_MANIFEST_RESOLVED,
-			       &rep->manifest, err) < 0) {
-		err->code = OAB_E_REJECTED;
-		oab_report_add_check(rep, 0, "manifest", NULL, "%s", err->msg);
-		goto out;
-	}
-	m = rep->manifest;
-	oab_report_add_check(rep, 1, "manifest", NULL, "%s %s, %zu items", m->name, m->version, m->n_items);
-	if (oab_policy_check(m, vo, now, rep, err) < 0 && mode == MODE_EXTRACT)
-		goto out;
+	for (size_t i = 0; i < xo->n_names; i++)
+		if (!oab_manifest_find(m, xo->names[i]))
+			return oab_err_set(err, OAB_E_USAGE, "%s: no payload, script or sbom named '%s'",
+					   label, xo->names[i]);
+	if (fstat(fd, &bst) < 0)
+		return oab_err_set(err, OAB_E_IO, "%s: %s", label, strerror(errno));
+	for (size_t i = 0; i < m->n_items; i++) { /* first the bundle, on every target */
+		struct stat sst;
 
-	if (mode == MODE_EXTRACT) {
-		for (size_t i = 0; i < xo->n_names; i++) {
-			const struct oab_item *it = oab_manifest_find(m, xo->names[i]);
-
-			if (!it) {
-				oab_err_set(err, OAB_E_USAGE, "%s: no payload, script or sbom named '%s'",
-					    r.label, xo->names[i]);
-				goto out;
-			}
-		}
-		dirfd = open(xo->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dirfd < 0) {
-			oab_err_set(err, OAB_E_IO, "extract folder '%s': %s", xo->dir, strerror(errno));
-			goto out;
-		}
-		/* Every target is checked before anything is read or written:
-		 * the bundle itself (by inode) is never a target, an existing
-		 * entry needs --force, and a folder is never replaced. */
-		if (fstat(fd, &bst) < 0) {
-			oab_err_set(err, OAB_E_IO, "%s: %s", r.label, strerror(errno));
-			goto out;
-		}
-		for (size_t i = 0; i < m->n_items; i++) { /* first the bundle, on every target */
-			struct stat sst;
-
-			if (wanted(xo, m->items[i].name) &&
-			    fstatat(dirfd, m->items[i].name, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    sst.st_dev == bst.st_dev && sst.st_ino == bst.st_ino) {
-				oab_err_set(err, OAB_E_USAGE,
-					    "extract target '%s/%s' is the bundle '%s' itself; nothing written",
-					    xo->dir, m->items[i].name, r.label);
-				goto out;
-			}
-		}
-		for (size_t i = 0; i < m->n_items; i++) {
-			struct stat sst;
-
-			if (!wanted(xo, m->items[i].name) ||
-			    fstatat(dirfd, m->items[i].name, &sst, AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			if (!xo->force) {
-				oab_err_set(err, OAB_E_IO,
-					    "'%s/%s' already exists (use --force to replace it)",
-					    xo->dir, m->items[i].name);
-				goto out;
-			}
-			if (S_ISDIR(sst.st_mode)) {
-				oab_err_set(err, OAB_E_IO,
-					    "'%s/%s' is a folder; extract replaces only files (nothing written)",
-					    xo->dir, m->items[i].name);
-				goto out;
-			}
-		}
-		outs = oab_xcalloc(m->n_items, sizeof(*outs));
-		if (!outs) {
-			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < m->n_items; i++)
-			outs[i] = -1;
-	}
-	{
-		struct oab_err first = {0};
-		int failed = err->code != OAB_OK; /* policy failure, keep checking members */
-		int cr;
-
-		if (failed)
-			first = *err;
-		for (size_t i = 0; i < m->n_items; i++) {
-			const struct oab_item *it = &m->items[i];
-
-			if (!pending) {
-				st = next_member(&r);
-				if (st <= 0) {
-					if (st == 0) {
-						oab_report_add_check(rep, 0, "member-order", it->member, "missing (bundle ends early)");
-						oab_err_set(err, OAB_E_REJECTED,
-							    "member '%s': missing (bundle ends early)", it->member);
-					}
-					goto stop;
-				}
-			}
-			pending = 0;
-			if (outs && wanted(xo, it->name)) {
-				outs[i] = oab_anon_tmpfile(xo->dir, err);
-				if (outs[i] < 0)
-					goto stop;
-				fchmod(outs[i], it->kind == OAB_ITEM_SCRIPT ? 0755 : 0644);
-			}
-			cr = check_member(&r, it, outs ? outs[i] : -1, vo->progress,
-					  vo->progress_arg);
-			if (cr < 0) {
-				/* A content mismatch leaves the archive in step: go
-				 * on so the report names every bad member. */
-				if (cr == -1)
-					goto stop;
-				if (!failed)
-					first = *err;
-				failed = 1;
-			}
-		}
-		st = next_member(&r);
-		if (st > 0) {
-			char esc[400];
-			const char *name = archive_entry_pathname(r.e);
-
-			oab_escape(name, strlen(name), esc, sizeof(esc));
-			oab_report_add_check(rep, 0, "extra-members", NULL, "extra member '%s'", esc);
-			oab_err_set(err, OAB_E_REJECTED, "member '%s': not listed in the manifest", esc);
-			goto stop;
-		}
-		if (st < 0)
-			goto stop;
-		if (oab_tarin_end(r.t, err) < 0) {
-			oab_report_add_check(rep, 0, "extra-members", NULL, "%s", err->msg);
-			goto stop;
-		}
-		oab_report_add_check(rep, 1, "extra-members", NULL, "no extra members");
-		if (failed) {
-			*err = first;
-			goto out;
-		}
-		goto done;
-stop:
-		if (failed && err->code == OAB_OK)
-			*err = first;
-		goto out;
-	}
-done:
-	if (mode == MODE_EXTRACT) {
-		/* All or nothing: every file is on disk before the first name
-		 * changes, and a failed link puts back what was replaced. */
-		struct oab_target *tg = oab_xcalloc(m->n_items, sizeof(*tg));
-		size_t nt = 0;
-
-		if (!tg) {
-			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < m->n_items; i++) {
-			if (outs[i] < 0)
-				continue;
-			if (fsync(outs[i]) < 0) {
-				oab_err_set(err, OAB_E_IO, "extract folder '%s': '%s': fsync: %s", xo->dir,
-					    m->items[i].name, strerror(errno));
-				free(tg);
-				goto out;
-			}
-			tg[nt].fd = outs[i];
-			tg[nt++].name = m->items[i].name;
-		}
-		st = oab_targets_commit(dirfd, tg, nt, xo->force, err);
-		free(tg);
-		if (st < 0) {
-			oab_err_prefix(err, "extract folder '%s': ", xo->dir);
-			goto out;
+		if (wanted(xo, m->items[i].name) &&
+		    fstatat(dirfd, m->items[i].name, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    sst.st_dev == bst.st_dev && sst.st_ino == bst.st_ino) {
+			oab_err_set(err, OAB_E_USAGE,
+				    "extract target '%s/%s' is the bundle '%s' itself; nothing written",
+				    xo->dir, m->items[i].name, label);
+			return oab_err_detail(err, OAB_D_OUTPUT_IS_INPUT, m->items[i].name, -1, NULL, NULL);
 		}
 	}
-	rep->verified = 1;
-	for (size_t i = 0; i < rep->n_checks; i++)
-		if (!rep->checks[i].ok)
-			rep->verified = 0;
-	rc = rep->verified ? 0 : -1;
-	if (rc < 0 && err->code == OAB_OK)
-		oab_err_set(err, OAB_E_REJECTED, "%s: verification failed", r.label);
-out:
-	oab_tarin_free(r.t);
-	for (size_t i = 0; outs && rep->manifest && i < rep->manifest->n_items; i++)
-		if (outs[i] >= 0)
-			close(outs[i]);
-	free(outs);
-	if (dirfd >= 0)
-		close(dirfd);
-	CMS_ContentInfo_free(cms);
-	free(r.buf);
-	free(yaml);
-	free(sig);
-	if (rc < 0)
-		rep->verified = 0;
-	if (report)
-		*report = rep;
-	else
-		oab_report_free(rep);
-	return rc;
+	for (size_t i = 0; i < m->n_items; i++) {
+		struct stat sst;
+
+		if (!wanted(xo, m->items[i].name) ||
+		    fstatat(dirfd, m->items[i].name, &sst, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (!xo->force) {
+			oab_err_set(err, OAB_E_IO, "'%s/%s' already exists", xo->dir, m->items[i].name);
+			return oab_err_detail(err, OAB_D_EXISTS, m->items[i].name, -1, NULL, NULL);
+		}
+		if (S_ISDIR(sst.st_mode))
+			return oab_err_set(err, OAB_E_IO,
+					   "'%s/%s' is a folder; extract replaces only files (nothing written)",
+					   xo->dir, m->items[i].name);
+	}
+	return 0;
 }
 
-int oab_verify(int fd, const char *label, const struct oab_verify_opts *opts,
-	       struct oab_report **report, struct oab_err *err)
-{
-	return process(fd, label, MODE_VERIFY, opts, NULL, report, err);
-}
+/* extract: a fresh anonymous temp file in the target folder for each
+ * wanted item (a FILE sink: holes for zero blocks, O_DIRECT writer). */
+struct xstate {
+	const struct oab_manifest *m;
+	const struct oab_extract_opts *xo;
+	int *outs;
+	struct oab_sink sink;
+	struct oab_sink discard;
+};
 
-int oab_inspect(int fd, const char *label, struct oab_report **report, struct oab_err *err)
+static struct oab_sink *extract_sink(void *arg, size_t i, struct oab_err *err)
 {
-	return process(fd, label, MODE_INSPECT, NULL, NULL, report, err);
+	struct xstate *x = arg;
+	const struct oab_item *it = &x->m->items[i];
+
+	if (!wanted(x->xo, it->name))
+		return &x->discard;
+	x->outs[i] = oab_anon_tmpfile(x->xo->dir, err);
+	if (x->outs[i] < 0)
+		return NULL;
+	fchmod(x->outs[i], it->kind == OAB_ITEM_SCRIPT ? 0755 : 0644);
+	x->sink.fd = x->outs[i];
+	return &x->sink;
 }
 
 int oab_extract(int fd, const char *label, const struct oab_verify_opts *opts,
 		const struct oab_extract_opts *xo, struct oab_report **report,
 		struct oab_err *err)
 {
+	struct oab_reader *r = NULL;
+	struct xstate x = {.xo = xo, .sink = {.kind = OAB_SINK_FILE},
+			   .discard = {.kind = OAB_SINK_DISCARD}};
+	struct oab_err first = {0};
+	struct oab_target *tg = NULL;
+	int rc = -1, dirfd = -1;
+	size_t nt = 0;
+
+	if (report)
+		*report = NULL;
 	if (!xo || !xo->dir)
-		return oab_err_set(err, OAB_E_USAGE, "no extract folder given (-C DIR)");
-	return process(fd, label, MODE_EXTRACT, opts, xo, report, err);
+		return oab_err_set(err, OAB_E_USAGE, "no extract folder given");
+	if (need_anchor(opts, err) < 0)
+		return -1;
+	if (oab_reader_open(fd, label, opts, &r, err) < 0 || oab_reader_authenticate(r, err) < 0)
+		goto out;
+	x.m = oab_reader_manifest(r);
+	dirfd = open(xo->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		oab_err_set(err, OAB_E_IO, "extract folder '%s': %s", xo->dir, strerror(errno));
+		goto out;
+	}
+	if (extract_targets(fd, dirfd, r->label, x.m, xo, err) < 0)
+		goto out;
+	x.outs = oab_xcalloc(x.m->n_items, sizeof(*x.outs));
+	tg = oab_xcalloc(x.m->n_items, sizeof(*tg));
+	if (!x.outs || !tg) {
+		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < x.m->n_items; i++)
+		x.outs[i] = -1;
+	if (read_all(r, 0, &first, extract_sink, &x, err) < 0)
+		goto out;
+	/* All or nothing: every file is on disk before the first name
+	 * changes, and a failed link puts back what was replaced. */
+	for (size_t i = 0; i < x.m->n_items; i++) {
+		if (x.outs[i] < 0)
+			continue;
+		if (fsync(x.outs[i]) < 0) {
+			oab_err_set(err, OAB_E_IO, "extract folder '%s': '%s': fsync: %s", xo->dir,
+				    x.m->items[i].name, strerror(errno));
+			goto out;
+		}
+		tg[nt].fd = x.outs[i];
+		tg[nt++].name = x.m->items[i].name;
+	}
+	if (oab_targets_commit(dirfd, tg, nt, xo->force, err) < 0) {
+		oab_err_prefix(err, "extract folder '%s': ", xo->dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; x.outs && i < x.m->n_items; i++)
+		if (x.outs[i] >= 0)
+			close(x.outs[i]);
+	free(x.outs);
+	free(tg);
+	if (dirfd >= 0)
+		close(dirfd);
+	return finish(r, rc, report, err);
 }

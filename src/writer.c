@@ -265,7 +265,7 @@ static int build_time(const struct oab_build_opts *o, int64_t *out, struct oab_e
 	char *end, esc[400];
 	long long v;
 
-	if (o->build_time >= 0) {
+	if (o->build_time > 0) { /* 0 (zero-initialised) and below: as below */
 		if (o->build_time > OAB_TIME_MAX)
 			return oab_err_set(err, OAB_E_USAGE,
 					   "build time %lld: after 9999-12-31T23:59:59Z (%lld)",

@@ -109,7 +109,7 @@ static void test_writer_writes_in_order(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	w = oab_writer_new(fd, &err);
+	w = oab_writer_new(fd, 0, &err);
 	assert_non_null(w);
 	while (off < DATA_SIZE) {
 		size_t n = DATA_SIZE - off < 123457 ? DATA_SIZE - off : 123457;
@@ -152,7 +152,7 @@ static void test_writer_batches_direct(void **state)
 	fl = fcntl(fd, F_GETFL);
 	assert_true(fl >= 0);
 	(void)fcntl(fd, F_SETFL, fl | O_DIRECT); /* refused on some file systems: fine */
-	w = oab_writer_new(fd, &err);
+	w = oab_writer_new(fd, 0, &err);
 	assert_non_null(w);
 	for (int i = 0; i < PIECES; i++) /* never waits: up to 8 queued at once */
 		t = oab_hasher_lend(w, buf + (size_t)i * PIECE, PIECE);
@@ -225,7 +225,7 @@ static void test_writer_reports_errors(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	w = oab_writer_new(fd, &err); /* writes to a read-only fd fail */
+	w = oab_writer_new(fd, 0, &err); /* writes to a read-only fd fail */
 	assert_non_null(w);
 	for (int i = 0; i < 20 && !e; i++) {
 		oab_hasher_wait(w, oab_hasher_lend(w, g_data, 4096));
@@ -356,8 +356,12 @@ static void test_chunks_bad_chunk(void **state)
 	data[2 * MIB + 5] ^= 1; /* chunk 2 */
 	tar = make_tar(data, DATA_SIZE, &tl);
 	a = open_at_member(tar, tl);
-	assert_int_equal(oab_member_chunks(a, &it, sink_collect, &c, NULL, NULL, &err), -2);
+	assert_int_equal(oab_member_chunks(a, &it, sink_collect, &c, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, OAB_E_REJECTED);
+	/* the detail code, not a bare return value, says the archive is in step */
+	assert_int_equal(err.detail, OAB_D_CHUNK_HASH);
+	assert_int_equal(err.has_chunk, 1);
+	assert_int_equal(err.chunk, 2);
 	assert_non_null(strstr(err.msg, "stored chunk 2 (bytes 2097152-3145727) sha256 mismatch"));
 	/* the sink saw only the chunks before, never the bad one */
 	assert_int_equal(c.len, 2 * MIB);

@@ -1,0 +1,190 @@
+/* otabundle/build.h - the build side of libotabundle: load and emit
+ * manifests, build, sign and attach signatures (the signing machine's
+ * part; an updater needs only verify.h). Conventions: see verify.h.
+ */
+#ifndef OTABUNDLE_BUILD_H
+#define OTABUNDLE_BUILD_H
+
+#include "otabundle/verify.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Manifests                                                           */
+
+enum oab_manifest_mode {
+	OAB_MANIFEST_SOURCE,   /* a user's manifest: sources, no hashes */
+	OAB_MANIFEST_RESOLVED, /* the one inside a bundle: hashes, no sources */
+};
+
+/* Parse a manifest held in memory. label names it in messages (e.g. the
+ * file name). basedir: folder that sources are resolved against and, at
+ * build time, confined to (SOURCE mode only; NULL = current folder). On success *out is a new
+ * manifest owned by the caller (oab_manifest_free). Errors: OAB_E_USAGE,
+ * text "LABEL:LINE:COL: ..." naming the key and what was expected. */
+OAB_API int oab_manifest_parse(const char *buf, size_t len, const char *label,
+		       const char *basedir, enum oab_manifest_mode mode,
+		       struct oab_manifest **out, struct oab_err *err);
+
+/* Read and parse a user's manifest file; "-" reads standard input, with
+ * sources relative to the current folder. */
+OAB_API int oab_manifest_load(const char *path, struct oab_manifest **out,
+		      struct oab_err *err);
+
+/* Emit the resolved manifest (the exact bytes that get signed). *buf is
+ * malloc'd and owned by the caller. Deterministic for equal input. */
+OAB_API int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
+		      struct oab_err *err);
+
+
+/* ------------------------------------------------------------------ */
+/* Signers                                                             */
+
+/* Where one signer's key and certificate come from. key and cert are PEM
+ * file paths or RFC 7512 "pkcs11:" URIs (cert: type=cert). pass is the
+ * passphrase source of an encrypted PEM key, pin the token PIN source:
+ * "env:VAR", "file:PATH" or "fd:N", never a literal; NULL prompts on a
+ * terminal (a PKCS#11 URI's pin-source also works for pin; a pin-value,
+ * in the query or the path, is refused like any literal). An unreadable,
+ * closed, empty or non-regular (file:) source is OAB_E_IO, found before
+ * any login attempt. Secrets are wiped after use and locked in memory
+ * where the limit allows; no pin-value or pin-source value is ever put
+ * in a message.
+ * module: PKCS#11 module path (NULL: the URI's module-path, else
+ * p11-kit's proxy). */
+struct oab_signer_spec {
+	const char *key;
+	const char *cert;
+	const char *pass;
+	const char *pin;
+	const char *module;
+	oab_warn_fn warn; /* may be NULL */
+	void *warn_arg;
+};
+
+/* ------------------------------------------------------------------ */
+/* Build                                                               */
+
+/* Zero-initialised build and sign options are the safe defaults: no
+ * extra source roots, no zstd --ultra levels, all online CPUs, the time
+ * from $SOURCE_DATE_EPOCH or the clock, existing signers kept (replace
+ * 0); outputs are always written atomically. What must be given: output
+ * (build), signers or attach (sign). */
+struct oab_build_opts {
+	const char *output;                   /* bundle path (required) */
+	/* file m was read from (NULL or "-": none); like every source, key,
+	 * certificate and chain file it may not be the output (OAB_E_USAGE) */
+	const char *manifest_path;
+	const struct oab_signer_spec *signers; /* n_signers == 0: unsigned */
+	size_t n_signers;
+	const char *const *chain_files; /* PEM files of intermediates to embed */
+	size_t n_chain_files;
+	int threads;        /* zstd workers; <= 0: all online CPUs */
+	/* the bundle's `created` time and member times: 0 (or less):
+	 * $SOURCE_DATE_EPOCH if set, else the current time */
+	int64_t build_time;
+	/* Anchors (see oab_trust_new) the signers must verify against, now, as
+	 * verify would judge them, before anything is written (OAB_E_KEY
+	 * otherwise). NULL: what verify would reject whatever the anchors
+	 * (expired or not yet valid certificate, no codeSigning, an issuer not
+	 * embedded) only reaches each signer spec's warn callback. */
+	const struct oab_trust *trust;
+	oab_progress_fn progress;
+	void *progress_arg;
+	/* Folders sources may also be read from (and their symlinks lead
+	 * to); none: only beneath m->source_dir. Never from a manifest. */
+	const char *const *source_roots;
+	size_t n_source_roots;
+	/* zstd levels from OAB_ZSTD_ULTRA_MIN (20) to 22 use windows up to
+	 * 128 MiB and GiBs of memory (zstd's --ultra): 0 refuses an item at
+	 * such a level (OAB_E_USAGE), 1 allows it and calls warn with the
+	 * memory estimate (oab_zstd_mem_estimate) before compressing it. */
+	int ultra;
+	/* Bundle warnings (expires already past, the ultra memory estimate);
+	 * may be NULL. */
+	oab_warn_fn warn;
+	void *warn_arg;
+};
+
+#define OAB_ZSTD_ULTRA_MIN 20
+
+/* Rough peak memory in bytes of compressing content_size bytes at zstd
+ * level with threads workers (content_size 0: unknown, assume large):
+ * per worker, zstd's compression context for that level and size
+ * (ZSTD_estimateCCtxSize_usingCParams), plus the input zstd holds for
+ * the jobs in flight, (threads + 3) jobs of 4 windows, at most the whole
+ * content. Level 22, 1 GiB, 2 workers: about 2.3 GiB. */
+OAB_API uint64_t oab_zstd_mem_estimate(int level, uint64_t content_size, int threads);
+
+/* Compress and hash every item of m (filling sizes and hashes in m), sign
+ * the resolved manifest and write the bundle atomically to opts->output
+ * (temp file beside it, fsync, rename). On failure the output path keeps
+ * its previous content or stays absent.
+ * Sources are read only beneath m->source_dir and opts->source_roots: a
+ * path (absolute, "..", symlink) leading elsewhere, and a FIFO, socket,
+ * device or folder, are refused (OAB_E_USAGE) before any key is loaded.
+ * A source whose size, mtime, ctime or inode changes while it is read is
+ * refused (OAB_E_IO, "changed while being read").
+ * The library does not change process state: an embedding program that
+ * holds secrets should itself call prctl(PR_SET_DUMPABLE, 0) and set
+ * RLIMIT_CORE to 0 (the otabundle CLI does, for build and sign), and may
+ * call oab_tmpfiles_unlink() from its SIGINT/SIGTERM/SIGHUP handlers. */
+OAB_API int oab_build(struct oab_manifest *m, const struct oab_build_opts *opts,
+	      struct oab_err *err);
+
+/* Remove the named temporary outputs the library has open (only where
+ * O_TMPFILE is not available is an output's temp file named). Async-
+ * signal-safe: meant for an embedding program's handler of SIGINT,
+ * SIGTERM and SIGHUP, before it ends the process. */
+OAB_API void oab_tmpfiles_unlink(void);
+
+/* ------------------------------------------------------------------ */
+/* Sign an existing bundle; signing rooms                              */
+
+struct oab_sign_opts {
+	const char *output; /* NULL: replace the input bundle (atomically) */
+	const struct oab_signer_spec *signers;
+	size_t n_signers;
+	const char *const *chain_files;
+	size_t n_chain_files;
+	int replace;        /* drop the existing signers first (key rotation) */
+	const char *attach; /* oab_sign: use this CMS file (DER or PEM) as the
+			     * new manifest.sig instead of signing here */
+	const struct oab_trust *trust; /* as in struct oab_build_opts */
+	oab_progress_fn progress; /* oab_sign: called as members are copied */
+	void *progress_arg;
+};
+
+/* Add signers to a bundle (unsigned or signed) without changing
+ * manifest.yaml or any payload member: members are copied byte for byte
+ * through the reader (oab_reader_*), every stored and content hash
+ * checked as verify checks them. An existing signature must be valid
+ * over the manifest bytes (also with replace) before any of it is
+ * parsed: a tampered manifest is refused as a bad signature
+ * (OAB_E_REJECTED, OAB_D_SIGNATURE). A key that already signed is
+ * refused (OAB_E_USAGE, OAB_D_ALREADY_SIGNED). With opts->attach, the
+ * given signature must cover exactly this bundle's manifest and, unless
+ * replace, keep every existing signer (else OAB_D_SIGNER_DROPPED).
+ * Output is written atomically; output == bundle is safe. */
+OAB_API int oab_sign(const char *bundle, const struct oab_sign_opts *opts,
+	     struct oab_err *err);
+
+/* Signing room, step 1: write the bundle's manifest.yaml bytes (and its
+ * manifest.sig, if sig_out is not NULL) to files. */
+OAB_API int oab_export_manifest(const char *bundle, const char *manifest_out,
+			const char *sig_out, struct oab_err *err);
+
+/* Signing room, step 2: sign an exported manifest alone (adding to
+ * existing_sig unless opts->replace), writing a detached CMS (DER) to
+ * sig_out. Step 3 is oab_sign() with opts->attach = sig_out. */
+OAB_API int oab_sign_detached(const char *manifest, const char *existing_sig,
+		      const char *sig_out, const struct oab_sign_opts *opts,
+		      struct oab_err *err);
+
+
+#ifdef __cplusplus
+}
+#endif
+#endif
