@@ -37,7 +37,7 @@ HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h tests/unit/tes
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5 man/otabundle-json.5
 
-.PHONY: all deps check check-full test unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind
+.PHONY: all deps check check-full test unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind examples
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/otabundle $(BUILD)/libotabundle.a $(BUILD)/libotabundle.so
@@ -75,6 +75,15 @@ $(BUILD)/tests/shim_%.so: tests/tools/shim_%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARNFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
 
+# examples/: built against the in-tree headers and library, through the
+# public API only (tests/cli/t_example.sh runs them).
+EXAMPLE_BIN = $(BUILD)/examples/updater
+examples: $(EXAMPLE_BIN)
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libotabundle.a $(wildcard include/otabundle/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARNFLAGS) $(HARDEN_CFLAGS) $(CFLAGS) -Iinclude -pie $(HARDEN_LDFLAGS) -o $@ $< \
+		$(BUILD)/libotabundle.a $(LIB_LIBS) $(LDFLAGS)
+
 # Install missing Debian packages (apt-get; needs root or sudo).
 deps:
 	@sh scripts/deps.sh
@@ -82,12 +91,12 @@ deps:
 unit: all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; OAB_TESTDATA=$(CURDIR)/tests/data $$t; done
 
-cli-test: all $(TOOL_BIN)
+cli-test: all $(TOOL_BIN) $(EXAMPLE_BIN)
 	@OTABUNDLE=$(CURDIR)/$(BUILD)/otabundle OAB_TOOLS=$(CURDIR)/$(BUILD)/tests \
 		sh tests/cli/run.sh
 
 # One end-to-end script or unit test: make test T=t_sign (or T=test_trust).
-test: all $(TOOL_BIN) $(UNIT_BIN)
+test: all $(TOOL_BIN) $(UNIT_BIN) $(EXAMPLE_BIN)
 	@case "$(T)" in \
 	t_*) OTABUNDLE=$(CURDIR)/$(BUILD)/otabundle OAB_TOOLS=$(CURDIR)/$(BUILD)/tests \
 		OAB_TESTS=$(T:t_%=%) sh tests/cli/run.sh ;; \
