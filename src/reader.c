@@ -760,6 +760,32 @@ static int parse_cms(struct oab_reader *r, struct oab_err *err)
 	return 0;
 }
 
+/* The detail of a failed signature/trust or policy step, from the first
+ * failed check of the report (where the step did not set one). */
+static int auth_detail(struct oab_reader *r, struct oab_err *err)
+{
+	static const struct {
+		const char *id;
+		enum oab_detail d;
+	} map[] = {
+		{"signature", OAB_D_SIGNATURE}, {"trust", OAB_D_UNTRUSTED},
+		{"threshold", OAB_D_UNTRUSTED}, {"policy.compatible", OAB_D_POLICY_COMPATIBLE},
+		{"policy.security-version", OAB_D_POLICY_SECURITY_VERSION},
+		{"policy.expires", OAB_D_POLICY_EXPIRED},
+	};
+
+	if (err->detail != OAB_D_NONE || err->code != OAB_E_REJECTED)
+		return -1;
+	for (size_t i = 0; i < r->rep->n_checks; i++) {
+		if (r->rep->checks[i].ok)
+			continue;
+		for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+			if (strcmp(r->rep->checks[i].id, map[k].id) == 0)
+				return oab_err_detail(err, map[k].d, NULL, -1, NULL, NULL);
+	}
+	return -1;
+}
+
 int oab_reader_auth(struct oab_reader *r, enum oab_auth_mode mode, struct oab_err *err)
 {
 	const struct oab_manifest *m;
@@ -816,7 +842,7 @@ int oab_reader_auth(struct oab_reader *r, enum oab_auth_mode mode, struct oab_er
 	if (parse_cms(r, err) < 0 ||
 	    oab_trust_evaluate(r->o.trust, r->cms, r->yaml, r->ylen, r->now, r->o.threshold,
 			       r->o.allow_weak, r->rep, err) < 0)
-		return -1;
+		return auth_detail(r, err);
 	/* Only now are the manifest's bytes trusted enough to parse. */
 	if (parse_manifest(r, err) < 0)
 		return -1;
@@ -825,7 +851,7 @@ int oab_reader_auth(struct oab_reader *r, enum oab_auth_mode mode, struct oab_er
 	oab_report_add_check(r->rep, 1, "manifest", NULL, "%s %s, %zu items", m->name, m->version,
 			     m->n_items);
 	if (oab_policy_check(m, &r->o, r->now, r->rep, err) < 0)
-		return -1;
+		return auth_detail(r, err);
 	r->authed = 1;
 	return 0;
 }

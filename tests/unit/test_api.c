@@ -122,6 +122,7 @@ static void test_zero_opts_reject_expired(void **state)
 	assert_int_equal(oab_verify(fd, "expired", &o, &rep, &err), -1);
 	assert_int_equal(err.code, OAB_E_REJECTED);
 	assert_non_null(strstr(err.msg, "expired at 2020-01-01T00:00:00Z"));
+	assert_int_equal(err.detail, OAB_D_POLICY_EXPIRED);
 	assert_null(strstr(err.msg, "1970"));
 	assert_non_null(rep);
 	assert_int_equal(rep->verified, 0);
