@@ -261,6 +261,70 @@ static void test_reader_sinks(void **state)
 	oab_trust_free((struct oab_trust *)o.trust);
 }
 
+/* Offset of member name's data in a bundle held in memory (ustar: the
+ * name at the start of a 512-byte header, the data after it). */
+static size_t member_data(const unsigned char *b, size_t len, const char *name)
+{
+	for (size_t at = 0; at + 512 <= len; at += 512)
+		if (memcmp(b + at, name, strlen(name) + 1) == 0 && memcmp(b + at + 257, "ustar", 5) == 0)
+			return at + 512;
+	fail();
+	return 0;
+}
+
+/* A wrong stored chunk is a content error (detail OAB_D_CHUNK_HASH, no
+ * bare return code): the reader stays in step, the next member is read
+ * and checked, and verify's report names the bad member. */
+static void test_reader_content_error_in_step(void **state)
+{
+	struct oab_verify_opts o = {0};
+	struct oab_reader *r = NULL;
+	struct oab_report *rep = NULL;
+	struct oab_err err = {0};
+	const struct oab_item *it;
+	struct oab_sink *d = oab_sink_discard();
+	char *bad = tl_path(g_dir, "badchunk.oab");
+	size_t len, at;
+	unsigned char *b = tl_read_file(g_good, &len);
+	int fd, found = 0;
+
+	(void)state;
+	at = member_data(b, len, "payloads/rootfs.zst");
+	b[at + 100] ^= 0x40;
+	assert_int_equal(tl_write_file(bad, b, len), 0);
+	free(b);
+	o.trust = pinned();
+	fd = open_ro(bad);
+	assert_int_equal(oab_reader_open(fd, "bad", &o, &r, &err), 0);
+	assert_int_equal(oab_reader_authenticate(r, &err), 0);
+	assert_int_equal(oab_reader_next(r, &it, &err), 1);
+	assert_int_equal(oab_reader_read(r, d, &err), -1);
+	assert_int_equal(err.code, OAB_E_REJECTED);
+	assert_int_equal(err.detail, OAB_D_CHUNK_HASH);
+	assert_string_equal(err.member, "payloads/rootfs.zst");
+	assert_int_equal(err.has_chunk, 1);
+	assert_int_equal(err.chunk, 0);
+	assert_int_equal(oab_reader_next(r, &it, &err), 1);
+	assert_string_equal(it->name, "boot");
+	assert_int_equal(oab_reader_read(r, d, &err), 0);
+	assert_int_equal(oab_reader_next(r, &it, &err), 0);
+	oab_reader_free(r);
+	close(fd);
+	fd = open_ro(bad);
+	assert_int_equal(oab_verify(fd, "bad", &o, &rep, &err), -1);
+	assert_int_equal(err.detail, OAB_D_CHUNK_HASH);
+	for (size_t i = 0; i < rep->n_checks; i++)
+		if (strcmp(rep->checks[i].id, "member-hash") == 0 && !rep->checks[i].ok)
+			found++;
+	assert_int_equal(found, 1);
+	assert_int_equal(rep->verified, 0);
+	oab_report_free(rep);
+	close(fd);
+	oab_sink_free(d);
+	free(bad);
+	oab_trust_free((struct oab_trust *)o.trust);
+}
+
 static void test_sign_zero_opts(void **state)
 {
 	struct oab_signer_spec spec = {.key = g_key, .cert = g_cert};
@@ -297,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_zero_opts_reject_expired),
 		cmocka_unit_test(test_zero_opts_verify_and_extract),
 		cmocka_unit_test(test_reader_sinks),
+		cmocka_unit_test(test_reader_content_error_in_step),
 		cmocka_unit_test(test_sign_zero_opts),
 	};
 
