@@ -122,15 +122,12 @@ OAB_API const struct oab_item *oab_manifest_find(const struct oab_manifest *m,
 OAB_API int oab_time_parse(const char *s, int64_t *out);
 OAB_API void oab_time_format(int64_t t, char buf[32]);
 
-
 /* Warnings (not errors) the library wants the user to see. */
 typedef void (*oab_warn_fn)(void *arg, const char *msg);
 
 /* Progress callback: done and total bytes of the current phase. */
 typedef void (*oab_progress_fn)(void *arg, const char *phase, uint64_t done,
 				uint64_t total);
-
-
 
 /* ------------------------------------------------------------------ */
 /* Trust anchors                                                       */
@@ -185,7 +182,7 @@ struct oab_extract_opts {
 	const char *dir;               /* target folder (must exist) */
 	const char *const *names;      /* items to write; n_names == 0: all */
 	size_t n_names;
-	int force;                     /* replace existing files */
+	int force;                     /* replace existing files; 0: refuse */
 };
 
 struct oab_signer_report {
@@ -229,9 +226,13 @@ struct oab_report {
 
 OAB_API void oab_report_free(struct oab_report *r);
 
-/* Verify the bundle read from fd (read sequentially from its current
+/* The convenience calls below run the streaming reader (oab_reader_*)
+ * to the end, checking every member even after a content error so the
+ * report names each bad one.
+ *
+ * Verify the bundle read from fd (read sequentially from its current
  * position; label names it in messages). Signature and trust first, then
- * policy, then every member as it streams past. Returns 0 if the bundle
+ * policy, then every member as it streams past (a discard sink). Returns 0 if the bundle
  * verified. *report (may be NULL) receives every check made, also on
  * failure when anything was read; caller frees it. */
 OAB_API int oab_verify(int fd, const char *label, const struct oab_verify_opts *opts,
@@ -244,7 +245,11 @@ OAB_API int oab_inspect(int fd, const char *label, struct oab_report **report,
 
 /* Verify, then write the chosen items (decompressed) into xo->dir. Nothing
  * is written unless the whole bundle verifies; the bytes written are the
- * bytes that were checked. */
+ * bytes that were checked: each chosen item goes to an anonymous temp
+ * file in xo->dir (zero blocks left as holes, O_DIRECT where possible),
+ * and all of them are put in place in one step after the last member
+ * checked out (a failure puts back what was replaced). An existing entry
+ * is refused (OAB_E_IO, OAB_D_EXISTS) unless xo->force. */
 OAB_API int oab_extract(int fd, const char *label, const struct oab_verify_opts *opts,
 		const struct oab_extract_opts *xo, struct oab_report **report,
 		struct oab_err *err);
