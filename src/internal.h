@@ -66,7 +66,7 @@ int oab_open_regular(const char *path, const char *what, const char *shown, enum
  * file (else ESTALE). Returns the fd (O_NONBLOCK cleared) or -1/errno. */
 int oab_reopen_regular(int pathfd, int dirfd, const char *name, int resolve, struct stat *st);
 
-/* source.c: open name beneath dirfd. resolve == 0: plain openat.
+/* openat.c: open name beneath dirfd. resolve == 0: plain openat.
  * OAB_BENEATH: refuse absolute paths, ".." above dirfd and symlinks
  * leading out of it (EXDEV); symlinks inside are followed. openat2
  * RESOLVE_BENEATH, or a walk of our own where the kernel lacks it (and
@@ -292,6 +292,8 @@ int oab_signers_load(const struct oab_signer_spec *specs, size_t n,
 		     const struct oab_trust *trust,
 		     struct oab_signer **out, STACK_OF(X509) **chain, struct oab_err *err);
 void oab_signers_free(struct oab_signer *s, size_t n);
+
+/* pubkey.c ---------------------------------------------------------- */
 /* Load every certificate of a PEM file (at least one) into *out. */
 int oab_load_certs(const char *path, STACK_OF(X509) **out, struct oab_err *err);
 /* "EC P-256", "RSA-3072", "Ed25519"... into buf. */
