@@ -51,7 +51,7 @@ HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h tests/unit/tes
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5 man/otabundle-json.5
 
-.PHONY: FORCE all verify-lib deps check check-full test unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind
+.PHONY: FORCE all verify-lib analyze deps check check-full test unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind
 .DEFAULT_GOAL := all
 
 ifeq ($(VERIFY_ONLY),)
@@ -166,6 +166,13 @@ valgrind: all $(TOOL_BIN)
 		OAB_TOOLS=$(CURDIR)/$(BUILD)/tests OAB_IMAGE_MIB=4 OAB_TESTS=$$t \
 		sh tests/cli/run.sh || exit 1; done
 
+# gcc's static analyzer on src/ and cli/, its findings errors (-Werror):
+# a clean build of its own in build/analyze, so every file is analyzed.
+analyze:
+	rm -rf build/analyze
+	$(MAKE) BUILD=build/analyze CFLAGS="-O2 -g -fanalyzer" build/analyze/otabundle
+	@echo "make analyze: no findings"
+
 lint-man:
 	@if command -v mandoc >/dev/null; then mandoc -Tlint -Wwarning $(MANPAGES); \
 	else echo "mandoc missing: man pages not linted"; fi
@@ -179,8 +186,9 @@ check: deps
 	@echo "make check: all tests passed"
 
 # What CI runs (.ci/run): check, then the same suites under ASan+UBSan and
-# valgrind, and every fuzz target.
+# valgrind, every fuzz target, and the static analyzer.
 check-full: check
+	$(MAKE) analyze
 	$(MAKE) sanitize
 	$(MAKE) valgrind
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)

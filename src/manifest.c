@@ -183,6 +183,10 @@ static struct ynode *get(struct ynode *map, const char *key)
 
 static int want_kind(struct sctx *c, struct ynode *n, enum ykind k, const char *key)
 {
+	if (!n) { /* check_keys requires it: never taken, but never a NULL deref */
+		oab_err_set(c->y.err, OAB_E_USAGE, "%s: missing required key '%s'", c->y.label, key);
+		return -1;
+	}
 	if (n->kind != k)
 		return yfail(&c->y, n->line, n->col, "key '%s': expected %s, found %s",
 			     key, kind_name(k), kind_name(n->kind));
@@ -866,10 +870,10 @@ int oab_manifest_parse(const char *buf, size_t len, const char *label,
 	if (want_kind(&c, root, Y_MAP, "(top level)") < 0 ||
 	    check_keys(&c, root, "(top level)", top_src_keys) < 0)
 		goto out;
-	if (get_uint(&c, get(root, "format"), "format", 1000, &fmt) < 0)
+	v = get(root, "format");
+	if (get_uint(&c, v, "format", 1000, &fmt) < 0)
 		goto out;
 	if (fmt != OAB_FORMAT_VERSION) {
-		v = get(root, "format");
 		yfail(&c.y, v->line, v->col, "key 'format': version %llu is not supported (expected %d)",
 		      (unsigned long long)fmt, OAB_FORMAT_VERSION);
 		goto out;

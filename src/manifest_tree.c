@@ -41,8 +41,10 @@ static int ynode_push(struct yctx *c, struct ynode *parent, struct ynode *kid)
 		size_t ncap = parent->cap ? parent->cap * 2 : 8;
 		struct ynode **nk = realloc(parent->kid, ncap * sizeof(*nk));
 
-		if (!nk)
-			return oab_err_set(c->err, OAB_E_INTERNAL, "out of memory");
+		if (!nk) { /* -1 in so many words: the caller frees kid */
+			oab_err_set(c->err, OAB_E_INTERNAL, "out of memory");
+			return -1;
+		}
 		parent->kid = nk;
 		parent->cap = ncap;
 	}
