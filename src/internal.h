@@ -17,7 +17,9 @@
 #define OAB_IO_BUF (1024 * 1024)
 
 /* util.c ------------------------------------------------------------ */
-void *oab_xcalloc(size_t n, size_t size); /* NULL on overflow/OOM */
+/* calloc(n, size), a non-NULL block for n or size 0 too; NULL on overflow
+ * or OOM (it never exits: no git-style x prefix). */
+void *oab_calloc_array(size_t n, size_t size);
 char *oab_strdup(const char *s);          /* NULL-safe */
 void oab_hex(const unsigned char *in, size_t n, char *out /* 2n+1 */);
 int oab_unhex(const char *hex, unsigned char *out, size_t n);

@@ -205,8 +205,8 @@ int oab_signers_load(const struct oab_signer_spec *specs, size_t n, const char *
 		     size_t n_chain, const struct oab_trust *trust, struct oab_signer **out,
 		     STACK_OF(X509) **chain, struct oab_err *err)
 {
-	struct oab_signer *s = oab_xcalloc(n, sizeof(*s));
-	struct oab_p11_pending **pend = oab_xcalloc(n, sizeof(*pend));
+	struct oab_signer *s = oab_calloc_array(n, sizeof(*s));
+	struct oab_p11_pending **pend = oab_calloc_array(n, sizeof(*pend));
 
 	*out = NULL;
 	*chain = NULL;

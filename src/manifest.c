@@ -69,7 +69,7 @@ static int find_dup(const char *const *strs, size_t n, int fold, size_t *first,
 
 	if (n < 2)
 		return 0;
-	e = oab_xcalloc(n, sizeof(*e));
+	e = oab_calloc_array(n, sizeof(*e));
 	if (!e)
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -118,7 +118,7 @@ static int check_keys(struct sctx *c, struct ynode *n, const char *where,
 		if (n->kid[i]->kind != Y_SCALAR)
 			return yfail(&c->y, n->kid[i]->line, n->kid[i]->col,
 				     "'%s': keys must be scalars", where);
-	keys = oab_xcalloc(n->n / 2 + 1, sizeof(*keys));
+	keys = oab_calloc_array(n->n / 2 + 1, sizeof(*keys));
 	if (!keys)
 		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < n->n; i += 2)
@@ -779,7 +779,7 @@ static int parse_meta(struct sctx *c, struct oab_manifest *m, struct ynode *v)
 			return -1;
 		m->n_meta++;
 	}
-	keys = oab_xcalloc(m->n_meta + 1, sizeof(*keys));
+	keys = oab_calloc_array(m->n_meta + 1, sizeof(*keys));
 	if (!keys)
 		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < m->n_meta; i++)
@@ -812,7 +812,7 @@ static int parse_meta(struct sctx *c, struct oab_manifest *m, struct ynode *v)
  * pairs, and no Unicode normalisation can make two of them equal. */
 static int check_unique(struct sctx *c, struct oab_manifest *m)
 {
-	const char **s = oab_xcalloc(m->n_items + 1, sizeof(*s));
+	const char **s = oab_calloc_array(m->n_items + 1, sizeof(*s));
 	size_t first = 0, dup = 0;
 	int r;
 

@@ -919,7 +919,7 @@ static int process(int fd, const char *label, enum mode mode, const struct oab_v
 				goto out;
 			}
 		}
-		outs = oab_xcalloc(m->n_items, sizeof(*outs));
+		outs = oab_calloc_array(m->n_items, sizeof(*outs));
 		if (!outs) {
 			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 			goto out;
@@ -998,7 +998,7 @@ done:
 	if (mode == MODE_EXTRACT) {
 		/* All or nothing: every file is on disk before the first name
 		 * changes, and a failed link puts back what was replaced. */
-		struct oab_target *tg = oab_xcalloc(m->n_items, sizeof(*tg));
+		struct oab_target *tg = oab_calloc_array(m->n_items, sizeof(*tg));
 		size_t nt = 0;
 
 		if (!tg) {

@@ -49,8 +49,8 @@ int oab_roots_open(struct oab_roots *r, const char *manifest_dir, const char *co
 {
 	memset(r, 0, sizeof(*r));
 	r->mdir_fd = -1;
-	r->fd = oab_xcalloc(n, sizeof(*r->fd));
-	r->real = oab_xcalloc(n, sizeof(*r->real));
+	r->fd = oab_calloc_array(n, sizeof(*r->fd));
+	r->real = oab_calloc_array(n, sizeof(*r->real));
 	if (!r->fd || !r->real) {
 		oab_roots_close(r);
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");

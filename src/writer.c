@@ -367,8 +367,8 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	 * key is loaded or anything is written; what is seen here must still
 	 * be there when it is read. Then keys: a wrong passphrase must fail
 	 * before minutes of compression. */
-	slot = oab_xcalloc(m->n_items, sizeof(*slot));
-	seen = oab_xcalloc(m->n_items, sizeof(*seen));
+	slot = oab_calloc_array(m->n_items, sizeof(*slot));
+	seen = oab_calloc_array(m->n_items, sizeof(*seen));
 	if (!slot || !seen) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
