@@ -8,11 +8,16 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 BUILD ?= build
+, := ,
 
 CFLAGS ?= -O2 -g
 WARNFLAGS = -std=c17 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
-LIB_PKGS = libarchive libcrypto yaml-0.1 libzstd libp11
-CLI_PKGS = jansson
+# The verify side (an updater on a device) needs neither libp11 nor
+# jansson; `make VERIFY_ONLY=1` builds and installs only that library.
+VERIFY_ONLY ?=
+VERIFY_PKGS = libarchive libcrypto yaml-0.1 libzstd
+LIB_PKGS = $(VERIFY_PKGS) $(if $(VERIFY_ONLY),,libp11)
+CLI_PKGS = $(if $(VERIFY_ONLY),,jansson)
 # Hardening (a sanitizer build sets HARDEN_CFLAGS= : ASan replaces FORTIFY's checks).
 HARDEN_CFLAGS ?= -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
 	$(if $(filter x86_64 i%86,$(shell uname -m)),-fcf-protection)
@@ -20,10 +25,19 @@ HARDEN_LDFLAGS ?= -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ALL_CFLAGS = $(WARNFLAGS) -D_FILE_OFFSET_BITS=64 -fPIC -Iinclude -Isrc -MMD -MP $(HARDEN_CFLAGS) \
 	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS)) $(CFLAGS)
 LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) -lpthread
+VERIFY_LIBS = $(shell $(PKG_CONFIG) --libs $(VERIFY_PKGS)) -lpthread
 CLI_LIBS = $(shell $(PKG_CONFIG) --libs $(CLI_PKGS))
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
 LIB_SRC = $(wildcard src/*.c)
+# The build side: writing, packing, signing, loading keys (libp11), the
+# YAML emitter, the zstd compressor. Every other file of src/ is the
+# verify side, which libotabundle-verify holds alone; it links with
+# --no-undefined, so a verify-side call into this list fails the build.
+BUILD_SIDE_SRC = src/writer.c src/pack.c src/keys.c src/pkcs11.c src/sign.c src/source.c \
+	src/manifest_emit.c src/cms_sign.c
+VERIFY_SRC = $(filter-out $(BUILD_SIDE_SRC),$(LIB_SRC))
+VERIFY_OBJ = $(VERIFY_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC = $(wildcard cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 TOOL_SRC = $(filter-out tests/tools/shim_%.c,$(wildcard tests/tools/*.c))
@@ -37,16 +51,30 @@ HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h tests/unit/tes
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5 man/otabundle-json.5
 
-.PHONY: all deps check check-full test unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind examples
+.PHONY: FORCE all verify-lib analyze deps check check-full test unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind examples
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/otabundle $(BUILD)/libotabundle.a $(BUILD)/libotabundle.so
+ifeq ($(VERIFY_ONLY),)
+all: $(BUILD)/otabundle $(BUILD)/libotabundle.a $(BUILD)/libotabundle.so verify-lib
+else
+all: verify-lib
+endif
+verify-lib: $(BUILD)/libotabundle-verify.a $(BUILD)/libotabundle-verify.so
 
 # An object without its .d (never built with -MMD) is rebuilt, so a header
 # change can never leave a stale object behind.
-$(BUILD)/%.o: %.c $(BUILD)/%.d
+$(BUILD)/%.o: %.c $(BUILD)/%.d $(BUILD)/cflags.txt
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+# The library's objects export only what OAB_API marks (export.h).
+$(BUILD)/src/%.o: src/%.c $(BUILD)/src/%.d $(BUILD)/cflags.txt
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
+# Objects are rebuilt when the compiler or its flags change.
+$(BUILD)/cflags.txt: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' > $@
+FORCE:
 $(BUILD)/%.d: ;
 .PRECIOUS: $(BUILD)/%.d
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
@@ -55,8 +83,20 @@ $(BUILD)/libotabundle.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libotabundle.so: $(LIB_OBJ)
-	$(CC) $(CFLAGS) -shared -Wl,-soname,libotabundle.so.0 $(HARDEN_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
+# Both shared libraries: the exported oab_* names versioned OTABUNDLE_0.1
+# (libotabundle.map), no undefined symbol left to the program.
+SO_LDFLAGS = -shared -Wl,--version-script=libotabundle.map -Wl,--no-undefined $(HARDEN_LDFLAGS)
+
+$(BUILD)/libotabundle.so: $(LIB_OBJ) libotabundle.map
+	$(CC) $(CFLAGS) $(SO_LDFLAGS) -Wl,-soname,libotabundle.so.0 -o $@ $(LIB_OBJ) $(LIB_LIBS) $(LDFLAGS)
+
+$(BUILD)/libotabundle-verify.a: $(VERIFY_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libotabundle-verify.so: $(VERIFY_OBJ) libotabundle.map
+	$(CC) $(CFLAGS) $(SO_LDFLAGS) -Wl,-soname,libotabundle-verify.so.0 -o $@ $(VERIFY_OBJ) \
+		$(VERIFY_LIBS) $(LDFLAGS)
 
 $(BUILD)/otabundle: $(CLI_OBJ) $(BUILD)/libotabundle.a
 	$(CC) $(CFLAGS) -pie $(HARDEN_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libotabundle.a $(CLI_LIBS) $(LIB_LIBS) $(LDFLAGS)
@@ -75,14 +115,15 @@ $(BUILD)/tests/shim_%.so: tests/tools/shim_%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARNFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
 
-# examples/: built against the in-tree headers and library, through the
-# public API only (tests/cli/t_example.sh runs them).
+# examples/: built against the in-tree headers and the verify-only library
+# (no libp11, no YAML emitter, no zstd compressor), through the public API
+# only (tests/cli/t_example.sh runs them).
 EXAMPLE_BIN = $(BUILD)/examples/updater
 examples: $(EXAMPLE_BIN)
-$(BUILD)/examples/%: examples/%.c $(BUILD)/libotabundle.a $(wildcard include/otabundle/*.h)
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libotabundle-verify.a $(wildcard include/otabundle/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARNFLAGS) $(HARDEN_CFLAGS) $(CFLAGS) -Iinclude -pie $(HARDEN_LDFLAGS) -o $@ $< \
-		$(BUILD)/libotabundle.a $(LIB_LIBS) $(LDFLAGS)
+		$(BUILD)/libotabundle-verify.a $(VERIFY_LIBS) $(LDFLAGS)
 
 # Install missing Debian packages (apt-get; needs root or sudo).
 deps:
@@ -135,6 +176,13 @@ valgrind: all $(TOOL_BIN)
 		OAB_TOOLS=$(CURDIR)/$(BUILD)/tests OAB_IMAGE_MIB=4 OAB_TESTS=$$t \
 		sh tests/cli/run.sh || exit 1; done
 
+# gcc's static analyzer on src/ and cli/, its findings errors (-Werror):
+# a clean build of its own in build/analyze, so every file is analyzed.
+analyze:
+	rm -rf build/analyze
+	$(MAKE) BUILD=build/analyze CFLAGS="-O2 -g -fanalyzer" build/analyze/otabundle
+	@echo "make analyze: no findings"
+
 lint-man:
 	@if command -v mandoc >/dev/null; then mandoc -Tlint -Wwarning $(MANPAGES); \
 	else echo "mandoc missing: man pages not linted"; fi
@@ -148,8 +196,9 @@ check: deps
 	@echo "make check: all tests passed"
 
 # What CI runs (.ci/run): check, then the same suites under ASan+UBSan and
-# valgrind, and every fuzz target.
+# valgrind, every fuzz target, and the static analyzer.
 check-full: check
+	$(MAKE) analyze
 	$(MAKE) sanitize
 	$(MAKE) valgrind
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
@@ -162,21 +211,43 @@ demo: deps
 bench: deps all
 	@sh bench/run.sh $(CURDIR)/$(BUILD)/otabundle
 
+# pkg-config files of what make install puts in place:
+# $(call pcfile,NAME,LIBRARY,PACKAGES,DESCRIPTION) prints one.
+VERSION := $(shell sed -n 's/^\#define OAB_VERSION "\(.*\)"/\1/p' include/otabundle/*.h)
+define pcfile
+printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	'Name: $(1)' 'Description: $(4)' 'Version: $(VERSION)' \
+	'Requires.private: $(3)' 'Libs: -L$${libdir} -l$(2)' 'Libs.private: -lpthread' \
+	'Cflags: -I$${includedir}'
+endef
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/otabundle \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/otabundle
+	install -m 644 $(BUILD)/libotabundle-verify.a $(DESTDIR)$(LIBDIR)/libotabundle-verify.a
+	install -m 755 $(BUILD)/libotabundle-verify.so $(DESTDIR)$(LIBDIR)/libotabundle-verify.so.0
+	ln -sf libotabundle-verify.so.0 $(DESTDIR)$(LIBDIR)/libotabundle-verify.so
+	install -m 644 include/otabundle/*.h $(DESTDIR)$(INCLUDEDIR)/otabundle/
+	$(call pcfile,otabundle-verify,otabundle-verify,$(VERIFY_PKGS),Verify and extract otabundle update bundles) \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/otabundle-verify.pc
+ifeq ($(VERIFY_ONLY),)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(BUILD)/otabundle $(DESTDIR)$(BINDIR)/otabundle
 	install -m 644 $(BUILD)/libotabundle.a $(DESTDIR)$(LIBDIR)/libotabundle.a
 	install -m 755 $(BUILD)/libotabundle.so $(DESTDIR)$(LIBDIR)/libotabundle.so.0
 	ln -sf libotabundle.so.0 $(DESTDIR)$(LIBDIR)/libotabundle.so
-	install -m 644 include/otabundle/*.h $(DESTDIR)$(INCLUDEDIR)/otabundle/
+	$(call pcfile,otabundle,otabundle,$(LIB_PKGS),Build$(,) sign and verify otabundle update bundles) \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/otabundle.pc
 	install -m 644 man/otabundle.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/otabundle-manifest.5 man/otabundle-format.5 man/otabundle-json.5 \
 		$(DESTDIR)$(MANDIR)/man5/
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/otabundle $(DESTDIR)$(LIBDIR)/libotabundle.a \
 		$(DESTDIR)$(LIBDIR)/libotabundle.so $(DESTDIR)$(LIBDIR)/libotabundle.so.0 \
+		$(DESTDIR)$(LIBDIR)/libotabundle-verify.a $(DESTDIR)$(LIBDIR)/libotabundle-verify.so \
+		$(DESTDIR)$(LIBDIR)/libotabundle-verify.so.0 \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/otabundle.pc $(DESTDIR)$(LIBDIR)/pkgconfig/otabundle-verify.pc \
 		$(DESTDIR)$(MANDIR)/man1/otabundle.1 $(DESTDIR)$(MANDIR)/man5/otabundle-manifest.5 \
 		$(DESTDIR)$(MANDIR)/man5/otabundle-format.5 $(DESTDIR)$(MANDIR)/man5/otabundle-json.5
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/otabundle

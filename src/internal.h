@@ -17,7 +17,9 @@
 #define OAB_IO_BUF (1024 * 1024)
 
 /* util.c ------------------------------------------------------------ */
-void *oab_xcalloc(size_t n, size_t size); /* NULL on overflow/OOM */
+/* calloc(n, size), a non-NULL block for n or size 0 too; NULL on overflow
+ * or OOM (it never exits: no git-style x prefix). */
+void *oab_calloc_array(size_t n, size_t size);
 char *oab_strdup(const char *s);          /* NULL-safe */
 void oab_hex(const unsigned char *in, size_t n, char *out /* 2n+1 */);
 int oab_unhex(const char *hex, unsigned char *out, size_t n);
@@ -66,7 +68,7 @@ int oab_open_regular(const char *path, const char *what, const char *shown, enum
  * file (else ESTALE). Returns the fd (O_NONBLOCK cleared) or -1/errno. */
 int oab_reopen_regular(int pathfd, int dirfd, const char *name, int resolve, struct stat *st);
 
-/* source.c: open name beneath dirfd. resolve == 0: plain openat.
+/* openat.c: open name beneath dirfd. resolve == 0: plain openat.
  * OAB_BENEATH: refuse absolute paths, ".." above dirfd and symlinks
  * leading out of it (EXDEV); symlinks inside are followed. openat2
  * RESOLVE_BENEATH, or a walk of our own where the kernel lacks it (and
@@ -180,7 +182,7 @@ int oab_write_sparse(int fd, const struct iovec *iov, int n, uint64_t off);
 int oab_hasher_final(struct oab_hasher *h, unsigned char md[32], struct oab_err *err);
 void oab_hasher_free(struct oab_hasher *h);
 
-/* payload.c --------------------------------------------------------- */
+/* pack.c ------------------------------------------------------------ */
 /* Compress (or copy) it->source into out_fd, filling it's sizes and
  * hashes. threads >= 1 zstd workers. it->source may be anywhere (a
  * regular file); build confines its sources and uses _fd. */
@@ -194,6 +196,10 @@ int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, 
 			int threads, oab_progress_fn progress, void *parg, struct oab_err *err);
 /* stored-chunk-size for an item of this many content bytes. */
 uint32_t oab_chunk_size_for(uint64_t content_size);
+
+/* payload.c --------------------------------------------------------- */
+/* -1 with an OAB_E_INTERNAL error naming the item if zstd call rc failed. */
+int oab_zcheck(size_t rc, const char *what, const char *name, struct oab_err *err);
 
 /* Streaming decoder for one member: feed stored bytes, get content bytes
  * hashed, size-bounded and optionally written to out_fd (-1: discard) on
@@ -271,6 +277,9 @@ struct oab_sink {
 	void *arg;
 	struct archive *w; /* ARCHIVE: the stored member copied into w as is */
 	int64_t mtime;     /* ARCHIVE: its member time */
+	/* ARCHIVE: called before the member's bytes, to write its header
+	 * (the build side's writer: the reader itself never writes). */
+	int (*begin)(const struct oab_sink *s, const struct oab_item *it, struct oab_err *err);
 };
 
 /* How oab_reader_auth() authenticates: TRUST is oab_reader_authenticate
@@ -337,6 +346,8 @@ int oab_signers_load(const struct oab_signer_spec *specs, size_t n,
 		     const struct oab_trust *trust,
 		     struct oab_signer **out, STACK_OF(X509) **chain, struct oab_err *err);
 void oab_signers_free(struct oab_signer *s, size_t n);
+
+/* pubkey.c ---------------------------------------------------------- */
 /* Load every certificate of a PEM file (at least one) into *out. */
 int oab_load_certs(const char *path, STACK_OF(X509) **out, struct oab_err *err);
 /* "EC P-256", "RSA-3072", "Ed25519"... into buf. */
@@ -357,11 +368,6 @@ int oab_key_id(EVP_PKEY *k, char out[65]);
 int oab_key_policy(EVP_PKEY *k, int allow_weak, int signer, char *why, size_t n);
 
 /* cms.c ------------------------------------------------------------- */
-/* Detached CMS SignedData (DER) over data, one SignerInfo per signer. */
-int oab_cms_sign(const unsigned char *data, size_t len,
-		 struct oab_signer *signers, size_t n,
-		 STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
-		 struct oab_err *err);
 /* Parse a detached SignedData: DER only (the zero padding of
  * otabundle-format(5) aside), 1 to OAB_MAX_SIGNERS SignerInfos, at most
  * OAB_MAX_SIG_CERTS certificates and CRLs. */
@@ -400,13 +406,11 @@ struct oab_keyids {
  * judgement); fills ids (free ids->id). OAB_E_REJECTED on failure. */
 int oab_cms_check(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 		  struct oab_keyids *ids, struct oab_err *err);
-/* Add signers to a signed cms, reusing its message digest. */
-int oab_cms_add_signers(CMS_ContentInfo *cms, struct oab_signer *signers, size_t n,
-			STACK_OF(X509) *chain, struct oab_err *err);
-int oab_cms_encode(CMS_ContentInfo *cms, unsigned char **der, size_t *len,
-		   struct oab_err *err);
 
 /* trust.c ----------------------------------------------------------- */
+/* RFC 2253 text of a name (free it), and an ASN1_TIME in seconds (-1). */
+char *oab_name_str(const X509_NAME *n);
+int64_t oab_asn1_time(const ASN1_TIME *t);
 /* Check every signer of cms over data, and judge each against trust at
  * time now. Fills report signers and checks. Returns 0 if every signature
  * is valid and at least threshold distinct trusted keys signed; allow_weak
@@ -417,6 +421,17 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       unsigned threshold, int allow_weak, struct oab_report *rep,
 		       struct oab_err *err);
 
+/* cms_sign.c -------------------------------------------------------- */
+/* Detached CMS SignedData (DER) over data, one SignerInfo per signer. */
+int oab_cms_sign(const unsigned char *data, size_t len,
+		 struct oab_signer *signers, size_t n,
+		 STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
+		 struct oab_err *err);
+/* Add signers to a signed cms, reusing its message digest. */
+int oab_cms_add_signers(CMS_ContentInfo *cms, struct oab_signer *signers, size_t n,
+			STACK_OF(X509) *chain, struct oab_err *err);
+int oab_cms_encode(CMS_ContentInfo *cms, unsigned char **der, size_t *len,
+		   struct oab_err *err);
 /* Before a build or sign writes anything: with trust, a signature by
  * these signers with this chain must verify at time now (each signer
  * trusted), else OAB_E_KEY naming the signer and why. Without trust, what
@@ -431,5 +446,39 @@ int oab_signers_judge(const struct oab_signer_spec *specs, struct oab_signer *s,
 int oab_policy_check(const struct oab_manifest *m,
 		     const struct oab_verify_opts *o, int64_t now,
 		     struct oab_report *rep, struct oab_err *err);
+
+/* manifest_tree.c: the YAML tree that the schema (manifest.c) reads --- */
+enum ykind { Y_SCALAR, Y_MAP, Y_SEQ };
+
+struct ynode {
+	enum ykind kind;
+	size_t line, col;
+	char *s;       /* scalar text */
+	size_t slen;
+	int plain;     /* scalar was written without quotes */
+	struct ynode **kid; /* map: key, value, key, value...; seq: items */
+	size_t n, cap;
+};
+
+struct yctx {
+	const char *label;
+	struct oab_err *err;
+	size_t nodes;
+};
+
+void oab_ynode_free(struct ynode *n);
+/* An OAB_E_USAGE error "label:line:col: message"; returns -1. */
+int oab_yfail(struct yctx *c, size_t line, size_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The one YAML document in buf as a tree (*root), within the node and
+ * depth limits. */
+int oab_yparse(struct yctx *c, const char *buf, size_t len, struct ynode **root);
+/* No control character in any key, nor (other than tab and newline) in
+ * any value of tree n; path names n for the message. */
+int oab_ycheck_text(struct yctx *c, const struct ynode *n, const char *path);
+/* First control character of s (C0, DEL, C1; tab and newline pass when
+ * allow_ws), or -1; oab_control_name names it for a message. */
+int oab_first_control(const char *s, size_t len, int allow_ws);
+const char *oab_control_name(int ch, char buf[32]);
 
 #endif

@@ -1,299 +1,21 @@
-/* manifest.c - strict YAML manifest parser (libyaml events -> small tree ->
- * schema) and the emitter of the resolved manifest that gets signed.
+/* manifest.c - the manifest schema: the keys and values of a user's
+ * manifest and of the resolved manifest inside a bundle, read from the
+ * tree that manifest_tree.c builds.
  *
  * The same schema reads a user's manifest (sources, no hashes) and the
  * resolved manifest inside a bundle (hashes and member names, no sources),
- * so a verifier and the builder can never disagree about a field. */
+ * so a verifier and the builder can never disagree about a field. The
+ * emitter is in manifest_emit.c, times in time.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <yaml.h>
 
 #include "internal.h"
 
-/* ---- tree ------------------------------------------------------------ */
-
-enum ykind { Y_SCALAR, Y_MAP, Y_SEQ };
-
-struct ynode {
-	enum ykind kind;
-	size_t line, col;
-	char *s;       /* scalar text */
-	size_t slen;
-	int plain;     /* scalar was written without quotes */
-	struct ynode **kid; /* map: key, value, key, value...; seq: items */
-	size_t n, cap;
-};
-
-struct yctx {
-	const char *label;
-	struct oab_err *err;
-	size_t nodes;
-};
-
-static void ynode_free(struct ynode *n)
-{
-	if (!n)
-		return;
-	for (size_t i = 0; i < n->n; i++)
-		ynode_free(n->kid[i]);
-	free(n->kid);
-	free(n->s);
-	free(n);
-}
-
-static int yfail(struct yctx *c, size_t line, size_t col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int yfail(struct yctx *c, size_t line, size_t col, const char *fmt, ...)
-{
-	char msg[OAB_ERR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return oab_err_set(c->err, OAB_E_USAGE, "%s:%zu:%zu: %s", c->label, line, col, msg);
-}
-
-static int ynode_push(struct yctx *c, struct ynode *parent, struct ynode *kid)
-{
-	if (parent->n == parent->cap) {
-		size_t ncap = parent->cap ? parent->cap * 2 : 8;
-		struct ynode **nk = realloc(parent->kid, ncap * sizeof(*nk));
-
-		if (!nk)
-			return oab_err_set(c->err, OAB_E_INTERNAL, "out of memory");
-		parent->kid = nk;
-		parent->cap = ncap;
-	}
-	parent->kid[parent->n++] = kid;
-	return 0;
-}
-
-/* Build the node that starts with event ev (already taken), reading its
- * children from p. */
-static int yread_node(struct yctx *c, yaml_parser_t *p, yaml_event_t *ev,
-		      int depth, struct ynode **out)
-{
-	struct ynode *n;
-	const char *anchor = NULL, *tag = NULL;
-	int implicit = 1;
-
-	*out = NULL;
-	if (++c->nodes > OAB_MAX_YAML_NODES)
-		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
-			     "more than %d YAML nodes", OAB_MAX_YAML_NODES);
-	if (depth > OAB_MAX_YAML_DEPTH)
-		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
-			     "nesting deeper than %d levels", OAB_MAX_YAML_DEPTH);
-	switch (ev->type) {
-	case YAML_ALIAS_EVENT:
-		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
-			     "YAML aliases (*name) are not allowed in a manifest");
-	case YAML_SCALAR_EVENT:
-		anchor = (const char *)ev->data.scalar.anchor;
-		tag = (const char *)ev->data.scalar.tag;
-		implicit = ev->data.scalar.plain_implicit || ev->data.scalar.quoted_implicit;
-		break;
-	case YAML_MAPPING_START_EVENT:
-		anchor = (const char *)ev->data.mapping_start.anchor;
-		tag = (const char *)ev->data.mapping_start.tag;
-		implicit = ev->data.mapping_start.implicit;
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-		anchor = (const char *)ev->data.sequence_start.anchor;
-		tag = (const char *)ev->data.sequence_start.tag;
-		implicit = ev->data.sequence_start.implicit;
-		break;
-	default:
-		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
-			     "unexpected YAML structure");
-	}
-	if (anchor)
-		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
-			     "YAML anchors (&%s) are not allowed in a manifest", anchor);
-	if (tag && !implicit)
-		return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
-			     "YAML tags (%s) are not allowed in a manifest", tag);
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		return oab_err_set(c->err, OAB_E_INTERNAL, "out of memory");
-	n->line = ev->start_mark.line + 1;
-	n->col = ev->start_mark.column + 1;
-	if (ev->type == YAML_SCALAR_EVENT) {
-		n->kind = Y_SCALAR;
-		n->slen = ev->data.scalar.length;
-		if (n->slen > OAB_MAX_SCALAR) {
-			free(n);
-			return yfail(c, ev->start_mark.line + 1, ev->start_mark.column + 1,
-				     "scalar longer than %d bytes", OAB_MAX_SCALAR);
-		}
-		n->s = malloc(n->slen + 1);
-		if (!n->s) {
-			free(n);
-			return oab_err_set(c->err, OAB_E_INTERNAL, "out of memory");
-		}
-		memcpy(n->s, ev->data.scalar.value, n->slen);
-		n->s[n->slen] = '\0';
-		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-		*out = n;
-		return 0;
-	}
-	n->kind = ev->type == YAML_MAPPING_START_EVENT ? Y_MAP : Y_SEQ;
-	for (;;) {
-		yaml_event_t kev;
-		struct ynode *kid;
-		int rc;
-
-		if (!yaml_parser_parse(p, &kev)) {
-			yfail(c, p->problem_mark.line + 1, p->problem_mark.column + 1,
-			      "invalid YAML: %s", p->problem ? p->problem : "syntax error");
-			ynode_free(n);
-			return -1;
-		}
-		if (kev.type == YAML_MAPPING_END_EVENT || kev.type == YAML_SEQUENCE_END_EVENT) {
-			yaml_event_delete(&kev);
-			break;
-		}
-		rc = yread_node(c, p, &kev, depth + 1, &kid);
-		yaml_event_delete(&kev);
-		if (rc < 0 || ynode_push(c, n, kid) < 0) {
-			ynode_free(kid);
-			ynode_free(n);
-			return -1;
-		}
-	}
-	*out = n;
-	return 0;
-}
-
-static int yparse(struct yctx *c, const char *buf, size_t len, struct ynode **root)
-{
-	yaml_parser_t p;
-	yaml_event_t ev;
-	int rc = -1, docs = 0;
-
-	*root = NULL;
-	if (!yaml_parser_initialize(&p))
-		return oab_err_set(c->err, OAB_E_INTERNAL, "out of memory");
-	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-	for (;;) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			yfail(c, p.problem_mark.line + 1, p.problem_mark.column + 1,
-			      "invalid YAML: %s", p.problem ? p.problem : "syntax error");
-			goto out;
-		}
-		if (ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (ev.type == YAML_DOCUMENT_START_EVENT) {
-			if (++docs > 1) {
-				yfail(c, ev.start_mark.line + 1, ev.start_mark.column + 1,
-				      "more than one YAML document");
-				yaml_event_delete(&ev);
-				goto out;
-			}
-		} else if (ev.type != YAML_STREAM_START_EVENT &&
-			   ev.type != YAML_DOCUMENT_END_EVENT) {
-			int r = yread_node(c, &p, &ev, 1, root);
-
-			yaml_event_delete(&ev);
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		yaml_event_delete(&ev);
-	}
-	if (!*root) {
-		yfail(c, 1, 1, "empty manifest");
-		goto out;
-	}
-	rc = 0;
-out:
-	yaml_parser_delete(&p);
-	if (rc < 0) {
-		ynode_free(*root);
-		*root = NULL;
-	}
-	return rc;
-}
-
-/* ---- text hygiene -------------------------------------------------------- */
-
-/* First control character in s: NUL and the other C0 controls, DEL, and
- * the C1 controls U+0080-U+009F (UTF-8 C2 80 to C2 9F). Tab and newline
- * pass when allow_ws. Returns the code point, or -1 if there is none. */
-static int first_control(const char *s, size_t len, int allow_ws)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if ((ch < 0x20 && !(allow_ws && (ch == '\t' || ch == '\n'))) || ch == 0x7f)
-			return ch;
-		if (ch == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
-		    (unsigned char)s[i + 1] <= 0x9f)
-			return (unsigned char)s[i + 1];
-	}
-	return -1;
-}
-
-/* Every key and every value of the tree, before the schema reads a key:
- * a quoted "size\0evil" must never pass for `size` (C string compares stop
- * at the NUL, another YAML reader would see a different key). Keys hold
- * no control character at all; values may hold tabs and newlines here (the
- * schema allows them only in free text). path names the node's key as the
- * schema does ("payloads[0].name"); keys in it are escaped. */
-static const char *control_name(int ch, char buf[32])
-{
-	if (ch == 0)
-		return "NUL byte";
-	snprintf(buf, 32, "control character %s%02X", ch >= 0x80 ? "U+00" : "0x", (unsigned)ch);
-	return buf;
-}
-
-static int ycheck_text(struct yctx *c, const struct ynode *n, const char *path)
-{
-	char sub[800], esc[400], what[32];
-	int ch;
-
-	if (n->kind == Y_SCALAR) {
-		if ((ch = first_control(n->s, n->slen, 1)) < 0)
-			return 0;
-		return yfail(c, n->line, n->col,
-			     "key '%s': %s in the value (NUL and control characters other than tab and newline are not allowed)",
-			     *path ? path : "(top level)", control_name(ch, what));
-	}
-	for (size_t i = 0; i < n->n; i++) {
-		const struct ynode *k = n->kid[i];
-
-		if (n->kind == Y_SEQ) {
-			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		} else if (i % 2 == 1) {
-			continue; /* values are checked with their key, below */
-		} else if (k->kind != Y_SCALAR) {
-			snprintf(sub, sizeof(sub), "%s", path); /* refused by the schema */
-		} else {
-			oab_escape(k->s, k->slen, esc, sizeof(esc));
-			if ((ch = first_control(k->s, k->slen, 0)) >= 0)
-				return yfail(c, k->line, k->col,
-					     "in '%s': key '%s' contains a %s (not allowed in keys)",
-					     *path ? path : "(top level)", esc, control_name(ch, what));
-			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", esc);
-		}
-		if (ycheck_text(c, k, sub) < 0)
-			return -1;
-		if (n->kind == Y_MAP && i + 1 < n->n && ycheck_text(c, n->kid[i + 1], sub) < 0)
-			return -1;
-	}
-	return 0;
-}
+/* the tree's located error (file:line:col), under its short name */
+#define yfail oab_yfail
 
 /* ---- duplicates ---------------------------------------------------------- */
 
@@ -347,7 +69,7 @@ static int find_dup(const char *const *strs, size_t n, int fold, size_t *first,
 
 	if (n < 2)
 		return 0;
-	e = oab_xcalloc(n, sizeof(*e));
+	e = oab_calloc_array(n, sizeof(*e));
 	if (!e)
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -396,7 +118,7 @@ static int check_keys(struct sctx *c, struct ynode *n, const char *where,
 		if (n->kid[i]->kind != Y_SCALAR)
 			return yfail(&c->y, n->kid[i]->line, n->kid[i]->col,
 				     "'%s': keys must be scalars", where);
-	keys = oab_xcalloc(n->n / 2 + 1, sizeof(*keys));
+	keys = oab_calloc_array(n->n / 2 + 1, sizeof(*keys));
 	if (!keys)
 		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < n->n; i += 2)
@@ -461,6 +183,10 @@ static struct ynode *get(struct ynode *map, const char *key)
 
 static int want_kind(struct sctx *c, struct ynode *n, enum ykind k, const char *key)
 {
+	if (!n) { /* check_keys requires it: never taken, but never a NULL deref */
+		oab_err_set(c->y.err, OAB_E_USAGE, "%s: missing required key '%s'", c->y.label, key);
+		return -1;
+	}
 	if (n->kind != k)
 		return yfail(&c->y, n->line, n->col, "key '%s': expected %s, found %s",
 			     key, kind_name(k), kind_name(n->kind));
@@ -513,9 +239,9 @@ static int get_str(struct sctx *c, struct ynode *n, const char *key, size_t max,
 		return yfail(&c->y, n->line, n->col, "key '%s': NUL byte in string", key);
 	if (n->slen > max)
 		return yfail(&c->y, n->line, n->col, "key '%s': longer than %zu bytes", key, max);
-	if ((ch = first_control(n->s, n->slen, kind == S_TEXT)) >= 0)
+	if ((ch = oab_first_control(n->s, n->slen, kind == S_TEXT)) >= 0)
 		return yfail(&c->y, n->line, n->col,
-			     "key '%s': %s in string", key, control_name(ch, what));
+			     "key '%s': %s in string", key, oab_control_name(ch, what));
 	for (size_t i = 0; kind == S_LABEL && i < n->slen; i++) {
 		unsigned b = bidi_at((const unsigned char *)n->s + i, n->slen - i);
 
@@ -1053,7 +779,7 @@ static int parse_meta(struct sctx *c, struct oab_manifest *m, struct ynode *v)
 			return -1;
 		m->n_meta++;
 	}
-	keys = oab_xcalloc(m->n_meta + 1, sizeof(*keys));
+	keys = oab_calloc_array(m->n_meta + 1, sizeof(*keys));
 	if (!keys)
 		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < m->n_meta; i++)
@@ -1086,7 +812,7 @@ static int parse_meta(struct sctx *c, struct oab_manifest *m, struct ynode *v)
  * pairs, and no Unicode normalisation can make two of them equal. */
 static int check_unique(struct sctx *c, struct oab_manifest *m)
 {
-	const char **s = oab_xcalloc(m->n_items + 1, sizeof(*s));
+	const char **s = oab_calloc_array(m->n_items + 1, sizeof(*s));
 	size_t first = 0, dup = 0;
 	int r;
 
@@ -1137,17 +863,17 @@ int oab_manifest_parse(const char *buf, size_t len, const char *label,
 	if (len > OAB_MAX_MANIFEST_BYTES)
 		return oab_err_set(err, OAB_E_USAGE, "%s: larger than %d bytes", c.y.label,
 				   OAB_MAX_MANIFEST_BYTES);
-	if (yparse(&c.y, buf, len, &root) < 0)
+	if (oab_yparse(&c.y, buf, len, &root) < 0)
 		return -1;
-	if (ycheck_text(&c.y, root, "") < 0)
+	if (oab_ycheck_text(&c.y, root, "") < 0)
 		goto out;
 	if (want_kind(&c, root, Y_MAP, "(top level)") < 0 ||
 	    check_keys(&c, root, "(top level)", top_src_keys) < 0)
 		goto out;
-	if (get_uint(&c, get(root, "format"), "format", 1000, &fmt) < 0)
+	v = get(root, "format");
+	if (get_uint(&c, v, "format", 1000, &fmt) < 0)
 		goto out;
 	if (fmt != OAB_FORMAT_VERSION) {
-		v = get(root, "format");
 		yfail(&c.y, v->line, v->col, "key 'format': version %llu is not supported (expected %d)",
 		      (unsigned long long)fmt, OAB_FORMAT_VERSION);
 		goto out;
@@ -1207,7 +933,7 @@ int oab_manifest_parse(const char *buf, size_t len, const char *label,
 	m = NULL;
 	rc = 0;
 out:
-	ynode_free(root);
+	oab_ynode_free(root);
 	oab_manifest_free(m);
 	return rc;
 }
@@ -1275,297 +1001,4 @@ const struct oab_item *oab_manifest_find(const struct oab_manifest *m, const cha
 		if (strcmp(m->items[i].name, name) == 0)
 			return &m->items[i];
 	return NULL;
-}
-
-/* ---- times ------------------------------------------------------------- */
-
-int oab_time_parse(const char *s, int64_t *out)
-{
-	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	struct tm tm = {0};
-	int Y, M, D, h, mi, sec, n = 0, off = 0;
-	const char *p;
-	time_t t;
-
-	if (sscanf(s, "%4d-%2d-%2d%n", &Y, &M, &D, &n) != 3 || n != 10)
-		return -1;
-	if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
-		return -1;
-	if (sscanf(s + 11, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8)
-		return -1;
-	p = s + 19;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
-		off = 0;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-		int oh, om;
-
-		if (strspn(p + 1, "0123456789") != 2 || strspn(p + 4, "0123456789") != 2 ||
-		    sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
-			return -1;
-		off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
-	} else {
-		return -1;
-	}
-	for (int i = 0; i < 19; i++)
-		if (i != 4 && i != 7 && i != 10 && i != 13 && i != 16 && (s[i] < '0' || s[i] > '9'))
-			return -1;
-	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60 || Y < 1970)
-		return -1;
-	if (D > mdays[M - 1] + (M == 2 && ((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0)))
-		return -1; /* 2027-02-30 is not a date (timegm would roll it over) */
-	tm.tm_year = Y - 1900;
-	tm.tm_mon = M - 1;
-	tm.tm_mday = D;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -1;
-	/* 9999-12-31T23:59:60Z, or an offset, can step out of the range that
-	 * RFC 3339 years (and tar member times) can hold */
-	if ((int64_t)t - off < 0 || (int64_t)t - off > OAB_TIME_MAX)
-		return -1;
-	*out = (int64_t)t - off;
-	return 0;
-}
-
-void oab_time_format(int64_t t, char buf[32])
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (!gmtime_r(&tt, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, 32, "@%lld", (long long)t);
-}
-
-/* ---- emitter ----------------------------------------------------------- */
-
-struct emit {
-	yaml_emitter_t e;
-	char *buf;
-	size_t len, cap;
-	int failed;
-};
-
-static int emit_write(void *data, unsigned char *buffer, size_t size)
-{
-	struct emit *em = data;
-
-	if (em->len + size + 1 > em->cap) {
-		size_t ncap = (em->cap ? em->cap : 4096);
-		char *nb;
-
-		while (ncap < em->len + size + 1)
-			ncap *= 2;
-		nb = realloc(em->buf, ncap);
-		if (!nb)
-			return 0;
-		em->buf = nb;
-		em->cap = ncap;
-	}
-	memcpy(em->buf + em->len, buffer, size);
-	em->len += size;
-	em->buf[em->len] = '\0';
-	return 1;
-}
-
-static void ev_emit(struct emit *em, yaml_event_t *ev, int ok)
-{
-	if (em->failed)
-		return;
-	if (!ok || !yaml_emitter_emit(&em->e, ev))
-		em->failed = 1;
-}
-
-static void e_scalar(struct emit *em, const char *s, yaml_scalar_style_t style)
-{
-	yaml_event_t ev;
-
-	ev_emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
-						      (int)strlen(s), 1, 1, style));
-}
-
-static void e_key(struct emit *em, const char *k)
-{
-	e_scalar(em, k, YAML_PLAIN_SCALAR_STYLE);
-}
-
-static void e_str(struct emit *em, const char *k, const char *v)
-{
-	e_key(em, k);
-	e_scalar(em, v, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
-}
-
-static void e_plain(struct emit *em, const char *k, const char *v)
-{
-	e_key(em, k);
-	e_scalar(em, v, YAML_PLAIN_SCALAR_STYLE);
-}
-
-static void e_uint(struct emit *em, const char *k, uint64_t v)
-{
-	char b[32];
-
-	snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
-	e_plain(em, k, b);
-}
-
-static void e_map(struct emit *em, int start)
-{
-	yaml_event_t ev;
-
-	if (start)
-		ev_emit(em, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-								      YAML_BLOCK_MAPPING_STYLE));
-	else
-		ev_emit(em, &ev, yaml_mapping_end_event_initialize(&ev));
-}
-
-static void e_seq(struct emit *em, int start, yaml_sequence_style_t style)
-{
-	yaml_event_t ev;
-
-	if (start)
-		ev_emit(em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, style));
-	else
-		ev_emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
-}
-
-static void e_item(struct emit *em, const struct oab_item *it)
-{
-	char b[72];
-
-	e_map(em, 1);
-	e_str(em, "name", it->name);
-	if (it->type)
-		e_plain(em, "type", it->type);
-	if (it->slot)
-		e_str(em, "slot", it->slot);
-	if (it->hook)
-		e_plain(em, "hook", it->hook);
-	if (it->compression == OAB_COMP_NONE) {
-		e_plain(em, "compression", "none");
-	} else {
-		snprintf(b, sizeof(b), "zstd:%d", it->level);
-		e_plain(em, "compression", b);
-	}
-	e_plain(em, "member", it->member);
-	e_uint(em, "size", it->size);
-	oab_hex(it->sha256, 32, b);
-	e_plain(em, "sha256", b);
-	e_uint(em, "stored-size", it->stored_size);
-	if (it->compression == OAB_COMP_NONE) {
-		oab_hex(it->stored_sha256, 32, b);
-		e_plain(em, "stored-sha256", b);
-	} else {
-		e_uint(em, "stored-chunk-size", it->chunk_size);
-		e_key(em, "stored-chunks-sha256");
-		e_seq(em, 1, YAML_BLOCK_SEQUENCE_STYLE);
-		for (size_t i = 0; i < it->n_chunks; i++) {
-			oab_hex(it->chunk_sha256[i], 32, b);
-			e_scalar(em, b, YAML_PLAIN_SCALAR_STYLE);
-		}
-		e_seq(em, 0, YAML_BLOCK_SEQUENCE_STYLE);
-	}
-	e_map(em, 0);
-}
-
-int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
-		      struct oab_err *err)
-{
-	struct emit em = {0};
-	yaml_event_t ev;
-	char tb[32];
-	int any;
-
-	*buf = NULL;
-	/* a time that does not read back would give a bundle that its own
-	 * verifier refuses */
-	if (m->created < 0 || m->created > OAB_TIME_MAX ||
-	    (m->has_expires && (m->expires < 0 || m->expires > OAB_TIME_MAX)))
-		return oab_err_set(err, OAB_E_USAGE,
-				   "bundle.%s: %lld is outside 0 to %lld (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z)",
-				   m->created < 0 || m->created > OAB_TIME_MAX ? "created" : "expires",
-				   (long long)(m->created < 0 || m->created > OAB_TIME_MAX ? m->created : m->expires),
-				   (long long)OAB_TIME_MAX);
-	if (!yaml_emitter_initialize(&em.e))
-		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	yaml_emitter_set_output(&em.e, emit_write, &em);
-	yaml_emitter_set_width(&em.e, -1);
-	yaml_emitter_set_unicode(&em.e, 1);
-	yaml_emitter_set_break(&em.e, YAML_LN_BREAK);
-	ev_emit(&em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
-	ev_emit(&em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
-	e_map(&em, 1);
-	e_uint(&em, "format", (uint64_t)m->format);
-	e_key(&em, "bundle");
-	e_map(&em, 1);
-	e_str(&em, "name", m->name);
-	e_str(&em, "version", m->version);
-	e_uint(&em, "security-version", m->security_version);
-	e_key(&em, "compatible");
-	e_seq(&em, 1, YAML_FLOW_SEQUENCE_STYLE);
-	for (size_t i = 0; i < m->n_compatible; i++)
-		e_scalar(&em, m->compatible[i], YAML_DOUBLE_QUOTED_SCALAR_STYLE);
-	e_seq(&em, 0, 0);
-	if (m->description)
-		e_str(&em, "description", m->description);
-	if (m->has_expires) {
-		oab_time_format(m->expires, tb);
-		e_plain(&em, "expires", tb);
-	}
-	oab_time_format(m->created, tb);
-	e_plain(&em, "created", tb);
-	if (m->n_meta) {
-		e_key(&em, "meta");
-		e_map(&em, 1);
-		for (size_t i = 0; i < m->n_meta; i++) {
-			const char *k = m->meta[i].key;
-
-			/* a plain `null:` key would read back as null */
-			e_scalar(&em, k, strcmp(k, "null") && strcmp(k, "Null") && strcmp(k, "NULL")
-					 ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
-			e_scalar(&em, m->meta[i].value, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
-		}
-		e_map(&em, 0);
-	}
-	e_map(&em, 0);
-	for (int kind = OAB_ITEM_PAYLOAD; kind <= OAB_ITEM_SBOM; kind++) {
-		any = 0;
-		for (size_t i = 0; i < m->n_items; i++) {
-			if ((int)m->items[i].kind != kind)
-				continue;
-			if (!any && kind != OAB_ITEM_SBOM) {
-				e_key(&em, kind == OAB_ITEM_PAYLOAD ? "payloads" : "scripts");
-				e_seq(&em, 1, YAML_BLOCK_SEQUENCE_STYLE);
-			} else if (kind == OAB_ITEM_SBOM) {
-				e_key(&em, "sbom");
-			}
-			any = 1;
-			e_item(&em, &m->items[i]);
-		}
-		if (any && kind != OAB_ITEM_SBOM)
-			e_seq(&em, 0, 0);
-	}
-	e_map(&em, 0);
-	ev_emit(&em, &ev, yaml_document_end_event_initialize(&ev, 1));
-	ev_emit(&em, &ev, yaml_stream_end_event_initialize(&ev));
-	if (!em.failed && !yaml_emitter_flush(&em.e))
-		em.failed = 1;
-	yaml_emitter_delete(&em.e);
-	if (em.failed || !em.buf) {
-		free(em.buf);
-		return oab_err_set(err, OAB_E_INTERNAL, "cannot emit the resolved manifest");
-	}
-	*buf = em.buf;
-	*len = em.len;
-	return 0;
 }

@@ -1046,7 +1046,7 @@ int oab_reader_read(struct oab_reader *r, struct oab_sink *sink, struct oab_err 
 	r->cur_read = 1;
 	if (sink->kind == OAB_SINK_ARCHIVE) {
 		f.w = sink->w;
-		if (oab_wr_header(f.w, it->member, it->stored_size, sink->mtime, err) < 0)
+		if (sink->begin && sink->begin(sink, it, err) < 0)
 			return stop(r);
 	}
 	f.u = oab_unpack_new_sink(it, sink, err);
@@ -1395,8 +1395,8 @@ int oab_extract(int fd, const char *label, const struct oab_verify_opts *opts,
 	}
 	if (extract_targets(fd, dirfd, r->label, x.m, xo, err) < 0)
 		goto out;
-	x.outs = oab_xcalloc(x.m->n_items, sizeof(*x.outs));
-	tg = oab_xcalloc(x.m->n_items, sizeof(*tg));
+	x.outs = oab_calloc_array(x.m->n_items, sizeof(*x.outs));
+	tg = oab_calloc_array(x.m->n_items, sizeof(*tg));
 	if (!x.outs || !tg) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;

@@ -51,10 +51,15 @@ static void close_bundle(int fd, struct oab_reader *r)
  * checked as verify checks them (without trust): name, order, sizes,
  * stored chunk hashes, decoded size and content SHA-256, nothing after
  * the last member. */
+static int copy_header(const struct oab_sink *s, const struct oab_item *it, struct oab_err *err)
+{
+	return oab_wr_header(s->w, it->member, it->stored_size, s->mtime, err);
+}
+
 static int copy_members(struct oab_reader *r, struct archive *w, struct oab_err *err)
 {
 	struct oab_sink copy = {.kind = OAB_SINK_ARCHIVE, .fd = -1, .w = w,
-				.mtime = oab_reader_manifest(r)->created};
+				.mtime = oab_reader_manifest(r)->created, .begin = copy_header};
 	const struct oab_item *it;
 	int st;
 

@@ -133,7 +133,7 @@ int oab_trust_add_pinned(struct oab_trust *t, const char *path, struct oab_err *
 
 /* ---- describing a signer ---------------------------------------------- */
 
-static char *name_str(const X509_NAME *n)
+char *oab_name_str(const X509_NAME *n)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *out = NULL;
@@ -149,7 +149,7 @@ static char *name_str(const X509_NAME *n)
 	return out;
 }
 
-static int64_t asn1_time(const ASN1_TIME *t)
+int64_t oab_asn1_time(const ASN1_TIME *t)
 {
 	struct tm tm;
 
@@ -167,7 +167,7 @@ static int64_t signing_time(CMS_SignerInfo *si)
 	if (idx < 0 || !(a = CMS_signed_get_attr(si, idx)) || !(t = X509_ATTRIBUTE_get0_type(a, 0)))
 		return -1;
 	if (t->type == V_ASN1_UTCTIME || t->type == V_ASN1_GENERALIZEDTIME)
-		return asn1_time((const ASN1_TIME *)t->value.asn1_string);
+		return oab_asn1_time((const ASN1_TIME *)t->value.asn1_string);
 	return -1;
 }
 
@@ -179,13 +179,13 @@ static void describe(struct oab_signer_report *sr, X509 *cert)
 	BIGNUM *bn = serial ? ASN1_INTEGER_to_BN(serial, NULL) : NULL;
 	char *hex = bn ? BN_bn2hex(bn) : NULL;
 
-	sr->subject = name_str(X509_get_subject_name(cert));
-	sr->issuer = name_str(X509_get_issuer_name(cert));
+	sr->subject = oab_name_str(X509_get_subject_name(cert));
+	sr->issuer = oab_name_str(X509_get_issuer_name(cert));
 	sr->serial = hex ? strdup(hex) : NULL;
 	OPENSSL_free(hex);
 	BN_free(bn);
-	sr->not_before = asn1_time(X509_get0_notBefore(cert));
-	sr->not_after = asn1_time(X509_get0_notAfter(cert));
+	sr->not_before = oab_asn1_time(X509_get0_notBefore(cert));
+	sr->not_after = oab_asn1_time(X509_get0_notAfter(cert));
 	if (k) {
 		oab_key_describe(k, kt, sizeof(kt));
 		sr->key_type = strdup(kt);
@@ -231,7 +231,7 @@ static char *chain_policy(STACK_OF(X509) *path, int allow_weak)
 
 	for (int i = 0; i < n; i++) {
 		X509 *x = sk_X509_value(path, i);
-		char *who = name_str(X509_get_subject_name(x));
+		char *who = oab_name_str(X509_get_subject_name(x));
 		const char *w = who ? who : "?";
 		int mdnid = NID_undef, anchor = i == n - 1, r = 0;
 
@@ -477,118 +477,5 @@ out:
 	ERR_clear_error();
 	oab_cms_digest_close(chain, content);
 	sk_X509_pop_free(certs, X509_free);
-	return rc;
-}
-
-/* ---- judging signers before they sign ----------------------------------- */
-
-static void warnf(const struct oab_signer_spec *spec, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void warnf(const struct oab_signer_spec *spec, const char *fmt, ...)
-{
-	char msg[OAB_ERR_MAX];
-	va_list ap;
-
-	if (!spec->warn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	spec->warn(spec->warn_arg, msg);
-}
-
-/* What verify would hold against this certificate whatever the anchors:
- * its validity at now, its extendedKeyUsage and keyUsage, and an issuer
- * it can reach (embedded with --chain, or itself). */
-static void signer_warnings(const struct oab_signer_spec *spec, X509 *cert,
-			    STACK_OF(X509) *chain, int64_t now)
-{
-	time_t t = (time_t)now;
-	char when[32], *issuer;
-	int found = 0;
-
-	if (X509_cmp_time(X509_get0_notBefore(cert), &t) > 0) {
-		oab_time_format(asn1_time(X509_get0_notBefore(cert)), when);
-		warnf(spec, "certificate of '%s' is not valid before %s: verify rejects its signature until then",
-		      spec->cert, when);
-	}
-	if (X509_cmp_time(X509_get0_notAfter(cert), &t) < 0) {
-		oab_time_format(asn1_time(X509_get0_notAfter(cert)), when);
-		warnf(spec, "certificate of '%s' expired on %s: verify rejects its signature",
-		      spec->cert, when);
-	}
-	if ((X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) &&
-	    !(X509_get_extended_key_usage(cert) & XKU_CODE_SIGN))
-		warnf(spec, "certificate of '%s' lacks extendedKeyUsage codeSigning: verify rejects its signature",
-		      spec->cert);
-	if (X509_get_key_usage(cert) != UINT32_MAX &&
-	    !(X509_get_key_usage(cert) & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)))
-		warnf(spec, "certificate of '%s': keyUsage does not allow digitalSignature: verify rejects its signature",
-		      spec->cert);
-	if (X509_check_issued(cert, cert) == X509_V_OK)
-		return;
-	for (int i = 0; !found && chain && i < sk_X509_num(chain); i++)
-		found = X509_check_issued(sk_X509_value(chain, i), cert) == X509_V_OK;
-	if (found)
-		return;
-	issuer = name_str(X509_get_issuer_name(cert));
-	warnf(spec, "the issuer of '%s' (%s) is not embedded: verify succeeds only where it is a --ca anchor itself; give its certificate with --chain, or --ca at build time to check",
-	      spec->cert, issuer ? issuer : "?");
-	free(issuer);
-}
-
-int oab_signers_judge(const struct oab_signer_spec *specs, struct oab_signer *s, size_t n,
-		      STACK_OF(X509) *chain, const struct oab_trust *trust, int64_t now,
-		      struct oab_err *err)
-{
-	static const unsigned char probe[] = "otabundle: would verify accept these signers?\n";
-	CMS_ContentInfo *cms = NULL;
-	struct oab_report *rep = NULL;
-	unsigned char *der = NULL;
-	size_t der_len = 0;
-	int rc = -1;
-
-	if (!trust) {
-		for (size_t i = 0; i < n; i++)
-			if (s[i].cert)
-				signer_warnings(&specs[i], s[i].cert, chain, now);
-		return 0;
-	}
-	/* Judge a signature made now by exactly these signers and this chain,
-	 * the way verify will judge the bundle's: one rule, not two. */
-	if (oab_cms_sign(probe, sizeof(probe) - 1, s, n, chain, &der, &der_len, err) < 0)
-		return -1;
-	if (!(cms = oab_cms_parse(der, der_len, err)))
-		goto out;
-	if (!(rep = oab_report_new())) {
-		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-		goto out;
-	}
-	if (oab_trust_evaluate(trust, cms, probe, sizeof(probe) - 1, now, (unsigned)n, 0, rep, err) == 0) {
-		rc = 0;
-		goto out;
-	}
-	/* DER sorts the SignerInfos (a SET OF): find each signer by its key. */
-	for (size_t j = 0; j < rep->n_signers; j++) {
-		const struct oab_signer_report *sr = &rep->signers[j];
-		char kid[65];
-
-		if (sr->trusted == 1)
-			continue;
-		for (size_t i = 0; i < n; i++)
-			if (sr->key_id && oab_key_id(X509_get0_pubkey(s[i].cert), kid) == 0 &&
-			    strcmp(kid, sr->key_id) == 0) {
-				oab_err_set(err, OAB_E_KEY,
-					    "signer '%s' would not verify against the given anchors: %s (nothing written)",
-					    s[i].label, sr->note ? sr->note : "not trusted");
-				goto out;
-			}
-	}
-	oab_err_prefix(err, "the signers would not verify against the given anchors: ");
-	err->code = OAB_E_KEY;
-out:
-	oab_report_free(rep);
-	CMS_ContentInfo_free(cms);
-	free(der);
 	return rc;
 }

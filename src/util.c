@@ -108,7 +108,7 @@ int oab_err_ssl(struct oab_err *err, enum oab_code code, const char *fmt, ...)
 	return -1;
 }
 
-void *oab_xcalloc(size_t n, size_t size)
+void *oab_calloc_array(size_t n, size_t size)
 {
 	if (n == 0 || size == 0)
 		return calloc(1, 1);

@@ -1,7 +1,9 @@
-/* writer.c - bundle assembly: compress + hash every item into anonymous
- * temp files, emit and sign the resolved manifest, then write the pax
- * archive (manifest.yaml, manifest.sig, members) to a temp file beside the
- * output, fsync and rename. */
+/* writer.c - bundle assembly (oab_build): compress + hash every item
+ * straight into the output's named temp file beside it, each member after
+ * a 512-byte slot for its tar header; emit and sign the resolved manifest;
+ * put the manifest and signature in front in place (FALLOC_FL_INSERT_RANGE),
+ * or, where that cannot be done, copy the members behind them into a
+ * second temp file; then fsync and rename over the output. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -367,8 +369,8 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	 * key is loaded or anything is written; what is seen here must still
 	 * be there when it is read. Then keys: a wrong passphrase must fail
 	 * before minutes of compression. */
-	slot = oab_xcalloc(m->n_items, sizeof(*slot));
-	seen = oab_xcalloc(m->n_items, sizeof(*seen));
+	slot = oab_calloc_array(m->n_items, sizeof(*slot));
+	seen = oab_calloc_array(m->n_items, sizeof(*seen));
 	if (!slot || !seen) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
