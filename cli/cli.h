@@ -27,9 +27,17 @@ int cmd_sign(int argc, char **argv);
 int cmd_export_manifest(int argc, char **argv);
 int cmd_attach_signature(int argc, char **argv);
 
-/* Print "otabundle: error: MSG" (escaped) and return the exit status for
- * err. The first error of a command is also what its JSON document says. */
+/* Print "otabundle: error: MSG" (escaped), MSG being the library's
+ * message and the hint for its detail (the option that changes the
+ * outcome), and return the exit status for err. The first error of a
+ * command is also what its JSON document says. */
 int cli_fail(const struct oab_err *err);
+/* The stable name of a detail (otabundle-json(5)); its hint or NULL. */
+const char *cli_detail_name(enum oab_detail d);
+const char *cli_detail_hint(enum oab_detail d);
+/* An oab_secret_fn: asks on the terminal (stdin a TTY); -1 otherwise. */
+int cli_ask_secret(void *arg, enum oab_secret_kind kind, const char *label, char *buf,
+		   size_t size);
 /* Print "otabundle: warning: MSG" (an oab_warn_fn). */
 void cli_warn(void *arg, const char *msg);
 /* Print a usage error for cmd and return 2. */
@@ -143,7 +151,7 @@ void cli_report_text(FILE *f, const struct oab_report *r, int judged);
  * cli_report_json() helpers and prints it with cli_json_emit(); if it
  * printed none, main() prints one for its exit status with
  * cli_json_fallback(), so --json always gives a document. */
-#define CLI_JSON_SCHEMA 1
+#define CLI_JSON_SCHEMA 2
 void cli_out_begin(const char *cmd, int json);
 void cli_json_mode(int on);
 void cli_note_error(const char *msg); /* the first one is kept */

@@ -95,6 +95,8 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 			json = 1;
 			break;
 		case 'R': /* only here, never in a manifest: see SECURITY.md */
+			if ((rc = cli_input("--source-root", optarg, 1)))
+				return rc;
 			if (nroots == CLI_MAX_SOURCE_ROOTS)
 				return cli_usage("build", "at most %d --source-root folders",
 						 CLI_MAX_SOURCE_ROOTS);

@@ -70,22 +70,6 @@ void cli_help_cmd(FILE *f, const char *cmd)
 	usage_all(f);
 }
 
-static int status_of(const struct oab_err *err)
-{
-	return err->code == OAB_OK ? OAB_E_INTERNAL : (int)err->code;
-}
-
-int cli_fail(const struct oab_err *err)
-{
-	const char *msg = err->msg[0] ? err->msg : "unknown failure";
-
-	cli_note_error(msg);
-	fputs("otabundle: error: ", stderr);
-	cli_put(stderr, msg, 0, 0);
-	fputc('\n', stderr);
-	return status_of(err);
-}
-
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
 	char msg[OAB_ERR_MAX];

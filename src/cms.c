@@ -298,7 +298,7 @@ static int digest_policy(const ASN1_OBJECT *o, int allow_weak, char *why, size_t
 	case NID_sha1:
 		if (allow_weak)
 			return 0;
-		snprintf(why, n, "digest SHA-1 is weak (--allow-weak accepts it)");
+		snprintf(why, n, "digest SHA-1 is weak");
 		return -1;
 	case NID_md5:
 		snprintf(why, n, "digest MD5 is refused");

@@ -191,7 +191,7 @@ int oab_roots_open(struct oab_roots *r, const char *manifest_dir, const char *co
 		     &r->mdir_fd, &r->mdir_real, err) < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
-		if (open_dir(roots[i], "--source-root", &r->fd[i], &r->real[i], err) < 0)
+		if (open_dir(roots[i], "source root", &r->fd[i], &r->real[i], err) < 0)
 			goto fail;
 	return 0;
 fail:
@@ -255,8 +255,9 @@ int oab_source_open(const struct oab_roots *r, const struct oab_item *it, struct
 		oab_escape(full, strlen(full), fesc, sizeof(fesc));
 		if (!rest) {
 			oab_err_set(err, OAB_E_USAGE,
-				    "%s: source '%s' resolves to '%s', outside the manifest's folder%s (allow a folder with --source-root DIR)",
-				    where, esc, fesc, r->n ? " and every --source-root" : "");
+				    "%s: source '%s' resolves to '%s', outside the manifest's folder%s",
+				    where, esc, fesc, r->n ? " and every source root" : "");
+			oab_err_detail(err, OAB_D_SOURCE_OUTSIDE, NULL, -1, NULL, fesc);
 			goto out;
 		}
 		pfd = oab_open_at(dirfd, rest, O_PATH, OAB_BENEATH);

@@ -409,8 +409,8 @@ void oab_secret_free(void *p, size_t n)
 	munmap(p, n);
 }
 
-int oab_secret_read(const char *src, const char *what, char *buf, size_t bufsz,
-		    struct oab_err *err)
+static int secret_read(const char *src, const char *what, char *buf, size_t bufsz,
+		       struct oab_err *err)
 {
 	size_t n = 0;
 
@@ -488,6 +488,16 @@ int oab_secret_read(const char *src, const char *what, char *buf, size_t bufsz,
 				   what);
 	buf[n] = '\0';
 	return (int)n;
+}
+
+int oab_secret_read(const char *src, const char *what, char *buf, size_t bufsz,
+		    struct oab_err *err)
+{
+	int n = secret_read(src, what, buf, bufsz, err);
+
+	if (n < 0 && err && err->code != OAB_E_INTERNAL)
+		oab_err_detail(err, OAB_D_SECRET_SOURCE, NULL, -1, NULL, NULL);
+	return n;
 }
 
 int oab_online_cpus(void)
@@ -658,6 +668,14 @@ fail:
 	return -1;
 }
 
+/* An output that exists and replacing was not asked (the caller's
+ * option for it is its own to name). */
+static int oab_err_exists(struct oab_err *err, const char *name)
+{
+	oab_err_set(err, OAB_E_IO, "'%s' already exists", name);
+	return oab_err_detail(err, OAB_D_EXISTS, name, -1, NULL, NULL);
+}
+
 int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,
 		     struct oab_err *err)
 {
@@ -669,7 +687,7 @@ int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,
 		if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0)
 			return 0;
 		if (errno == EEXIST)
-			return oab_err_set(err, OAB_E_IO, "'%s' already exists (use --force to replace it)", name);
+			return oab_err_exists(err, name);
 		return oab_err_set(err, OAB_E_IO, "'%s': cannot create: %s", name, strerror(errno));
 	}
 	/* Link under a fresh hidden name, then rename over the target: the
@@ -719,8 +737,7 @@ static int target_place(int dirfd, struct oab_target *t, int replace, struct oab
 
 	if (fstatat(dirfd, t->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!replace)
-			return oab_err_set(err, OAB_E_IO, "'%s' already exists (use --force to replace it)",
-					   t->name);
+			return oab_err_exists(err, t->name);
 		if (S_ISDIR(st.st_mode))
 			return oab_err_set(err, OAB_E_IO, "'%s' is a folder, not replaced", t->name);
 	} else if (errno != ENOENT) {
@@ -773,8 +790,7 @@ static int target_place(int dirfd, struct oab_target *t, int replace, struct oab
 	}
 	unlinkat(dirfd, t->hidden, 0);
 	if (e == EEXIST)
-		return oab_err_set(err, OAB_E_IO, "'%s' already exists (use --force to replace it)",
-				   t->name);
+		return oab_err_exists(err, t->name);
 	return oab_err_set(err, OAB_E_IO, "'%s': cannot create: %s", t->name, strerror(e));
 }
 

@@ -52,6 +52,12 @@ jdoc 1 "" verify --json $CA cut.oab
 jdoc 1 "not a bundle" verify --json $CA "$IN/acme-gateway.yaml"
 grep -q '"signed"' .out && bad "a file that is not a bundle has \"signed\"" || ok "not a bundle: no \"signed\""
 jdoc 1 "not trusted" verify --json --trust "$PKI/second.pem" good.oab
+python3 -c '
+import json
+e = json.load(open(".out"))["error"]
+assert e["detail"] == "untrusted" and e["member"] == "manifest.sig", e
+assert e["message"].startswith("member \x27manifest.sig\x27: signer 1"), e' &&
+	ok "verify: error object with detail and member" || bad "verify: error object $(cat .out)"
 jdoc 2 "no such file" verify --json $CA missing.oab
 jdoc 2 "--ca 'missing.pem': no such file" verify --ca missing.pem --json good.oab
 jdoc 2 "threshold" verify --json $CA --threshold 0 good.oab

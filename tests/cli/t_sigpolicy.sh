@@ -140,7 +140,7 @@ openssl req -new -key "$PKI/second.key" -subj "/CN=sha1 leaf" -out "$K/l.csr" 2>
 openssl x509 -req -sha1 -in "$K/l.csr" -CA "$PKI/int.pem" -CAkey "$PKI/int.key" -CAcreateserial -days 30 \
 	-extfile "$K/leaf.ext" -out "$K/sha1leaf.pem" 2>/dev/null
 cmssign "$T/sha1cert.oab" -signer "$K/sha1leaf.pem" -inkey "$PKI/second.key" -certfile "$PKI/chain.pem" -md sha256
-expect 1 "is signed with SHA1 \(weak; --allow-weak accepts it\)" "$O" verify $CA "$T/sha1cert.oab"
+expect 1 "is signed with SHA1, which is weak \(--allow-weak accepts it\)" "$O" verify $CA "$T/sha1cert.oab"
 expect 0 "" "$O" verify --allow-weak $CA "$T/sha1cert.oab"
 expect 0 "" "$O" verify --trust "$K/sha1leaf.pem" "$T/sha1cert.oab"
 

@@ -624,7 +624,7 @@ static void test_trust_loading(void **state)
 	assert_int_equal(tl_write_file(junk, "-----BEGIN NOTHING-----\n", 24), 0);
 	assert_int_equal(oab_trust_add_ca(t, junk, &err), -1);
 	assert_int_equal(err.code, OAB_E_KEY);
-	assert_int_equal(strncmp(err.msg, "--ca: ", 6), 0);
+	assert_int_equal(strncmp(err.msg, "trust anchor: ", 14), 0);
 	assert_int_equal(oab_trust_add_pinned(t, junk, &err), -1);
 	assert_int_equal(err.code, OAB_E_KEY);
 	assert_non_null(strstr(err.msg, "junk.pem"));
