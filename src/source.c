@@ -270,14 +270,16 @@ int oab_source_open(const struct oab_roots *r, const struct oab_item *it, struct
 	fd = oab_reopen_regular(pfd, dirfd, rest, OAB_BENEATH, st);
 	if (fd < 0) {
 		e = errno;
-		if (e == OAB_ENOTREG)
+		if (e == OAB_ENOTREG) {
 			oab_err_set(err, OAB_E_USAGE, "%s: source '%s' is %s, not a regular file", where,
 				    esc, oab_file_kind(st->st_mode));
-		else if (e == ESTALE)
+		} else if (e == ESTALE) {
 			oab_err_set(err, OAB_E_IO, "%s: source '%s' changed while being read", where, esc);
-		else
+			oab_err_detail(err, OAB_D_SOURCE_CHANGED, NULL, -1, NULL, NULL);
+		} else {
 			oab_err_set(err, e == EACCES ? OAB_E_USAGE : OAB_E_IO, "%s: source '%s': %s",
 				    where, esc, strerror(e));
+		}
 	}
 out:
 	if (pfd >= 0)

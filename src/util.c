@@ -532,10 +532,11 @@ int oab_output_not_input(const char *out, const char *in, const char *what,
 	if (!out || !in || strcmp(in, "-") == 0 || strncmp(in, "pkcs11:", 7) == 0 ||
 	    stat(out, &so) < 0 || stat(in, &si) < 0)
 		return 0;
-	if (so.st_dev == si.st_dev && so.st_ino == si.st_ino)
-		return oab_err_set(err, OAB_E_USAGE,
-				   "output '%s' is the %s '%s' (the same file); nothing written", out,
-				   what, in);
+	if (so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
+		oab_err_set(err, OAB_E_USAGE,
+			    "output '%s' is the %s '%s' (the same file); nothing written", out, what, in);
+		return oab_err_detail(err, OAB_D_OUTPUT_IS_INPUT, NULL, -1, NULL, out);
+	}
 	return 0;
 }
 

@@ -47,6 +47,11 @@ python3 -c 'import json; d=json.load(open(".out")); assert [c["id"] for c in d["
 	ok "verify: stable check ids" || bad "verify: check ids"
 jdoc 1 "not compatible" verify --json $CA --compatible other good.oab
 grep -q '"id": "policy.compatible"' .out && ok "verify: policy check id" || bad "verify: policy id"
+python3 -c '
+import json
+e = json.load(open(".out"))["error"]
+assert (e["detail"], e["expected"], e["found"]) == ("policy-compatible", "other", "acme-gw-v2"), e' &&
+	ok "verify: policy error detail, expected, found" || bad "verify: policy error $(cat .out)"
 jdoc 1 "not signed" verify --json $CA unsigned.oab
 jdoc 1 "" verify --json $CA cut.oab
 jdoc 1 "not a bundle" verify --json $CA "$IN/acme-gateway.yaml"
