@@ -6,7 +6,8 @@ make -s -C "$OAB_ROOT" install DESTDIR="$T/root" PREFIX=/usr BUILD="$(dirname "$
 	&& ok "make install DESTDIR" || { bad "make install: $(tail -3 "$T/install.log")"; finish; }
 for f in usr/bin/otabundle usr/lib/libotabundle.a usr/lib/libotabundle.so.0 usr/lib/libotabundle.so \
 	usr/include/otabundle/otabundle.h usr/include/otabundle/error.h usr/share/man/man1/otabundle.1 \
-	usr/share/man/man5/otabundle-manifest.5 usr/share/man/man5/otabundle-format.5; do
+	usr/share/man/man5/otabundle-manifest.5 usr/share/man/man5/otabundle-format.5 \
+	usr/share/bash-completion/completions/otabundle usr/share/zsh/site-functions/_otabundle; do
 	[ -e "$T/root/$f" ] && ok "installed $f" || bad "missing $f"
 done
 cat > "$T/mini.c" <<'C'
