@@ -37,6 +37,8 @@ static int pass_cb(char *buf, int size, int rwflag, void *u)
 
 	(void)rwflag;
 	pc->asked = 1;
+	if (pc->failed) /* OpenSSL may try another decoder: ask once */
+		return -1;
 	if (!spec->pass && !spec->get_secret) {
 		pc->failed = 1;
 		oab_err_set(pc->err, OAB_E_KEY, "key '%s' is encrypted",

@@ -136,6 +136,14 @@ expect 4 "no such certificate" "$O" build -o "$T/e5.oab" --key "$(K ec256)" --ce
 # one line is all that reaches standard error.
 [ "$(wc -l < "$T/.err")" -eq 1 ] && ok "engine failure: one line on stderr" || bad "engine printed: $(cat "$T/.err")"
 expect 4 "needs a PIN" "$O" build -o "$T/e6.oab" --key "$(K ec256)" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml" < /dev/null
+# On a terminal the command line asks for the PIN (script(1) gives one).
+if command -v script >/dev/null; then
+	printf '%s\n' "$PIN" | expect 0 "" script -qec "'$O' build -q -o '$T/tty.oab' --key '$(K ec256)' --cert '$T/ec256.pem' --pkcs11-module '$MOD' '$IN/acme-gateway.yaml'" /dev/null
+	grep -q "PIN for pkcs11:token=otab;object=ec256;type=private: " "$T/.out" && ok "PIN asked on the terminal" || bad "no PIN prompt: $(cat "$T/.out")"
+	rm -f "$T/tty.oab"
+else
+	skip "script(1) not installed: the PIN prompt is not tried"
+fi
 expect 2 "literal secrets are not accepted" "$O" build -o "$T/e7.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin "$PIN" "$IN/acme-gateway.yaml"
 grep -q "$PIN" "$T/.err" && bad "literal PIN echoed" || ok "literal PIN not echoed"
 ls "$T"/e?.oab >/dev/null 2>&1 && bad "output left after a token error" || ok "no output after token errors"
