@@ -823,6 +823,8 @@ static void expect_parse_fail(const unsigned char *der, size_t len, const char *
 		print_error("'%s' lacks '%s'\n", err.msg, needle);
 	assert_non_null(strstr(err.msg, needle));
 	assert_non_null(strstr(err.msg, "manifest.sig"));
+	assert_int_equal(err.detail, OAB_D_SIGNATURE);
+	assert_string_equal(err.member, "manifest.sig");
 }
 
 static void test_parse_rejects(void **state)

@@ -294,6 +294,11 @@ static void expect_single_weak(int signer, const int *chain, size_t n_chain, str
 		assert_non_null(strstr(err.msg, "not trusted"));
 		if (note)
 			assert_non_null(strstr(err.msg, note));
+		/* weak (what allow_weak accepts) or not trusted at all */
+		if (note)
+			assert_int_equal(err.detail, !allow_weak && strstr(note, "is weak")
+							     ? OAB_D_WEAK_ALGORITHM : OAB_D_UNTRUSTED);
+		assert_string_equal(err.member, "manifest.sig");
 	}
 	if (note) {
 		assert_non_null(rep->signers[0].note);
