@@ -254,3 +254,18 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# Shell completion, generated from the CLI's option tables by `otabundle
+# completion bash|zsh` (t_completion.sh checks the committed scripts are
+# current). Extra prerequisites of install/uninstall, kept in one block.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+.PHONY: install-completion uninstall-completion
+install: install-completion
+uninstall: uninstall-completion
+install-completion:
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 644 completion/otabundle.bash $(DESTDIR)$(BASHCOMPDIR)/otabundle
+	install -m 644 completion/_otabundle $(DESTDIR)$(ZSHCOMPDIR)/_otabundle
+uninstall-completion:
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/otabundle $(DESTDIR)$(ZSHCOMPDIR)/_otabundle

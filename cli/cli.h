@@ -9,15 +9,58 @@
 
 #include "otabundle/otabundle.h"
 
+/* One option of a command: the one table that drives parsing (the
+ * getopt_long table and short-option string are made from it), --help
+ * (one line of text each), the bash and zsh completion and the check of
+ * otabundle(1)'s SYNOPSIS (t_docs.sh). */
+enum cli_complete { CLI_C_NONE, CLI_C_FILE, CLI_C_DIR, CLI_C_SECRET };
+#define CLI_REPEAT 1u /* a value option that may be given more than once */
+struct cli_opt {
+	const char *name;   /* long name, without "--" */
+	int shortc;         /* short option letter, or 0 */
+	int id;             /* what cli_next() returns for it */
+	const char *arg;    /* its value's name ("PEM"), NULL for a flag */
+	unsigned flags;     /* CLI_REPEAT */
+	enum cli_complete complete; /* what its value is, for completion */
+	const char *help;   /* one line */
+};
+#define CLI_OPT_END {NULL, 0, 0, NULL, 0, CLI_C_NONE, NULL}
+
 struct cli_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 	const char *usage; /* lines after "usage: otabundle " */
 	int json;          /* has --json */
+	const struct cli_opt *opts;
+	enum cli_complete operands; /* what its operands are */
 };
 
 extern const struct cli_cmd cli_commands[];
+extern const struct cli_opt cli_build_opts[], cli_verify_opts[], cli_inspect_opts[],
+	cli_extract_opts[], cli_sign_opts[], cli_export_opts[], cli_attach_opts[];
+const struct cli_cmd *cli_find(const char *name);
+
+/* Parse one command's options from its table (getopt_long underneath).
+ * Zero-initialise, set cmd, then call cli_next() until it returns
+ * CLI_END (optind is then the first operand) or CLI_STOP (status holds
+ * the exit status: a usage error already printed, or 0 after --help).
+ * A single-value option given twice is a usage error; CLI_REPEAT ones
+ * and flags may repeat. */
+#define CLI_MAX_OPTS 40
+#define CLI_END (-1)
+#define CLI_STOP (-2)
+struct cli_parser {
+	const struct cli_cmd *cmd;
+	int status;
+	int ready;
+	unsigned long long seen;
+	struct option lo[CLI_MAX_OPTS + 1];
+	char shorts[2 * CLI_MAX_OPTS + 1];
+};
+int cli_next(struct cli_parser *p, int argc, char **argv);
+/* otabundle completion bash|zsh: the script, made from the tables. */
+int cmd_completion(int argc, char **argv);
 
 int cmd_build(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
@@ -27,9 +70,17 @@ int cmd_sign(int argc, char **argv);
 int cmd_export_manifest(int argc, char **argv);
 int cmd_attach_signature(int argc, char **argv);
 
-/* Print "otabundle: error: MSG" (escaped) and return the exit status for
- * err. The first error of a command is also what its JSON document says. */
+/* Print "otabundle: error: MSG" (escaped), MSG being the library's
+ * message and the hint for its detail (the option that changes the
+ * outcome), and return the exit status for err. The first error of a
+ * command is also what its JSON document says. */
 int cli_fail(const struct oab_err *err);
+/* The stable name of a detail (otabundle-json(5)); its hint or NULL. */
+const char *cli_detail_name(enum oab_detail d);
+const char *cli_detail_hint(enum oab_detail d);
+/* An oab_secret_fn: asks on the terminal (stdin a TTY); -1 otherwise. */
+int cli_ask_secret(void *arg, enum oab_secret_kind kind, const char *label, char *buf,
+		   size_t size);
 /* Print "otabundle: warning: MSG" (an oab_warn_fn). */
 void cli_warn(void *arg, const char *msg);
 /* Print a usage error for cmd and return 2. */
@@ -44,15 +95,6 @@ int cli_open_bundle(const char *path, struct oab_err *err);
  * a folder given as a file or the other way round (otabundle(1) EXIT
  * STATUS). */
 int cli_input(const char *what, const char *path, int folder);
-/* In a getopt_long loop, before the switch: a single-value option given
- * twice is a usage error (returns 2); options that may be repeated
- * (--ca, --trust, --key, --cert, --chain, --pass, --pin) and flags are
- * not counted. seen: zero-initialised, one per command run. */
-int cli_once(const char *cmd, const struct option *lo, int opt, unsigned long long *seen);
-/* When getopt_long returned '?': a usage error naming the unknown option
- * or the option missing its value; returns 2. */
-int cli_bad_option(const char *cmd, char **argv, const struct option *lo);
-
 /* Trust / policy options shared by verify and extract. */
 #define CLI_MAX_PINNED 16
 struct cli_verify_args {
@@ -69,14 +111,21 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
  * --trust file holds a CA certificate, say that --ca is what trusts the
  * signers a CA certified. */
 void cli_verify_hint(const struct cli_verify_args *va, const struct oab_report *rep);
-#define CLI_VERIFY_LONGOPTS                                        \
-	{"ca", required_argument, NULL, 1001},                     \
-	{"trust", required_argument, NULL, 1002},                  \
-	{"compatible", required_argument, NULL, 1003},             \
-	{"min-security-version", required_argument, NULL, 1004},   \
-	{"threshold", required_argument, NULL, 1005},              \
-	{"now", required_argument, NULL, 1006},                    \
-	{"allow-weak", no_argument, NULL, 1007}
+#define CLI_VERIFY_OPTS                                                                      \
+	{"ca", 0, 1001, "PEM", CLI_REPEAT, CLI_C_FILE,                                       \
+	 "trust signers whose chain ends at a CA certificate in PEM"},                     \
+	{"trust", 0, 1002, "PEM", CLI_REPEAT, CLI_C_FILE,                                    \
+	 "trust the keys of the certificates or public keys in PEM (pinning)"},            \
+	{"compatible", 0, 1003, "NAME", 0, CLI_C_NONE,                                       \
+	 "refuse a bundle whose compatible list lacks NAME"},                              \
+	{"min-security-version", 0, 1004, "N", 0, CLI_C_NONE,                                \
+	 "refuse a bundle whose security-version is below N (rollback)"},                   \
+	{"threshold", 0, 1005, "N", 0, CLI_C_NONE,                                           \
+	 "require N distinct trusted signing keys (default 1)"},                           \
+	{"now", 0, 1006, "TIME", 0, CLI_C_NONE,                                              \
+	 "judge expiry and certificates at this RFC 3339 time"},                           \
+	{"allow-weak", 0, 1007, NULL, 0, CLI_C_NONE,                                         \
+	 "accept SHA-1 and RSA keys of 1024-2047 bits (old bundles)"}
 
 /* build --source-root, at most this many. */
 #define CLI_MAX_SOURCE_ROOTS 64
@@ -94,19 +143,31 @@ struct cli_signer_args {
 	size_t nk, nc, np, nch, npin;
 	struct oab_signer_spec specs[CLI_MAX_SIGNERS];
 };
-#define CLI_SIGNER_LONGOPTS                            \
-	{"key", required_argument, NULL, 2001},        \
-	{"cert", required_argument, NULL, 2002},       \
-	{"chain", required_argument, NULL, 2003},      \
-	{"pass", required_argument, NULL, 2004},       \
-	{"pin", required_argument, NULL, 2005},        \
-	{"pkcs11-module", required_argument, NULL, 2006}
+#define CLI_SIGNER_OPTS                                                                      \
+	{"key", 0, 2001, "KEY", CLI_REPEAT, CLI_C_FILE,                                      \
+	 "signing key: a PEM file or a pkcs11: URI (one per signer)"},                     \
+	{"cert", 0, 2002, "CERT", CLI_REPEAT, CLI_C_FILE,                                    \
+	 "the certificate of the --key before it: PEM file or pkcs11: URI"},               \
+	{"chain", 0, 2003, "PEM", CLI_REPEAT, CLI_C_FILE,                                    \
+	 "intermediate CA certificates to embed in the signature"},                        \
+	{"pass", 0, 2004, "SRC", CLI_REPEAT, CLI_C_SECRET,                                   \
+	 "passphrase of encrypted keys: env:VAR, file:PATH or fd:N"},                      \
+	{"pin", 0, 2005, "SRC", CLI_REPEAT, CLI_C_SECRET,                                    \
+	 "PIN of token keys: env:VAR, file:PATH or fd:N"},                                 \
+	{"pkcs11-module", 0, 2006, "PATH", 0, CLI_C_FILE,                                    \
+	 "PKCS#11 module for token keys (default: p11-kit's proxy)"}
 /* --ca / --trust for build and sign: the anchors the signers must verify
- * against before anything is written (--ca 1001, --trust 1002 as in
- * CLI_VERIFY_LONGOPTS). 1 consumed, 0 not ours, -1 error (*status). */
-#define CLI_ANCHOR_LONGOPTS                             \
-	{"ca", required_argument, NULL, 1001},          \
-	{"trust", required_argument, NULL, 1002}
+ * against before anything is written (ids as in CLI_VERIFY_OPTS). 1
+ * consumed, 0 not ours, -1 error (*status). */
+#define CLI_ANCHOR_OPTS                                                                      \
+	{"ca", 0, 1001, "PEM", CLI_REPEAT, CLI_C_FILE,                                       \
+	 "check the signers verify against this CA before writing"},                       \
+	{"trust", 0, 1002, "PEM", CLI_REPEAT, CLI_C_FILE,                                    \
+	 "check the signers' keys are pinned in PEM before writing"}
+#define CLI_HELP_OPT {"help", 'h', 'h', NULL, 0, CLI_C_NONE, "show this help and exit"}
+#define CLI_JSON_OPT                                                                         \
+	{"json", 0, 'J', NULL, 0, CLI_C_NONE, "print one JSON document (otabundle-json(5))"}
+#define CLI_QUIET_OPT {"quiet", 'q', 'q', NULL, 0, CLI_C_NONE, "print no report and no progress"}
 int cli_anchor_option(struct oab_trust **t, int opt, const char *arg, int *status);
 /* 1 consumed, 0 not ours, -1 error (exit status in *status). */
 int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, const char *arg,
@@ -143,7 +204,7 @@ void cli_report_text(FILE *f, const struct oab_report *r, int judged);
  * cli_report_json() helpers and prints it with cli_json_emit(); if it
  * printed none, main() prints one for its exit status with
  * cli_json_fallback(), so --json always gives a document. */
-#define CLI_JSON_SCHEMA 1
+#define CLI_JSON_SCHEMA 2
 void cli_out_begin(const char *cmd, int json);
 void cli_json_mode(int on);
 void cli_note_error(const char *msg); /* the first one is kept */

@@ -35,38 +35,39 @@ static int check_ultra(const char *path, const struct oab_manifest *m, int ultra
 	return 0;
 }
 
+const struct cli_opt cli_build_opts[] = {
+	{"output", 'o', 'o', "OUT", 0, CLI_C_FILE, "bundle to write (default: NAME-VERSION.oab)"},
+	CLI_SIGNER_OPTS,
+	CLI_ANCHOR_OPTS,
+	{"source-root", 0, 'R', "DIR", CLI_REPEAT, CLI_C_DIR,
+	 "also read sources beneath DIR (default: the manifest's folder only)"},
+	{"unsigned", 0, 'U', NULL, 0, CLI_C_NONE, "build without signing (sign it later)"},
+	{"ultra", 0, 'u', NULL, 0, CLI_C_NONE, "allow zstd levels 20-22 (GiBs of memory)"},
+	{"jobs", 'j', 'j', "N", 0, CLI_C_NONE, "compress with N threads (default: all CPUs)"},
+	CLI_JSON_OPT,
+	CLI_QUIET_OPT,
+	CLI_HELP_OPT,
+	CLI_OPT_END,
+};
+
 static int build(int argc, char **argv, struct oab_trust **trust)
 {
-	static const struct option lo[] = {
-		{"output", required_argument, NULL, 'o'},
-		CLI_SIGNER_LONGOPTS,
-		CLI_ANCHOR_LONGOPTS,
-		{"unsigned", no_argument, NULL, 'U'},
-		{"jobs", required_argument, NULL, 'j'},
-		{"json", no_argument, NULL, 'J'},
-		{"source-root", required_argument, NULL, 'R'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"ultra", no_argument, NULL, 'u'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct cli_parser p = {.cmd = cli_find("build")};
 	struct cli_signer_args sa = {0};
 	struct cli_progress prog;
 	struct oab_build_opts o = {.build_time = -1};
 	struct oab_manifest *m = NULL;
 	struct oab_err err = {0};
 	char *out_default = NULL;
-	unsigned long long seen = 0;
 	const char *roots[CLI_MAX_SOURCE_ROOTS];
 	size_t nroots = 0;
 	int opt, unsig = 0, quiet = 0, json = 0, rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:j:qh", lo, NULL)) != -1) {
-		int st = cli_once("build", lo, opt, &seen), r;
+	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		int st, r;
 
-		if (st)
-			return st;
+		if (opt == CLI_STOP)
+			return p.status;
 		r = cli_signer_option(&sa, "build", opt, optarg, &st);
 		if (r == 0)
 			r = cli_anchor_option(trust, opt, optarg, &st);
@@ -95,6 +96,8 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 			json = 1;
 			break;
 		case 'R': /* only here, never in a manifest: see SECURITY.md */
+			if ((rc = cli_input("--source-root", optarg, 1)))
+				return rc;
 			if (nroots == CLI_MAX_SOURCE_ROOTS)
 				return cli_usage("build", "at most %d --source-root folders",
 						 CLI_MAX_SOURCE_ROOTS);
@@ -106,11 +109,6 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		case 'u':
 			o.ultra = 1;
 			break;
-		case 'h':
-			cli_help_cmd(stdout, "build");
-			return 0;
-		default:
-			return cli_bad_option("build", argv, lo);
 		}
 	}
 	cli_json_mode(json);

@@ -48,32 +48,32 @@ static void report_written(const struct oab_extract_opts *xo, const struct oab_m
 		json_object_set_new(doc, "extracted", arr);
 }
 
+const struct cli_opt cli_extract_opts[] = {
+	CLI_VERIFY_OPTS,
+	{"directory", 'C', 'C', "DIR", 0, CLI_C_DIR, "write the payloads into the folder DIR"},
+	{"force", 'f', 'f', NULL, 0, CLI_C_NONE, "replace files that exist in DIR"},
+	CLI_JSON_OPT,
+	CLI_QUIET_OPT,
+	CLI_HELP_OPT,
+	CLI_OPT_END,
+};
+
 int cmd_extract(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		CLI_VERIFY_LONGOPTS,
-		{"directory", required_argument, NULL, 'C'},
-		{"force", no_argument, NULL, 'f'},
-		{"json", no_argument, NULL, 'J'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct cli_parser p = {.cmd = cli_find("extract")};
 	struct cli_verify_args va = {.opts = {.min_security_version = -1, .now = -1}};
 	struct oab_extract_opts xo = {0};
 	struct oab_report *rep = NULL;
 	struct oab_err err = {0};
 	struct cli_progress prog;
-	unsigned long long seen = 0;
 	const char *bundle;
 	int opt, quiet = 0, json = 0, rc = 0, fd;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "C:fqh", lo, NULL)) != -1) {
-		int st = cli_once("extract", lo, opt, &seen), r;
+	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		int st, r;
 
-		if (st) {
-			rc = st;
+		if (opt == CLI_STOP) {
+			rc = p.status;
 			goto out;
 		}
 		r = cli_verify_option(&va, "extract", opt, optarg, &st);
@@ -96,12 +96,6 @@ int cmd_extract(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
-		case 'h':
-			cli_help_cmd(stdout, "extract");
-			goto out;
-		default:
-			rc = cli_bad_option("extract", argv, lo);
-			goto out;
 		}
 	}
 	cli_json_mode(json);

@@ -4,29 +4,24 @@
 
 #include "cli.h"
 
+const struct cli_opt cli_inspect_opts[] = {
+	CLI_JSON_OPT,
+	CLI_HELP_OPT,
+	CLI_OPT_END,
+};
+
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"json", no_argument, NULL, 'J'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct cli_parser p = {.cmd = cli_find("inspect")};
 	struct oab_report *rep = NULL;
 	struct oab_err err = {0};
 	int opt, json = 0, rc, fd;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'J':
+	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		if (opt == CLI_STOP)
+			return p.status;
+		if (opt == 'J')
 			json = 1;
-			break;
-		case 'h':
-			cli_help_cmd(stdout, "inspect");
-			return 0;
-		default:
-			return cli_bad_option("inspect", argv, lo);
-		}
 	}
 	cli_json_mode(json);
 	if (optind != argc - 1)

@@ -19,33 +19,50 @@ static int is_bundle(const char *path)
 	return n == sizeof(hdr) && memcmp(hdr + 257, "ustar", 5) == 0;
 }
 
+const struct cli_opt cli_sign_opts[] = {
+	{"output", 'o', 'o', "OUT", 0, CLI_C_FILE,
+	 "write the signed bundle here (default: replace BUNDLE)"},
+	CLI_SIGNER_OPTS,
+	CLI_ANCHOR_OPTS,
+	{"replace", 0, 'R', NULL, 0, CLI_C_NONE, "drop the existing signatures first (key rotation)"},
+	{"detached", 0, 'D', NULL, 0, CLI_C_NONE,
+	 "sign a manifest from export-manifest, writing the signature to -o"},
+	{"sig", 0, 'S', "EXISTING", 0, CLI_C_FILE, "with --detached: the signature to add to"},
+	CLI_JSON_OPT,
+	CLI_QUIET_OPT,
+	CLI_HELP_OPT,
+	CLI_OPT_END,
+};
+
+const struct cli_opt cli_export_opts[] = {
+	{"output", 'o', 'o', "MANIFEST", 0, CLI_C_FILE, "write the bundle's manifest.yaml here"},
+	{"sig", 0, 'S', "SIG", 0, CLI_C_FILE, "also write its manifest.sig here"},
+	CLI_HELP_OPT,
+	CLI_OPT_END,
+};
+
+const struct cli_opt cli_attach_opts[] = {
+	{"output", 'o', 'o', "OUT", 0, CLI_C_FILE, "write the bundle here (default: replace BUNDLE)"},
+	{"replace", 0, 'R', NULL, 0, CLI_C_NONE, "let SIG drop signers the bundle has"},
+	{"quiet", 'q', 'q', NULL, 0, CLI_C_NONE, "print nothing on success"},
+	CLI_HELP_OPT,
+	CLI_OPT_END,
+};
+
 static int sign(int argc, char **argv, struct oab_trust **trust)
 {
-	static const struct option lo[] = {
-		CLI_SIGNER_LONGOPTS,
-		CLI_ANCHOR_LONGOPTS,
-		{"output", required_argument, NULL, 'o'},
-		{"replace", no_argument, NULL, 'R'},
-		{"detached", no_argument, NULL, 'D'},
-		{"sig", required_argument, NULL, 'S'},
-		{"json", no_argument, NULL, 'J'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct cli_parser p = {.cmd = cli_find("sign")};
 	struct cli_signer_args sa = {0};
 	struct oab_sign_opts o = {0};
 	struct oab_err err = {0};
 	const char *existing = NULL;
-	unsigned long long seen = 0;
 	int opt, detached = 0, quiet = 0, json = 0, rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
-		int st = cli_once("sign", lo, opt, &seen), r;
+	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		int st, r;
 
-		if (st)
-			return st;
+		if (opt == CLI_STOP)
+			return p.status;
 		r = cli_signer_option(&sa, "sign", opt, optarg, &st);
 		if (r == 0)
 			r = cli_anchor_option(trust, opt, optarg, &st);
@@ -72,11 +89,6 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 		case 'q':
 			quiet = 1;
 			break;
-		case 'h':
-			cli_help_cmd(stdout, "sign");
-			return 0;
-		default:
-			return cli_bad_option("sign", argv, lo);
 		}
 	}
 	cli_json_mode(json);
@@ -146,21 +158,14 @@ int cmd_sign(int argc, char **argv)
 
 int cmd_export_manifest(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"sig", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct cli_parser p = {.cmd = cli_find("export-manifest")};
 	const char *out = NULL, *sig = NULL;
 	struct oab_err err = {0};
-	unsigned long long seen = 0;
 	int opt, rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
-		if ((rc = cli_once("export-manifest", lo, opt, &seen)))
-			return rc;
+	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		if (opt == CLI_STOP)
+			return p.status;
 		switch (opt) {
 		case 'o':
 			out = optarg;
@@ -168,11 +173,6 @@ int cmd_export_manifest(int argc, char **argv)
 		case 'S':
 			sig = optarg;
 			break;
-		case 'h':
-			cli_help_cmd(stdout, "export-manifest");
-			return 0;
-		default:
-			return cli_bad_option("export-manifest", argv, lo);
 		}
 	}
 	if (optind != argc - 1 || !out)
@@ -186,22 +186,14 @@ int cmd_export_manifest(int argc, char **argv)
 
 int cmd_attach_signature(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"replace", no_argument, NULL, 'R'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct cli_parser p = {.cmd = cli_find("attach-signature")};
 	struct oab_sign_opts o = {0};
 	struct oab_err err = {0};
-	unsigned long long seen = 0;
 	int opt, quiet = 0, st;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
-		if ((st = cli_once("attach-signature", lo, opt, &seen)))
-			return st;
+	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		if (opt == CLI_STOP)
+			return p.status;
 		switch (opt) {
 		case 'o':
 			o.output = optarg;
@@ -212,11 +204,6 @@ int cmd_attach_signature(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
-		case 'h':
-			cli_help_cmd(stdout, "attach-signature");
-			return 0;
-		default:
-			return cli_bad_option("attach-signature", argv, lo);
 		}
 	}
 	if (optind != argc - 2)

@@ -123,28 +123,28 @@ void cli_verify_hint(const struct cli_verify_args *va, const struct oab_report *
 		}
 }
 
+const struct cli_opt cli_verify_opts[] = {
+	CLI_VERIFY_OPTS,
+	CLI_JSON_OPT,
+	CLI_QUIET_OPT,
+	CLI_HELP_OPT,
+	CLI_OPT_END,
+};
+
 int cmd_verify(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		CLI_VERIFY_LONGOPTS,
-		{"json", no_argument, NULL, 'J'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct cli_parser p = {.cmd = cli_find("verify")};
 	struct cli_verify_args va = {.opts = {.min_security_version = -1, .now = -1}};
 	struct oab_report *rep = NULL;
 	struct oab_err err = {0};
 	struct cli_progress prog;
-	unsigned long long seen = 0;
 	int opt, json = 0, quiet = 0, rc = 0, fd;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
-		int st = cli_once("verify", lo, opt, &seen), r;
+	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		int st, r;
 
-		if (st) {
-			rc = st;
+		if (opt == CLI_STOP) {
+			rc = p.status;
 			goto out;
 		}
 		r = cli_verify_option(&va, "verify", opt, optarg, &st);
@@ -161,12 +161,6 @@ int cmd_verify(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
-		case 'h':
-			cli_help_cmd(stdout, "verify");
-			goto out;
-		default:
-			rc = cli_bad_option("verify", argv, lo);
-			goto out;
 		}
 	}
 	cli_json_mode(json);

@@ -19,18 +19,18 @@ const struct cli_cmd cli_commands[] = {
 	 "build [-o OUT] [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
 	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
 	 "                       [--source-root DIR]... [--unsigned] [--ultra] [-j N] [--json] [-q]\n"
-	 "                       MANIFEST", 1},
+	 "                       MANIFEST", 1, cli_build_opts, CLI_C_FILE},
 	{"verify", cmd_verify, "verify a bundle's signature, members and policy",
 	 "verify (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
-	 "                       [--allow-weak] [--json] [-q] BUNDLE", 1},
+	 "                       [--allow-weak] [--json] [-q] BUNDLE", 1, cli_verify_opts, CLI_C_FILE},
 	{"inspect", cmd_inspect, "show a bundle's metadata, payloads and signers (unverified)",
-	 "inspect [--json] BUNDLE", 1},
+	 "inspect [--json] BUNDLE", 1, cli_inspect_opts, CLI_C_FILE},
 	{"extract", cmd_extract, "verify a bundle, then write its payloads into a folder",
 	 "extract (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
 	 "                       [--allow-weak] [--force] [--json] [-q]\n"
-	 "                       -C DIR [PAYLOAD...] BUNDLE", 1},
+	 "                       -C DIR [PAYLOAD...] BUNDLE", 1, cli_extract_opts, CLI_C_FILE},
 	{"sign", cmd_sign, "add (or replace) signatures of a bundle, or sign an exported manifest",
 	 "sign [-o OUT] --key KEY --cert CERT [--key KEY --cert CERT]... [--chain PEM]...\n"
 	 "                       [--pass SRC] [--pin SRC] [--pkcs11-module PATH]\n"
@@ -38,14 +38,14 @@ const struct cli_cmd cli_commands[] = {
 	 "       otabundle sign --detached -o SIG [--sig EXISTING] --key KEY --cert CERT\n"
 	 "                       [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
 	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
-	 "                       [--replace] [--json] [-q] MANIFEST", 1},
+	 "                       [--replace] [--json] [-q] MANIFEST", 1, cli_sign_opts, CLI_C_FILE},
 	{"export-manifest", cmd_export_manifest,
 	 "write a bundle's manifest (and signature) out for an offline signing room",
-	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE", 0},
+	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE", 0, cli_export_opts, CLI_C_FILE},
 	{"attach-signature", cmd_attach_signature,
 	 "put a signature made elsewhere into a bundle, after checking it covers its manifest",
-	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE", 0},
-	{NULL, NULL, NULL, NULL, 0},
+	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE", 0, cli_attach_opts, CLI_C_FILE},
+	{NULL, NULL, NULL, NULL, 0, NULL, CLI_C_NONE},
 };
 
 static void usage_all(FILE *f)
@@ -56,42 +56,6 @@ static void usage_all(FILE *f)
 	fprintf(f, "  %-17s %s\n", "help", "show help for a command");
 	fprintf(f, "\n'otabundle help COMMAND' or 'otabundle COMMAND --help' for its options;"
 		   " otabundle(1) for details.\n");
-}
-
-void cli_help_cmd(FILE *f, const char *cmd)
-{
-	cli_json_mode(0); /* help is the output, not a document */
-	for (const struct cli_cmd *c = cli_commands; c->name; c++)
-		if (strcmp(c->name, cmd) == 0) {
-			fprintf(f, "usage: otabundle %s\n\n%s.\nSee otabundle(1) for every option.\n",
-				c->usage, c->summary);
-			return;
-		}
-	usage_all(f);
-}
-
-static int status_of(const struct oab_err *err)
-{
-	return err->code == OAB_OK ? OAB_E_INTERNAL : (int)err->code;
-}
-
-int cli_fail(const struct oab_err *err)
-{
-	const char *msg = err->msg[0] ? err->msg : "unknown failure";
-
-	/* The library names no option: the hints for its detail codes are
-	 * the program's words. */
-	const char *hint = err->detail == OAB_D_NO_ANCHOR ? " (use --ca or --trust)"
-		: err->detail == OAB_D_EXISTS ? " (use --force to replace it)"
-		: err->detail == OAB_D_ALREADY_SIGNED ? "; use --replace to re-sign"
-		: err->detail == OAB_D_SIGNER_DROPPED ? "; use --replace to drop it" : "";
-
-	cli_note_error(msg);
-	fputs("otabundle: error: ", stderr);
-	cli_put(stderr, msg, 0, 0);
-	fputs(hint, stderr);
-	fputc('\n', stderr);
-	return status_of(err);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
@@ -147,53 +111,6 @@ int cli_input(const char *what, const char *path, int folder)
 		return 0; /* other faults are the reader's to report (exit status 3) */
 	oab_err_set(&err, OAB_E_USAGE, "%s '%s': no such %s", what, path, folder ? "folder" : "file");
 	return cli_fail(&err);
-}
-
-static void opt_name(const struct option *o, char *buf, size_t n)
-{
-	if (o->val > 0 && o->val < 128)
-		snprintf(buf, n, "-%c/--%s", o->val, o->name);
-	else
-		snprintf(buf, n, "--%s", o->name);
-}
-
-int cli_bad_option(const char *cmd, char **argv, const struct option *lo)
-{
-	char name[80];
-
-	for (int i = 0; optopt && lo[i].name; i++)
-		if (lo[i].val == optopt && lo[i].has_arg == required_argument) {
-			opt_name(&lo[i], name, sizeof(name));
-			return cli_usage(cmd, "%s needs a value", name);
-		}
-	if (optopt)
-		return cli_usage(cmd, "unknown option '-%c'", optopt);
-	return cli_usage(cmd, "unknown or ambiguous option '%s'", optind > 0 ? argv[optind - 1] : "?");
-}
-
-/* Value options that may be given more than once. */
-static int repeatable(int val)
-{
-	return val == 1001 || val == 1002 || (val >= 2001 && val <= 2005);
-}
-
-int cli_once(const char *cmd, const struct option *lo, int opt, unsigned long long *seen)
-{
-	for (int i = 0; lo[i].name && i < 64; i++) {
-		if (lo[i].val != opt)
-			continue;
-		if (lo[i].has_arg != required_argument || repeatable(opt))
-			return 0;
-		if (*seen & (1ull << i)) {
-			char name[80];
-
-			opt_name(&lo[i], name, sizeof(name));
-			return cli_usage(cmd, "%s given more than once; it takes one value", name);
-		}
-		*seen |= 1ull << i;
-		return 0;
-	}
-	return 0;
 }
 
 int cli_protect_secrets(void)
@@ -275,11 +192,7 @@ int main(int argc, char **argv)
 			return OAB_E_USAGE;
 		}
 		if (argc == 3 && strcmp(argv[2], "help") != 0) {
-			const struct cli_cmd *c = cli_commands;
-
-			while (c->name && strcmp(c->name, argv[2]) != 0)
-				c++;
-			if (!c->name) {
+			if (!cli_find(argv[2])) {
 				fputs("otabundle: error: unknown command '", stderr);
 				cli_put(stderr, argv[2], 0, 0);
 				fputs("' (see 'otabundle help')\n", stderr);
@@ -291,11 +204,13 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	/* Not listed: prints the bash or zsh completion script. */
+	if (strcmp(cmd, "completion") == 0)
+		return cmd_completion(argc - 1, argv + 1);
 	for (const struct cli_cmd *c = cli_commands; c->name; c++) {
 		if (strcmp(c->name, cmd) != 0)
 			continue;
 		cli_out_begin(c->name, c->json && wants_json(argc - 1, argv + 1));
-		opterr = 0; /* cli_bad_option() says it, once and escaped */
 		if ((c->fn == cmd_build || c->fn == cmd_sign) && (rc = cli_protect_secrets()))
 			rc = cli_json_fallback(rc);
 		else {

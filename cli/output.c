@@ -256,13 +256,86 @@ void cli_report_text(FILE *f, const struct oab_report *r, int judged)
 	}
 }
 
-/* ---- JSON (otabundle-json(5)) ------------------------------------------ */
+/* ---- errors: the library's detail in words and flag hints -------------- */
 
+/* What the JSON document says (see below). */
 static struct {
 	const char *cmd;
 	int json, printed;
 	char err[OAB_ERR_MAX + 256];
+	struct oab_err first; /* the first library error, for "error" */
+	int has_first;
 } st;
+
+
+/* Indexed by enum oab_detail: a stable name (otabundle-json(5)) and what
+ * the command line adds to the library's message: the option that
+ * changes the outcome. The library never names an option. */
+static const struct {
+	const char *name, *hint;
+} details[] = {
+	[OAB_D_NONE] = {"none", NULL},
+	[OAB_D_NO_ANCHOR] = {"no-anchor", ": give --ca or --trust"},
+	[OAB_D_EXISTS] = {"exists", " (use --force to replace it)"},
+	[OAB_D_PASSPHRASE_NEEDED] = {"passphrase-needed",
+				     ": give its passphrase with --pass env:VAR, file:PATH or fd:N"},
+	[OAB_D_PIN_NEEDED] = {"pin-needed",
+			      ": give --pin env:VAR|file:PATH|fd:N or pin-source in the URI"},
+	[OAB_D_PIN_IN_URI] = {"pin-in-uri", "; give --pin env:VAR, file:PATH or fd:N, or pin-source"},
+	[OAB_D_SECRET_SOURCE] = {"secret-source", NULL},
+	[OAB_D_SIGNER_INCOMPLETE] = {"signer-incomplete", " (give --key KEY --cert CERT)"},
+	[OAB_D_ALREADY_SIGNED] = {"already-signed", "; use --replace to re-sign"},
+	[OAB_D_SIGNER_DROPPED] = {"signer-dropped", "; use --replace to drop it"},
+	[OAB_D_WEAK_ALGORITHM] = {"weak-algorithm", " (--allow-weak accepts it)"},
+	[OAB_D_ULTRA_NEEDED] = {"ultra-needed", " (give --ultra)"},
+	[OAB_D_SOURCE_OUTSIDE] = {"source-outside", " (allow a folder with --source-root DIR)"},
+	[OAB_D_SOURCE_CHANGED] = {"source-changed", NULL},
+	[OAB_D_OUTPUT_IS_INPUT] = {"output-is-input", NULL},
+	[OAB_D_NOT_A_BUNDLE] = {"not-a-bundle", NULL},
+	[OAB_D_STRUCTURE] = {"structure", NULL},
+	[OAB_D_NOT_SIGNED] = {"not-signed", NULL},
+	[OAB_D_SIGNATURE] = {"signature", NULL},
+	[OAB_D_UNTRUSTED] = {"untrusted", NULL},
+	[OAB_D_POLICY_COMPATIBLE] = {"policy-compatible", NULL},
+	[OAB_D_POLICY_SECURITY_VERSION] = {"policy-security-version", NULL},
+	[OAB_D_POLICY_EXPIRED] = {"policy-expired", NULL},
+	[OAB_D_MEMBER_SIZE] = {"member-size", NULL},
+	[OAB_D_CHUNK_HASH] = {"chunk-hash", NULL},
+	[OAB_D_CONTENT_HASH] = {"content-hash", NULL},
+	[OAB_D_MANIFEST] = {"manifest", NULL},
+};
+#define N_DETAILS (sizeof(details) / sizeof(details[0]))
+
+const char *cli_detail_name(enum oab_detail d)
+{
+	return (unsigned)d < N_DETAILS && details[d].name ? details[d].name : "unknown";
+}
+
+const char *cli_detail_hint(enum oab_detail d)
+{
+	return (unsigned)d < N_DETAILS ? details[d].hint : NULL;
+}
+
+int cli_fail(const struct oab_err *err)
+{
+	const char *hint = cli_detail_hint(err->detail);
+	char msg[OAB_ERR_MAX + 128];
+
+	snprintf(msg, sizeof(msg), "%s%s", err->msg[0] ? err->msg : "unknown failure",
+		 hint ? hint : "");
+	if (!st.has_first && !st.err[0]) {
+		st.first = *err;
+		st.has_first = 1;
+	}
+	cli_note_error(msg);
+	fputs("otabundle: error: ", stderr);
+	cli_put(stderr, msg, 0, 0);
+	fputc('\n', stderr);
+	return err->code == OAB_OK ? OAB_E_INTERNAL : (int)err->code;
+}
+
+/* ---- JSON (otabundle-json(5)) ------------------------------------------ */
+
 
 void cli_out_begin(const char *cmd, int json)
 {
@@ -270,6 +343,7 @@ void cli_out_begin(const char *cmd, int json)
 	st.json = json;
 	st.printed = 0;
 	st.err[0] = '\0';
+	st.has_first = 0;
 }
 
 void cli_json_mode(int on)
@@ -444,6 +518,25 @@ void cli_report_json(json_t *root, const struct oab_report *r, int judged)
 	json_object_set_new(root, "verified", json_boolean(judged && r->verified));
 }
 
+/* "error": the message, and what the library said about it. */
+static json_t *error_json(void)
+{
+	json_t *o = json_object();
+	const struct oab_err *e = st.has_first ? &st.first : NULL;
+
+	if (!o)
+		return json_null();
+	json_object_set_new(o, "message", jstr(st.err[0] ? st.err : "failed"));
+	json_object_set_new(o, "detail", e && e->detail ? json_string(cli_detail_name(e->detail))
+						   : json_null());
+	json_object_set_new(o, "member", e && e->member[0] ? jstr(e->member) : json_null());
+	json_object_set_new(o, "chunk", e && e->has_chunk ? json_integer((json_int_t)e->chunk)
+						  : json_null());
+	json_object_set_new(o, "expected", e && e->expected[0] ? jstr(e->expected) : json_null());
+	json_object_set_new(o, "found", e && e->found[0] ? jstr(e->found) : json_null());
+	return o;
+}
+
 json_t *cli_jstr(const char *s)
 {
 	return jstr(s);
@@ -463,8 +556,7 @@ int cli_json_emit(json_t *doc, int status)
 		json_object_set_new(doc, "verified", json_false());
 	json_object_set_new(doc, "ok", json_boolean(status == 0));
 	json_object_set_new(doc, "exit-status", json_integer(status));
-	json_object_set_new(doc, "error",
-			    status == 0 ? json_null() : jstr(st.err[0] ? st.err : "failed"));
+	json_object_set_new(doc, "error", status == 0 ? json_null() : error_json());
 	st.printed = 1;
 	rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0 &&
 	     fputc('\n', stdout) != EOF;

@@ -1,9 +1,42 @@
 /* signers.c - the --key/--cert/--chain/--pass options shared by build and
  * sign. */
+#define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "cli.h"
+
+int cli_ask_secret(void *arg, enum oab_secret_kind kind, const char *label, char *buf,
+		   size_t size)
+{
+	char *prompt = NULL;
+	size_t plen = 0;
+	FILE *f;
+	int rc;
+
+	(void)arg;
+	if (!isatty(STDIN_FILENO) || size < 2 || size > 1 << 20 || !(f = open_memstream(&prompt, &plen)))
+		return -1;
+	fputs(kind == OAB_SECRET_PIN ? "PIN for " : "Passphrase for ", f);
+	cli_put(f, label, 0, 0); /* a label could hold controls: shown escaped */
+	fputs(": ", f);
+	if (fclose(f) != 0 || !prompt) {
+		free(prompt);
+		return -1;
+	}
+	rc = EVP_read_pw_string(buf, (int)size, prompt, 0);
+	free(prompt);
+	if (rc != 0 || !buf[0]) {
+		OPENSSL_cleanse(buf, size);
+		return -1;
+	}
+	return (int)strlen(buf);
+}
 
 void cli_warn(void *arg, const char *msg)
 {
@@ -78,6 +111,8 @@ int cli_signer_finish(struct cli_signer_args *sa, const char *cmd)
 		sa->specs[i].module = sa->module;
 		sa->specs[i].warn = cli_warn;
 		sa->specs[i].warn_arg = NULL;
+		/* The library never prompts: on a terminal, we ask. */
+		sa->specs[i].get_secret = isatty(STDIN_FILENO) ? cli_ask_secret : NULL;
 	}
 	return 0;
 }

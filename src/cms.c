@@ -59,7 +59,14 @@ static int cms_is_der(CMS_ContentInfo *cms, const unsigned char *der, size_t len
 	return 0;
 }
 
-CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len, struct oab_err *err)
+/* A rejected signature: detail OAB_D_SIGNATURE on member manifest.sig. */
+static void sig_detail(struct oab_err *err)
+{
+	if (err && err->code == OAB_E_REJECTED && err->detail == OAB_D_NONE)
+		oab_err_detail(err, OAB_D_SIGNATURE, "manifest.sig", -1, NULL, NULL);
+}
+
+static CMS_ContentInfo *cms_parse(const unsigned char *der, size_t len, struct oab_err *err)
 {
 	const unsigned char *p = der;
 	CMS_ContentInfo *cms;
@@ -110,6 +117,15 @@ CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len, struct oab_
 		CMS_ContentInfo_free(cms);
 		return NULL;
 	}
+	return cms;
+}
+
+CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len, struct oab_err *err)
+{
+	CMS_ContentInfo *cms = cms_parse(der, len, err);
+
+	if (!cms)
+		sig_detail(err);
 	return cms;
 }
 
@@ -208,7 +224,7 @@ static int digest_policy(const ASN1_OBJECT *o, int allow_weak, char *why, size_t
 	case NID_sha1:
 		if (allow_weak)
 			return 0;
-		snprintf(why, n, "digest SHA-1 is weak (--allow-weak accepts it)");
+		snprintf(why, n, "digest SHA-1 is weak");
 		return -1;
 	case NID_md5:
 		snprintf(why, n, "digest MD5 is refused");
@@ -341,10 +357,13 @@ int oab_cms_rsa_budget(CMS_ContentInfo *cms, struct oab_err *err)
 			total += bits;
 	}
 	ERR_clear_error();
-	if (total > OAB_RSA_TOTAL_BITS)
-		return oab_err_set(err, OAB_E_REJECTED,
-				   "member 'manifest.sig': the signers' RSA keys have %ld bits together (at most %d accepted)",
-				   total, OAB_RSA_TOTAL_BITS);
+	if (total > OAB_RSA_TOTAL_BITS) {
+		oab_err_set(err, OAB_E_REJECTED,
+			    "member 'manifest.sig': the signers' RSA keys have %ld bits together (at most %d accepted)",
+			    total, OAB_RSA_TOTAL_BITS);
+		sig_detail(err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -358,8 +377,10 @@ int oab_cms_check(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 	int rc = -1;
 
 	memset(ids, 0, sizeof(*ids));
-	if (cms_limits(cms, err) < 0)
+	if (cms_limits(cms, err) < 0) {
+		sig_detail(err);
 		return -1;
+	}
 	CMS_set1_signers_certs(cms, NULL, 0);
 	ERR_clear_error();
 	if (oab_cms_rsa_budget(cms, err) < 0)
@@ -408,5 +429,7 @@ out:
 		free(ids->id);
 		memset(ids, 0, sizeof(*ids));
 	}
+	if (rc < 0)
+		sig_detail(err);
 	return rc;
 }

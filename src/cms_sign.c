@@ -249,7 +249,7 @@ static void signer_warnings(const struct oab_signer_spec *spec, X509 *cert,
 	if (found)
 		return;
 	issuer = oab_name_str(X509_get_issuer_name(cert));
-	warnf(spec, "the issuer of '%s' (%s) is not embedded: verify succeeds only where it is a --ca anchor itself; give its certificate with --chain, or --ca at build time to check",
+	warnf(spec, "the issuer of '%s' (%s) is not embedded: verify succeeds only where it is a CA anchor itself; embed its certificate in the chain, or give anchors at build time to check",
 	      spec->cert, issuer ? issuer : "?");
 	free(issuer);
 }

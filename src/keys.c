@@ -14,61 +14,60 @@
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
-#include <openssl/ui.h>
 
 #include "internal.h"
 
 struct pass_ctx {
-	const char *src;
+	const struct oab_signer_spec *spec;
 	const char *label;
 	struct oab_err *err;
 	int asked;
 	int failed;
 };
 
-/* OpenSSL asks for the passphrase only when the key is encrypted. */
+/* OpenSSL asks for the passphrase only when the key is encrypted. It
+ * comes from the spec's source, else from its get_secret callback; the
+ * library never prompts. */
 static int pass_cb(char *buf, int size, int rwflag, void *u)
 {
 	struct pass_ctx *pc = u;
+	const struct oab_signer_spec *spec = pc->spec;
+	char *sec;
 	int n;
 
 	(void)rwflag;
 	pc->asked = 1;
-	if (pc->src) {
-		/* Read into locked memory of ours; OpenSSL wipes its copy. */
-		char *sec = size > 0 ? oab_secret_alloc((size_t)size) : NULL;
-
-		if (!sec) {
-			pc->failed = 1;
-			oab_err_set(pc->err, OAB_E_INTERNAL, "out of memory");
-			return -1;
-		}
-		n = oab_secret_read(pc->src, NULL, sec, (size_t)size, pc->err);
-		if (n < 0)
-			pc->failed = 1;
-		else
-			memcpy(buf, sec, (size_t)n + 1);
-		oab_secret_free(sec, (size_t)size);
-		return n < 0 ? -1 : n;
-	}
-	if (!isatty(STDIN_FILENO)) {
-		pc->failed = 1;
-		oab_err_set(pc->err, OAB_E_KEY,
-			    "key '%s' is encrypted: give its passphrase with --pass env:VAR, file:PATH or fd:N",
-			    pc->label);
+	if (pc->failed) /* OpenSSL may try another decoder: ask once */
 		return -1;
+	if (!spec->pass && !spec->get_secret) {
+		pc->failed = 1;
+		oab_err_set(pc->err, OAB_E_KEY, "key '%s' is encrypted",
+			    pc->label);
+		return oab_err_detail(pc->err, OAB_D_PASSPHRASE_NEEDED, pc->label, -1, NULL, NULL);
 	}
-	{
-		char prompt[256];
-
-		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", pc->label);
-		if (EVP_read_pw_string(buf, size, prompt, 0) != 0) {
-			pc->failed = 1;
-			oab_err_set(pc->err, OAB_E_KEY, "key '%s': no passphrase entered", pc->label);
-			return -1;
+	/* Read into locked memory of ours; OpenSSL wipes its copy. */
+	sec = size > 0 ? oab_secret_alloc((size_t)size) : NULL;
+	if (!sec) {
+		pc->failed = 1;
+		return oab_err_set(pc->err, OAB_E_INTERNAL, "out of memory");
+	}
+	if (spec->pass) {
+		n = oab_secret_read(spec->pass, NULL, sec, (size_t)size, pc->err);
+	} else {
+		n = spec->get_secret(spec->secret_arg, OAB_SECRET_PASSPHRASE, pc->label, sec,
+				     (size_t)size);
+		if (n < 0 || n >= size || n != (int)strnlen(sec, (size_t)size)) {
+			oab_err_set(pc->err, OAB_E_KEY, "key '%s': no passphrase given", pc->label);
+			oab_err_detail(pc->err, OAB_D_PASSPHRASE_NEEDED, pc->label, -1, NULL, NULL);
+			n = -1;
 		}
 	}
-	return (int)strlen(buf);
+	if (n < 0)
+		pc->failed = 1;
+	else
+		memcpy(buf, sec, (size_t)n + 1);
+	oab_secret_free(sec, (size_t)size);
+	return n < 0 ? -1 : n;
 }
 
 
@@ -82,14 +81,16 @@ int oab_signer_load_prepared(const struct oab_signer_spec *spec, struct oab_p11_
 			     struct oab_signer *s, struct oab_err *err)
 {
 	struct oab_p11_pending *own = NULL;
-	struct pass_ctx pc = {.src = spec->pass, .label = spec->key, .err = err};
+	struct pass_ctx pc = {.spec = spec, .label = spec->key, .err = err};
 	STACK_OF(X509) *certs = NULL;
 	BIO *b = NULL;
 	int rc = -1;
 
 	memset(s, 0, sizeof(*s));
-	if (!spec->key || !spec->cert)
-		return oab_err_set(err, OAB_E_USAGE, "a signer needs both --key and --cert");
+	if (!spec->key || !spec->cert) {
+		oab_err_set(err, OAB_E_USAGE, "a signer needs both a key and a certificate");
+		return oab_err_detail(err, OAB_D_SIGNER_INCOMPLETE, NULL, -1, NULL, NULL);
+	}
 	/* A URI may hold pin-value or pin-source: never in messages. */
 	s->label = oab_p11_label(spec->key);
 	if (!s->label)

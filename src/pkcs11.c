@@ -7,11 +7,10 @@
 #define _GNU_SOURCE
 #define OPENSSL_SUPPRESS_DEPRECATED /* the ENGINE API */
 #include <ctype.h>
-#include <fcntl.h>
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <libp11.h>
 #include <openssl/crypto.h>
@@ -136,10 +135,13 @@ static int p11uri_parse(const char *uri, const char *what, struct p11uri *u, str
 			if (eq) {
 				size_t kl = (size_t)(eq - p);
 
-				if (attr_is(p, kl, "pin-value"))
-					return oab_err_set(err, OAB_E_USAGE,
-							   "%s '%s': a PIN written in the URI (pin-value) is not accepted; give --pin env:VAR, file:PATH or fd:N, or pin-source",
-							   what, u->engine_uri);
+				if (attr_is(p, kl, "pin-value")) {
+					oab_err_set(err, OAB_E_USAGE,
+						    "%s '%s': a PIN written in the URI (pin-value) is not accepted",
+						    what, u->engine_uri);
+					return oab_err_detail(err, OAB_D_PIN_IN_URI, u->engine_uri, -1,
+							      NULL, NULL);
+				}
 				if (attr_is(p, kl, "pin-source"))
 					dst = &u->pin_source;
 				else if (query && attr_is(p, kl, "module-path"))
@@ -179,26 +181,6 @@ static void hexid(const unsigned char *id, size_t n, char *out, size_t outsz)
 		snprintf(out + o, outsz - o, "%02x", id[i]);
 }
 
-/* The engine reports some failures on stderr itself; keep our one line. */
-static int quiet_stderr(void)
-{
-	int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-	if (saved >= 0 && null >= 0)
-		dup2(null, STDERR_FILENO);
-	if (null >= 0)
-		close(null);
-	return saved;
-}
-
-static void restore_stderr(int saved)
-{
-	if (saved >= 0) {
-		dup2(saved, STDERR_FILENO);
-		close(saved);
-	}
-}
-
 /* libp11's own view of the module: used before the engine (to check the
  * PIN once, so a wrong PIN costs one try and is named as such) and after
  * an engine failure (to list what exists). */
@@ -230,22 +212,33 @@ static int probe_login(struct p11probe *p, const char *module, const char *pin,
 	unsigned int tokens = 0;
 	char have[512] = "";
 	size_t w = 0;
+	void *mod;
+	int loaded;
 
 	memset(p, 0, sizeof(*p));
 	p->ctx = PKCS11_CTX_new();
 	if (!p->ctx)
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	{
-		int saved = quiet_stderr(), bad = PKCS11_CTX_load(p->ctx, module ? module : "p11-kit-proxy.so") < 0;
+	/* libp11 prints dlopen's complaint (standard error): open the module
+	 * ourselves first, so a module that cannot load is only our
+	 * message (with the reason), and libp11 finds it loaded. */
+	mod = dlopen(module ? module : "p11-kit-proxy.so", RTLD_NOW | RTLD_LOCAL);
+	if (!mod) {
+		const char *why = dlerror();
 
-		restore_stderr(saved);
-		if (bad) {
-			PKCS11_CTX_free(p->ctx);
-			p->ctx = NULL;
-			ERR_clear_error();
-			return oab_err_set(err, OAB_E_KEY, "PKCS#11 module '%s' could not be loaded",
-					   module ? module : "p11-kit-proxy.so");
-		}
+		PKCS11_CTX_free(p->ctx);
+		p->ctx = NULL;
+		return oab_err_set(err, OAB_E_KEY, "PKCS#11 module '%s' could not be loaded (%s)",
+				   module ? module : "p11-kit-proxy.so", why ? why : "?");
+	}
+	loaded = PKCS11_CTX_load(p->ctx, module ? module : "p11-kit-proxy.so") == 0;
+	dlclose(mod);
+	if (!loaded) {
+		PKCS11_CTX_free(p->ctx);
+		p->ctx = NULL;
+		ERR_clear_error();
+		return oab_err_set(err, OAB_E_KEY, "PKCS#11 module '%s' could not be loaded",
+				   module ? module : "p11-kit-proxy.so");
 	}
 	if (PKCS11_enumerate_slots(p->ctx, &p->slots, &p->n) < 0) {
 		ERR_clear_error();
@@ -330,8 +323,10 @@ static void explain(struct p11probe *p, struct oab_err *err)
 static int get_pin(const struct oab_signer_spec *spec, const struct p11uri *u, char *pin,
 		   struct oab_err *err)
 {
+	int n;
+
 	if (spec->pin)
-		return oab_secret_read(spec->pin, NULL, pin, PIN_MAX, err) < 0 ? oab_err_prefix(err, "--pin: ") : 0;
+		return oab_secret_read(spec->pin, NULL, pin, PIN_MAX, err) < 0 ? oab_err_prefix(err, "PIN: ") : 0;
 	if (u->pin_source) {
 		char src[4200];
 		const char *s = u->pin_source;
@@ -349,18 +344,18 @@ static int get_pin(const struct oab_signer_spec *spec, const struct p11uri *u, c
 		return oab_secret_read(s, "pin-source", pin, PIN_MAX, err) < 0
 			       ? oab_err_prefix(err, "key '%s': ", u->engine_uri) : 0;
 	}
-	if (isatty(STDIN_FILENO)) {
-		char prompt[300];
-
-		snprintf(prompt, sizeof(prompt), "PIN for token %s: ", u->token ? u->token : "(any)");
-		if (EVP_read_pw_string(pin, PIN_MAX, prompt, 0) == 0 && pin[0])
-			return 0;
-		OPENSSL_cleanse(pin, PIN_MAX);
-		return oab_err_set(err, OAB_E_IO, "key '%s': no PIN entered", u->engine_uri);
+	if (!spec->get_secret) {
+		oab_err_set(err, OAB_E_KEY, "key '%s': the token needs a PIN and none was given",
+			    u->engine_uri);
+		return oab_err_detail(err, OAB_D_PIN_NEEDED, u->engine_uri, -1, NULL, NULL);
 	}
-	return oab_err_set(err, OAB_E_KEY,
-			   "key '%s': the token needs a PIN: give --pin env:VAR|file:PATH|fd:N or pin-source in the URI",
-			   u->engine_uri);
+	n = spec->get_secret(spec->secret_arg, OAB_SECRET_PIN, u->engine_uri, pin, PIN_MAX);
+	if (n > 0 && n < PIN_MAX && n == (int)strnlen(pin, PIN_MAX))
+		return 0;
+	/* Never an empty or partial PIN: that would cost a try. */
+	OPENSSL_cleanse(pin, PIN_MAX);
+	oab_err_set(err, OAB_E_KEY, "key '%s': no PIN given", u->engine_uri);
+	return oab_err_detail(err, OAB_D_PIN_NEEDED, u->engine_uri, -1, NULL, NULL);
 }
 
 struct oab_p11_pending {
@@ -416,7 +411,7 @@ int oab_p11_load(struct oab_p11_pending *p, struct oab_signer *s, struct oab_err
 	struct p11probe probe = {0};
 	char what[512];
 	ENGINE *e = NULL;
-	int rc = -1, inited = 0, saved;
+	int rc = -1, inited = 0;
 
 	e = ENGINE_by_id("pkcs11");
 	if (!e) {
@@ -425,7 +420,10 @@ int oab_p11_load(struct oab_p11_pending *p, struct oab_signer *s, struct oab_err
 			    "PKCS#11 needs OpenSSL's pkcs11 engine (Debian package libengine-pkcs11-openssl)");
 		goto out;
 	}
-	if ((p->module && !ENGINE_ctrl_cmd_string(e, "MODULE_PATH", p->module, 0)) ||
+	/* QUIET: the engine itself prints nothing; our message
+	 * says what failed (and explain() what the token holds). */
+	if (!ENGINE_ctrl_cmd(e, "QUIET", 0, NULL, NULL, 0) ||
+	    (p->module && !ENGINE_ctrl_cmd_string(e, "MODULE_PATH", p->module, 0)) ||
 	    !ENGINE_ctrl_cmd_string(e, "PIN", p->pin, 0)) {
 		oab_err_ssl(err, OAB_E_KEY, "pkcs11 engine rejected its settings");
 		goto out;
@@ -436,9 +434,7 @@ int oab_p11_load(struct oab_p11_pending *p, struct oab_signer *s, struct oab_err
 		goto out;
 	}
 	inited = 1;
-	saved = quiet_stderr();
 	s->key = ENGINE_load_private_key(e, p->ku.engine_uri, NULL, NULL);
-	restore_stderr(saved);
 	if (!s->key) {
 		searched(&p->ku, what, sizeof(what));
 		ERR_clear_error();
@@ -453,9 +449,7 @@ int oab_p11_load(struct oab_p11_pending *p, struct oab_signer *s, struct oab_err
 		} parms = {p->cu.engine_uri, NULL};
 		int ok;
 
-		saved = quiet_stderr();
 		ok = ENGINE_ctrl_cmd(e, "LOAD_CERT_CTRL", 0, &parms, NULL, 1);
-		restore_stderr(saved);
 		if (!ok || !parms.cert) {
 			searched(&p->cu, what, sizeof(what));
 			ERR_clear_error();

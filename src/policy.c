@@ -41,10 +41,12 @@ int oab_policy_check(const struct oab_manifest *m, const struct oab_verify_opts 
 		compat_list(m, list, sizeof(list));
 		oab_report_add_check(rep, ok, "policy.compatible", NULL, "device '%s', bundle [%s]",
 				     o->compatible, list);
-		if (!ok && rc == 0)
-			rc = oab_err_set(err, OAB_E_REJECTED,
-					 "bundle '%s' is not compatible with '%s' (bundle is for: %s)",
-					 m->name, o->compatible, list);
+		if (!ok && rc == 0) {
+			oab_err_set(err, OAB_E_REJECTED,
+				    "bundle '%s' is not compatible with '%s' (bundle is for: %s)",
+				    m->name, o->compatible, list);
+			rc = oab_err_detail(err, OAB_D_POLICY_COMPATIBLE, NULL, -1, o->compatible, list);
+		}
 	}
 	if (o->min_security_version >= 0) {
 		int ok = m->security_version >= (uint64_t)o->min_security_version;
@@ -53,11 +55,15 @@ int oab_policy_check(const struct oab_manifest *m, const struct oab_verify_opts 
 				     "bundle %llu, minimum %lld",
 				     (unsigned long long)m->security_version,
 				     (long long)o->min_security_version);
-		if (!ok && rc == 0)
-			rc = oab_err_set(err, OAB_E_REJECTED,
-					 "security-version %llu is below the minimum %lld (rollback)",
-					 (unsigned long long)m->security_version,
-					 (long long)o->min_security_version);
+		if (!ok && rc == 0) {
+			char want[24], have[24];
+
+			snprintf(want, sizeof(want), "%lld", (long long)o->min_security_version);
+			snprintf(have, sizeof(have), "%llu", (unsigned long long)m->security_version);
+			oab_err_set(err, OAB_E_REJECTED,
+				    "security-version %s is below the minimum %s (rollback)", have, want);
+			rc = oab_err_detail(err, OAB_D_POLICY_SECURITY_VERSION, NULL, -1, want, have);
+		}
 	}
 	if (m->has_expires) {
 		char exp[32], nowb[32];
@@ -66,8 +72,10 @@ int oab_policy_check(const struct oab_manifest *m, const struct oab_verify_opts 
 		oab_time_format(m->expires, exp);
 		oab_time_format(now, nowb);
 		oab_report_add_check(rep, ok, "policy.expires", NULL, "expires %s, now %s", exp, nowb);
-		if (!ok && rc == 0)
-			rc = oab_err_set(err, OAB_E_REJECTED, "bundle expired at %s (now %s)", exp, nowb);
+		if (!ok && rc == 0) {
+			oab_err_set(err, OAB_E_REJECTED, "bundle expired at %s (now %s)", exp, nowb);
+			rc = oab_err_detail(err, OAB_D_POLICY_EXPIRED, NULL, -1, exp, nowb);
+		}
 	}
 	return rc;
 }

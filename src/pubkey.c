@@ -205,8 +205,7 @@ int oab_key_policy(EVP_PKEY *k, int allow_weak, int signer, char *why, size_t n)
 			goto out;
 		}
 		if (bits < OAB_RSA_WEAK_BITS || (bits < OAB_RSA_MIN_BITS && !allow_weak)) {
-			snprintf(why, n, "RSA key of %d bits is weak (%d required%s)", bits,
-				 OAB_RSA_MIN_BITS, bits < OAB_RSA_WEAK_BITS ? "" : "; --allow-weak accepts it");
+			snprintf(why, n, "RSA key of %d bits is weak (%d required)", bits, OAB_RSA_MIN_BITS);
 			goto out;
 		}
 		break;

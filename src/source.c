@@ -62,7 +62,7 @@ int oab_roots_open(struct oab_roots *r, const char *manifest_dir, const char *co
 		     &r->mdir_fd, &r->mdir_real, err) < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
-		if (open_dir(roots[i], "--source-root", &r->fd[i], &r->real[i], err) < 0)
+		if (open_dir(roots[i], "source root", &r->fd[i], &r->real[i], err) < 0)
 			goto fail;
 	return 0;
 fail:
@@ -126,8 +126,9 @@ int oab_source_open(const struct oab_roots *r, const struct oab_item *it, struct
 		oab_escape(full, strlen(full), fesc, sizeof(fesc));
 		if (!rest) {
 			oab_err_set(err, OAB_E_USAGE,
-				    "%s: source '%s' resolves to '%s', outside the manifest's folder%s (allow a folder with --source-root DIR)",
-				    where, esc, fesc, r->n ? " and every --source-root" : "");
+				    "%s: source '%s' resolves to '%s', outside the manifest's folder%s",
+				    where, esc, fesc, r->n ? " and every source root" : "");
+			oab_err_detail(err, OAB_D_SOURCE_OUTSIDE, NULL, -1, NULL, fesc);
 			goto out;
 		}
 		pfd = oab_open_at(dirfd, rest, O_PATH, OAB_BENEATH);
@@ -140,14 +141,16 @@ int oab_source_open(const struct oab_roots *r, const struct oab_item *it, struct
 	fd = oab_reopen_regular(pfd, dirfd, rest, OAB_BENEATH, st);
 	if (fd < 0) {
 		e = errno;
-		if (e == OAB_ENOTREG)
+		if (e == OAB_ENOTREG) {
 			oab_err_set(err, OAB_E_USAGE, "%s: source '%s' is %s, not a regular file", where,
 				    esc, oab_file_kind(st->st_mode));
-		else if (e == ESTALE)
+		} else if (e == ESTALE) {
 			oab_err_set(err, OAB_E_IO, "%s: source '%s' changed while being read", where, esc);
-		else
+			oab_err_detail(err, OAB_D_SOURCE_CHANGED, NULL, -1, NULL, NULL);
+		} else {
 			oab_err_set(err, e == EACCES ? OAB_E_USAGE : OAB_E_IO, "%s: source '%s': %s",
 				    where, esc, strerror(e));
+		}
 	}
 out:
 	if (pfd >= 0)

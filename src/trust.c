@@ -58,7 +58,7 @@ int oab_trust_add_ca(struct oab_trust *t, const char *path, struct oab_err *err)
 	X509 *x;
 
 	if (oab_load_certs(path, &sk, err) < 0)
-		return oab_err_prefix(err, "--ca: ");
+		return oab_err_prefix(err, "trust anchor: ");
 	while ((x = sk_X509_shift(sk)))
 		if (!sk_X509_push(t->cas, x)) {
 			X509_free(x);
@@ -94,7 +94,7 @@ int oab_trust_add_pinned(struct oab_trust *t, const char *path, struct oab_err *
 	int added = 0;
 
 	if (!b)
-		return oab_err_ssl(err, OAB_E_IO, "--trust: cannot open '%s'", path);
+		return oab_err_ssl(err, OAB_E_IO, "pinned key file '%s': cannot open", path);
 	/* X509_INFO reads certificates; public keys need a second pass. */
 	infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
 	for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
@@ -127,7 +127,7 @@ int oab_trust_add_pinned(struct oab_trust *t, const char *path, struct oab_err *
 	}
 	if (!added)
 		return oab_err_set(err, OAB_E_KEY,
-				   "--trust: '%s' holds no PEM certificate or public key", path);
+				   "pinned key file '%s': holds no PEM certificate or public key", path);
 	return 0;
 }
 
@@ -224,7 +224,8 @@ static int cert_digest_ok(int mdnid, int allow_weak)
 	}
 }
 
-static char *chain_policy(STACK_OF(X509) *path, int allow_weak)
+/* *weak: set when the only fault is one that allow_weak accepts. */
+static char *chain_policy(STACK_OF(X509) *path, int allow_weak, int *weak)
 {
 	int n = sk_X509_num(path);
 	char why[160], *out = NULL;
@@ -239,13 +240,18 @@ static char *chain_policy(STACK_OF(X509) *path, int allow_weak)
 		    !(X509_get_extended_key_usage(x) & XKU_CODE_SIGN))
 			r = asprintf(&out, "%s certificate '%s' has an extendedKeyUsage without codeSigning",
 				     i == 0 ? "signer" : "issuing", w);
-		else if (oab_key_policy(X509_get0_pubkey(x), allow_weak, 0, why, sizeof(why)) < 0)
+		else if (oab_key_policy(X509_get0_pubkey(x), allow_weak, 0, why, sizeof(why)) < 0) {
+			char scratch[160];
+
+			*weak = oab_key_policy(X509_get0_pubkey(x), 1, 0, scratch, sizeof(scratch)) == 0;
 			r = asprintf(&out, "certificate '%s': %s", w, why);
-		else if (!anchor && (!X509_get_signature_info(x, &mdnid, NULL, NULL, NULL) ||
-				     !cert_digest_ok(mdnid, allow_weak)))
+		} else if (!anchor && (!X509_get_signature_info(x, &mdnid, NULL, NULL, NULL) ||
+				     !cert_digest_ok(mdnid, allow_weak))) {
+			*weak = mdnid == NID_sha1;
 			r = asprintf(&out, "certificate '%s' is signed with %s%s", w,
 				     mdnid == NID_undef ? "an unknown algorithm" : OBJ_nid2sn(mdnid),
-				     mdnid == NID_sha1 ? " (weak; --allow-weak accepts it)" : " (refused)");
+				     mdnid == NID_sha1 ? ", which is weak" : " (refused)");
+		}
 		free(who);
 		ERR_clear_error();
 		if (r < 0)
@@ -257,7 +263,7 @@ static char *chain_policy(STACK_OF(X509) *path, int allow_weak)
 }
 
 static char *chain_check(const struct oab_trust *t, X509 *leaf, STACK_OF(X509) *untrusted,
-			 int64_t now, int allow_weak)
+			 int64_t now, int allow_weak, int *weak)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -292,7 +298,7 @@ static char *chain_check(const struct oab_trust *t, X509 *leaf, STACK_OF(X509) *
 		why = strdup("signer certificate lacks extendedKeyUsage codeSigning");
 		goto out;
 	}
-	why = chain_policy(X509_STORE_CTX_get0_chain(ctx), allow_weak);
+	why = chain_policy(X509_STORE_CTX_get0_chain(ctx), allow_weak, weak);
 	if (why)
 		goto out;
 	ku = X509_get_key_usage(leaf);
@@ -326,6 +332,8 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 	int n = sis ? sk_CMS_SignerInfo_num(sis) : 0;
 	int bad = 0, refused = 0, rc = -1;
 	size_t first = rep->n_signers;
+	/* refused only by what allow_weak accepts (OAB_D_WEAK_ALGORITHM) */
+	unsigned char weak[OAB_MAX_SIGNERS] = {0};
 
 	if (threshold == 0)
 		threshold = 1;
@@ -336,6 +344,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		else
 			oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': %d SignerInfos (at most %d accepted)",
 				    n, OAB_MAX_SIGNERS);
+		oab_err_detail(err, OAB_D_SIGNATURE, "manifest.sig", -1, NULL, NULL);
 		goto out;
 	}
 	CMS_set1_signers_certs(cms, NULL, 0);
@@ -388,6 +397,8 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			sr->signature_ok = 0;
 			sr->trusted = 0;
 			sr->note = strdup(why);
+			weak[i] = !allow_weak && oab_cms_signer_policy(cms, si, X509_get0_pubkey(cert), 1, why,
+								       sizeof(why)) == 0;
 			oab_report_add_check(rep, 0, "signature", what, "refused (%s): %s", sr->subject ? sr->subject : "?",
 					 why);
 			bad = i + 1;
@@ -419,13 +430,16 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			if (asprintf(&sr->note, "pinned key from '%s'", pin) < 0)
 				sr->note = NULL;
 		} else if (sk_X509_num(trust->cas) > 0) {
-			char *cwhy = chain_check(trust, cert, certs, now, allow_weak);
+			int w = 0;
+			char *cwhy = chain_check(trust, cert, certs, now, allow_weak, &w);
+
+			weak[i] = (unsigned char)(cwhy && w);
 
 			sr->trusted = cwhy == NULL;
-			sr->note = cwhy ? cwhy : strdup("chain validates to a --ca anchor");
+			sr->note = cwhy ? cwhy : strdup("chain validates to a CA anchor");
 		} else {
 			sr->trusted = 0;
-			sr->note = strdup("key not pinned with --trust");
+			sr->note = strdup("key not pinned");
 		}
 		/* An untrusted but valid signature is reported with the signer
 		 * and does not count; only the threshold check can fail. */
@@ -443,6 +457,8 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 
 		oab_err_set(err, OAB_E_REJECTED, "member 'manifest.sig': signature %d of %d %s: %s",
 			    bad, n, refused ? "refused" : "invalid", b->note ? b->note : "?");
+		oab_err_detail(err, weak[bad - 1] ? OAB_D_WEAK_ALGORITHM : OAB_D_SIGNATURE,
+			       "manifest.sig", -1, NULL, NULL);
 		goto out;
 	}
 	if (rep->trusted_keys < threshold) {
@@ -468,6 +484,8 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 				    "%zu distinct trusted signing key%s, %u required%s%s",
 				    rep->trusted_keys, rep->trusted_keys == 1 ? "" : "s", threshold,
 				    why ? "; " : "", why ? why : "");
+		oab_err_detail(err, why && weak[idx - 1] ? OAB_D_WEAK_ALGORITHM : OAB_D_UNTRUSTED,
+			       "manifest.sig", -1, NULL, NULL);
 		goto out;
 	}
 	oab_report_add_check(rep, 1, "threshold", NULL, "%zu trusted key%s, %u required",

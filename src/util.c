@@ -409,8 +409,8 @@ void oab_secret_free(void *p, size_t n)
 	munmap(p, n);
 }
 
-int oab_secret_read(const char *src, const char *what, char *buf, size_t bufsz,
-		    struct oab_err *err)
+static int secret_read(const char *src, const char *what, char *buf, size_t bufsz,
+		       struct oab_err *err)
 {
 	size_t n = 0;
 
@@ -490,6 +490,16 @@ int oab_secret_read(const char *src, const char *what, char *buf, size_t bufsz,
 	return (int)n;
 }
 
+int oab_secret_read(const char *src, const char *what, char *buf, size_t bufsz,
+		    struct oab_err *err)
+{
+	int n = secret_read(src, what, buf, bufsz, err);
+
+	if (n < 0 && err && err->code != OAB_E_INTERNAL)
+		oab_err_detail(err, OAB_D_SECRET_SOURCE, NULL, -1, NULL, NULL);
+	return n;
+}
+
 int oab_online_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -522,10 +532,11 @@ int oab_output_not_input(const char *out, const char *in, const char *what,
 	if (!out || !in || strcmp(in, "-") == 0 || strncmp(in, "pkcs11:", 7) == 0 ||
 	    stat(out, &so) < 0 || stat(in, &si) < 0)
 		return 0;
-	if (so.st_dev == si.st_dev && so.st_ino == si.st_ino)
-		return oab_err_set(err, OAB_E_USAGE,
-				   "output '%s' is the %s '%s' (the same file); nothing written", out,
-				   what, in);
+	if (so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
+		oab_err_set(err, OAB_E_USAGE,
+			    "output '%s' is the %s '%s' (the same file); nothing written", out, what, in);
+		return oab_err_detail(err, OAB_D_OUTPUT_IS_INPUT, NULL, -1, NULL, out);
+	}
 	return 0;
 }
 
@@ -658,6 +669,14 @@ fail:
 	return -1;
 }
 
+/* An output that exists and replacing was not asked (the caller's
+ * option for it is its own to name). */
+static int oab_err_exists(struct oab_err *err, const char *name)
+{
+	oab_err_set(err, OAB_E_IO, "'%s' already exists", name);
+	return oab_err_detail(err, OAB_D_EXISTS, name, -1, NULL, NULL);
+}
+
 int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,
 		     struct oab_err *err)
 {
@@ -669,7 +688,7 @@ int oab_link_tmpfile(int fd, int dirfd, const char *name, int replace,
 		if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0)
 			return 0;
 		if (errno == EEXIST)
-			return oab_err_set(err, OAB_E_IO, "'%s' already exists (use --force to replace it)", name);
+			return oab_err_exists(err, name);
 		return oab_err_set(err, OAB_E_IO, "'%s': cannot create: %s", name, strerror(errno));
 	}
 	/* Link under a fresh hidden name, then rename over the target: the
@@ -719,8 +738,7 @@ static int target_place(int dirfd, struct oab_target *t, int replace, struct oab
 
 	if (fstatat(dirfd, t->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!replace)
-			return oab_err_set(err, OAB_E_IO, "'%s' already exists (use --force to replace it)",
-					   t->name);
+			return oab_err_exists(err, t->name);
 		if (S_ISDIR(st.st_mode))
 			return oab_err_set(err, OAB_E_IO, "'%s' is a folder, not replaced", t->name);
 	} else if (errno != ENOENT) {
@@ -773,8 +791,7 @@ static int target_place(int dirfd, struct oab_target *t, int replace, struct oab
 	}
 	unlinkat(dirfd, t->hidden, 0);
 	if (e == EEXIST)
-		return oab_err_set(err, OAB_E_IO, "'%s' already exists (use --force to replace it)",
-				   t->name);
+		return oab_err_exists(err, t->name);
 	return oab_err_set(err, OAB_E_IO, "'%s': cannot create: %s", t->name, strerror(e));
 }
 

@@ -310,10 +310,12 @@ static int check_ultra(const struct oab_manifest *m, const struct oab_build_opts
 
 		if (it->compression != OAB_COMP_ZSTD || it->level < OAB_ZSTD_ULTRA_MIN)
 			continue;
-		if (!o->ultra)
-			return oab_err_set(err, OAB_E_USAGE,
-					   "'%s': zstd level %d needs ultra mode (levels %d-22 use windows up to 128 MiB and GiBs of memory)",
-					   it->name, it->level, OAB_ZSTD_ULTRA_MIN);
+		if (!o->ultra) {
+			oab_err_set(err, OAB_E_USAGE,
+				    "'%s': zstd level %d needs ultra mode (levels %d-22 use windows up to 128 MiB and GiBs of memory)",
+				    it->name, it->level, OAB_ZSTD_ULTRA_MIN);
+			return oab_err_detail(err, OAB_D_ULTRA_NEEDED, it->name, -1, NULL, NULL);
+		}
 		est = oab_zstd_mem_estimate(it->level, it->source && stat(it->source, &st) == 0 &&
 						       st.st_size > 0 ? (uint64_t)st.st_size : 0,
 					    threads);

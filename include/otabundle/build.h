@@ -45,15 +45,26 @@ OAB_API int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *
 /* Where one signer's key and certificate come from. key and cert are PEM
  * file paths or RFC 7512 "pkcs11:" URIs (cert: type=cert). pass is the
  * passphrase source of an encrypted PEM key, pin the token PIN source:
- * "env:VAR", "file:PATH" or "fd:N", never a literal; NULL prompts on a
- * terminal (a PKCS#11 URI's pin-source also works for pin; a pin-value,
+ * "env:VAR", "file:PATH" or "fd:N", never a literal; NULL asks
+ * get_secret (a PKCS#11 URI's pin-source also works for pin; a pin-value,
  * in the query or the path, is refused like any literal). An unreadable,
  * closed, empty or non-regular (file:) source is OAB_E_IO, found before
  * any login attempt. Secrets are wiped after use and locked in memory
  * where the limit allows; no pin-value or pin-source value is ever put
  * in a message.
  * module: PKCS#11 module path (NULL: the URI's module-path, else
- * p11-kit's proxy). */
+ * p11-kit's proxy).
+ * get_secret: asked for a passphrase or PIN that no source gives (the
+ * library never prompts; a program may ask its user here). NULL: such a
+ * key fails with OAB_E_KEY and detail OAB_D_PASSPHRASE_NEEDED or
+ * OAB_D_PIN_NEEDED. */
+enum oab_secret_kind { OAB_SECRET_PASSPHRASE = 1, OAB_SECRET_PIN = 2 };
+/* Write the secret for label (a key file, or a token URI without its
+ * pin-* attributes) into buf, NUL-terminated, at most size - 1 bytes:
+ * buf is the library's locked, non-dumpable memory, wiped after use.
+ * Return its length, or -1 if none is given (OAB_E_KEY). */
+typedef int (*oab_secret_fn)(void *arg, enum oab_secret_kind kind, const char *label,
+			     char *buf, size_t size);
 struct oab_signer_spec {
 	const char *key;
 	const char *cert;
@@ -62,6 +73,8 @@ struct oab_signer_spec {
 	const char *module;
 	oab_warn_fn warn; /* may be NULL */
 	void *warn_arg;
+	oab_secret_fn get_secret; /* may be NULL */
+	void *secret_arg;
 };
 
 /* ------------------------------------------------------------------ */

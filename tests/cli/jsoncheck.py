@@ -11,7 +11,7 @@ import sys
 
 
 def load_spec(path):
-    spec, ids, sect = {}, set(), None
+    spec, ids, details, sect = {}, set(), set(), None
     for line in open(path, encoding="utf-8"):
         line = line.rstrip("\n")
         if line.startswith(".Sh "):
@@ -24,7 +24,9 @@ def load_spec(path):
             spec.setdefault(sect, {})[key] = (typ, [w.strip() for w in where.split(",")])
         elif line.startswith(".It Li ") and sect == "CHECK IDS":
             ids.add(line[7:].strip())
-    return spec, ids
+        elif line.startswith(".It Li ") and sect == "DETAILS":
+            details.add(line[7:].strip())
+    return spec, ids, details
 
 
 def type_ok(value, typ):
@@ -75,10 +77,10 @@ def check_obj(obj, sect, spec, ids, where, errors, command=None, success=False):
 
 def main():
     man, command, status, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    spec, ids = load_spec(man)
+    spec, ids, details = load_spec(man)
     raw = open(path, "rb").read()
     errors = []
-    if not spec.get("") or not ids:
+    if not spec.get("") or not ids or not details:
         sys.exit("jsoncheck: no key tables or check ids found in " + man)
     if any(b >= 0x80 for b in raw):
         errors.append("output is not plain ASCII")
@@ -97,6 +99,9 @@ def main():
         errors.append("ok is %r with exit status %d" % (doc.get("ok"), status))
     if (doc.get("error") is None) != (status == 0):
         errors.append("error is %r with exit status %d" % (doc.get("error"), status))
+    e = doc.get("error")
+    if isinstance(e, dict) and e.get("detail") is not None and e["detail"] not in details:
+        errors.append("error.detail '%s' is not in DETAILS" % e["detail"])
     if doc.get("verified") and status != 0:
         errors.append("verified is true but the command failed")
     if errors:

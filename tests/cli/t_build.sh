@@ -73,7 +73,7 @@ expect 0 "" "$O" verify $CA "$T/yabs.oab"
 with_source yrel "../yocto/deploy/core-image.ext4"
 expect 0 "" "$O" build -q -o "$T/yrel.oab" $SIGN --source-root "$T/yocto/deploy" "$W/yrel.yaml"
 with_source yesc "$D/escape"
-expect 2 "resolves to '.*/secrets/token.db', outside the manifest's folder and every --source-root" \
+expect 2 "resolves to '.*/secrets/token.db', outside the manifest's folder and every source root \\(allow a folder with --source-root DIR\\)" \
 	"$O" build -o "$T/yesc.oab" $SIGN --source-root "$D" "$W/yesc.yaml"
 expect 2 "--source-root '$T/nonexistent'" "$O" build -o "$T/yx.oab" $SIGN --source-root "$T/nonexistent" "$W/yabs.yaml"
 # A manifest on standard input: sources beneath the current folder.

@@ -11,7 +11,8 @@ for f in usr/bin/otabundle usr/lib/libotabundle.a usr/lib/libotabundle.so.0 usr/
 	usr/lib/libotabundle-verify.a usr/lib/libotabundle-verify.so.0 usr/lib/libotabundle-verify.so \
 	usr/lib/pkgconfig/otabundle.pc usr/lib/pkgconfig/otabundle-verify.pc \
 	usr/include/otabundle/otabundle.h usr/include/otabundle/error.h usr/share/man/man1/otabundle.1 \
-	usr/share/man/man5/otabundle-manifest.5 usr/share/man/man5/otabundle-format.5; do
+	usr/share/man/man5/otabundle-manifest.5 usr/share/man/man5/otabundle-format.5 \
+	usr/share/bash-completion/completions/otabundle usr/share/zsh/site-functions/_otabundle; do
 	[ -e "$T/root/$f" ] && ok "installed $f" || bad "missing $f"
 done
 cat > "$T/mini.c" <<'C'

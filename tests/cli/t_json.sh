@@ -47,11 +47,22 @@ python3 -c 'import json; d=json.load(open(".out")); assert [c["id"] for c in d["
 	ok "verify: stable check ids" || bad "verify: check ids"
 jdoc 1 "not compatible" verify --json $CA --compatible other good.oab
 grep -q '"id": "policy.compatible"' .out && ok "verify: policy check id" || bad "verify: policy id"
+python3 -c '
+import json
+e = json.load(open(".out"))["error"]
+assert (e["detail"], e["expected"], e["found"]) == ("policy-compatible", "other", "acme-gw-v2"), e' &&
+	ok "verify: policy error detail, expected, found" || bad "verify: policy error $(cat .out)"
 jdoc 1 "not signed" verify --json $CA unsigned.oab
 jdoc 1 "" verify --json $CA cut.oab
 jdoc 1 "not a bundle" verify --json $CA "$IN/acme-gateway.yaml"
 grep -q '"signed"' .out && bad "a file that is not a bundle has \"signed\"" || ok "not a bundle: no \"signed\""
 jdoc 1 "not trusted" verify --json --trust "$PKI/second.pem" good.oab
+python3 -c '
+import json
+e = json.load(open(".out"))["error"]
+assert e["detail"] == "untrusted" and e["member"] == "manifest.sig", e
+assert e["message"].startswith("member \x27manifest.sig\x27: signer 1"), e' &&
+	ok "verify: error object with detail and member" || bad "verify: error object $(cat .out)"
 jdoc 2 "no such file" verify --json $CA missing.oab
 jdoc 2 "--ca 'missing.pem': no such file" verify --ca missing.pem --json good.oab
 jdoc 2 "threshold" verify --json $CA --threshold 0 good.oab

@@ -31,6 +31,21 @@ WRONG=guess-Pw expect 4 "wrong passphrase" "$O" build -o "$T/e5.oab" --key "$T/e
 grep -q guess-Pw "$T/.err" "$T/.out" && bad "wrong passphrase echoed" || ok "wrong passphrase not echoed"
 [ -e "$T/e5.oab" ] && bad "output left after wrong passphrase" || ok "no output after wrong passphrase"
 expect 4 "encrypted: give its passphrase with --pass" "$O" build -o "$T/e6.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml" < /dev/null
+# The library says what is missing (detail), the command line which option gives it.
+expect 4 "" "$O" build --json -o "$T/e6.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" "$IN/acme-gateway.yaml" < /dev/null
+grep -q '"detail": "passphrase-needed"' "$T/.out" && ok "json: detail passphrase-needed" || bad "json detail: $(cat "$T/.out")"
+# On a terminal the command line asks, once, through the library's secret
+# callback (the library itself never prompts); script(1) gives a terminal.
+if command -v script >/dev/null; then
+	printf 's3cret-Pw\n' | expect 0 "" script -qec "'$O' build -q -o '$T/tty.oab' --key '$T/enc.key' --cert '$PKI/signer.pem' '$IN/acme-gateway.yaml'" /dev/null
+	grep -q "Passphrase for .*enc.key: " "$T/.out" && ok "prompted on the terminal" || bad "no prompt: $(cat "$T/.out")"
+	expect 0 "" "$O" verify -q --ca "$PKI/int.pem" "$T/tty.oab"
+	printf '\n' | expect 4 "" script -qec "'$O' build -q -o '$T/tty2.oab' --key '$T/enc.key' --cert '$PKI/signer.pem' '$IN/acme-gateway.yaml'" /dev/null
+	grep -q "no passphrase given: give its passphrase with --pass" "$T/.out" && ok "empty answer: no passphrase" || bad "empty answer: $(cat "$T/.out")"
+	[ "$(grep -c 'Passphrase for' "$T/.out")" -eq 1 ] && ok "asked once" || bad "asked more than once: $(cat "$T/.out")"
+else
+	skip "script(1) not installed: the terminal prompt is not tried"
+fi
 expect 2 "variable is not set" "$O" build -o "$T/e7.oab" --key "$T/enc.key" --cert "$PKI/signer.pem" --pass env:OAB_UNSET_VAR "$IN/acme-gateway.yaml"
 # An unreadable, closed or empty passphrase source is an I/O error, never
 # an empty passphrase; a FIFO is refused without blocking.

@@ -46,4 +46,18 @@ expect 0 "" "$O" build -q -o two.oab --key "$PKI/signer.key" --cert "$PKI/signer
 	--key "$PKI/second.key" --cert "$PKI/second.pem" --chain "$PKI/chain.pem" --chain "$PKI/chain.pem" "$IN/acme-gateway.yaml"
 expect 0 "" "$O" verify $CA --threshold 2 two.oab
 expect 0 "" "$O" extract $CA -f -f -C x good.oab
+# --source-root is repeatable (the option table marks it so; the old
+# list of repeatable options missed it).
+mkdir r1 r2
+expect 0 "" "$O" build -q -o roots.oab $K --chain "$PKI/chain.pem" --source-root r1 --source-root r2 "$IN/acme-gateway.yaml"
+# Every repeated single-value option of every table is refused: the
+# tables say which options take one value (--help shows repeatable ones
+# as "ARG...").
+for cmd in build verify extract sign export-manifest attach-signature; do
+	"$O" help "$cmd" | sed -n '/^options:/,/^$/p' | grep -E -- '--[a-z-]+ [A-Z]+ ' |
+		grep -v -- '\.\.\. ' | grep -oE -- '--[a-z][a-z0-9-]*' | head -1 > first
+	while read -r o; do
+		expect 2 "given more than once" "$O" "$cmd" "$o" v "$o" v x
+	done < first
+done
 finish

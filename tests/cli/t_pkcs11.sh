@@ -36,11 +36,11 @@ pin_low && bad "token starts with a wrong PIN counted" || ok "token starts with 
 mkfifo "$T/pin.fifo"
 : > "$T/pin.empty"
 TOK="--key $(K ec256) --cert $T/ec256.pem --pkcs11-module $MOD"
-expect 3 "--pin: secret source 'fd:9': cannot read: Bad file descriptor" "$O" build -o "$T/u1.oab" $TOK --pin fd:9 "$IN/acme-gateway.yaml"
+expect 3 "PIN: secret source 'fd:9': cannot read: Bad file descriptor" "$O" build -o "$T/u1.oab" $TOK --pin fd:9 "$IN/acme-gateway.yaml"
 expect 3 "--pin '$T': is a folder, not a file" "$O" build -o "$T/u2.oab" $TOK --pin "file:$T" "$IN/acme-gateway.yaml"
-expect 3 "--pin: secret source 'fd:0': empty" "$O" build -o "$T/u3.oab" $TOK --pin fd:0 "$IN/acme-gateway.yaml" < /dev/null
+expect 3 "PIN: secret source 'fd:0': empty" "$O" build -o "$T/u3.oab" $TOK --pin fd:0 "$IN/acme-gateway.yaml" < /dev/null
 expect 3 "a FIFO, not a regular file" timeout 20 "$O" build -o "$T/u4.oab" $TOK --pin "file:$T/pin.fifo" "$IN/acme-gateway.yaml"
-expect 3 "--pin: secret source 'file:.*pin.empty': empty" "$O" build -o "$T/u5.oab" $TOK --pin "file:$T/pin.empty" "$IN/acme-gateway.yaml"
+expect 3 "PIN: secret source 'file:.*pin.empty': empty" "$O" build -o "$T/u5.oab" $TOK --pin "file:$T/pin.empty" "$IN/acme-gateway.yaml"
 expect 3 "pin-source'?: a folder" "$O" build -o "$T/u6.oab" --key "$(K ec256)?pin-source=file:$T" --cert "$T/ec256.pem" --pkcs11-module "$MOD" "$IN/acme-gateway.yaml"
 grep -q "$T" "$T/.err" && bad "pin-source value shown in a message" || ok "pin-source value kept out of the message"
 build_example "$T/base-for-u7.oab"
@@ -132,7 +132,18 @@ expect 4 "no such private key \(searched token 'otab', object 'nokey'\); token '
 expect 4 "no token labelled 'nope' .*has: .*'otab'" "$O" build -o "$T/e3.oab" --key "pkcs11:token=nope;object=ec256" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
 expect 4 "does not belong to certificate" "$O" build -o "$T/e4.oab" --key "$(K ec384)" --cert "$T/ec256.pem" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
 expect 4 "no such certificate" "$O" build -o "$T/e5.oab" --key "$(K ec256)" --cert "pkcs11:token=otab;object=none;type=cert" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
+# The engine is told to be quiet (the library moves no descriptors): our
+# one line is all that reaches standard error.
+[ "$(wc -l < "$T/.err")" -eq 1 ] && ok "engine failure: one line on stderr" || bad "engine printed: $(cat "$T/.err")"
 expect 4 "needs a PIN" "$O" build -o "$T/e6.oab" --key "$(K ec256)" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml" < /dev/null
+# On a terminal the command line asks for the PIN (script(1) gives one).
+if command -v script >/dev/null; then
+	printf '%s\n' "$PIN" | expect 0 "" script -qec "'$O' build -q -o '$T/tty.oab' --key '$(K ec256)' --cert '$T/ec256.pem' --pkcs11-module '$MOD' '$IN/acme-gateway.yaml'" /dev/null
+	grep -q "PIN for pkcs11:token=otab;object=ec256;type=private: " "$T/.out" && ok "PIN asked on the terminal" || bad "no PIN prompt: $(cat "$T/.out")"
+	rm -f "$T/tty.oab"
+else
+	skip "script(1) not installed: the PIN prompt is not tried"
+fi
 expect 2 "literal secrets are not accepted" "$O" build -o "$T/e7.oab" --key "$(K ec256)" --cert "$T/ec256.pem" --pin "$PIN" "$IN/acme-gateway.yaml"
 grep -q "$PIN" "$T/.err" && bad "literal PIN echoed" || ok "literal PIN not echoed"
 ls "$T"/e?.oab >/dev/null 2>&1 && bad "output left after a token error" || ok "no output after token errors"

@@ -118,6 +118,9 @@ expect 1 "digest MD5 is refused" "$O" verify $CA "$T/md5.oab"
 expect 1 "digest MD5 is refused" "$O" verify --allow-weak $CA "$T/md5.oab"
 cmssign "$T/sha1.oab" -signer "$PKI/signer.pem" $SK -certfile "$PKI/chain.pem" -md sha1
 expect 1 "SHA-1 is weak \(--allow-weak accepts it\)" "$O" verify $CA "$T/sha1.oab"
+# The library's detail says weak, the command line adds the option.
+expect 1 "" "$O" verify --json $CA "$T/sha1.oab"
+grep -q '"detail": "weak-algorithm"' "$T/.out" && ok "json: detail weak-algorithm" || bad "json: $(grep -A3 '"error"' "$T/.out")"
 expect 0 "" "$O" verify --allow-weak $CA "$T/sha1.oab"
 rm -rf "$T/x"; mkdir "$T/x"
 expect 1 "SHA-1" "$O" extract $CA -C "$T/x" "$T/sha1.oab"
@@ -140,7 +143,7 @@ openssl req -new -key "$PKI/second.key" -subj "/CN=sha1 leaf" -out "$K/l.csr" 2>
 openssl x509 -req -sha1 -in "$K/l.csr" -CA "$PKI/int.pem" -CAkey "$PKI/int.key" -CAcreateserial -days 30 \
 	-extfile "$K/leaf.ext" -out "$K/sha1leaf.pem" 2>/dev/null
 cmssign "$T/sha1cert.oab" -signer "$K/sha1leaf.pem" -inkey "$PKI/second.key" -certfile "$PKI/chain.pem" -md sha256
-expect 1 "is signed with SHA1 \(weak; --allow-weak accepts it\)" "$O" verify $CA "$T/sha1cert.oab"
+expect 1 "is signed with SHA1, which is weak \(--allow-weak accepts it\)" "$O" verify $CA "$T/sha1cert.oab"
 expect 0 "" "$O" verify --allow-weak $CA "$T/sha1cert.oab"
 expect 0 "" "$O" verify --trust "$K/sha1leaf.pem" "$T/sha1cert.oab"
 

@@ -557,6 +557,27 @@ static void test_load_refusals(void **state)
 
 /* ---- encrypted keys ---------------------------------------------------------- */
 
+/* An oab_secret_fn giving a fixed secret (give == NULL: declines). */
+struct ask {
+	const char *give;
+	int calls;
+	int kind;
+};
+
+static int ask_secret(void *arg, enum oab_secret_kind kind, const char *label, char *buf,
+		      size_t size)
+{
+	struct ask *a = arg;
+
+	assert_non_null(label);
+	a->calls++;
+	a->kind = (int)kind;
+	if (!a->give || strlen(a->give) >= size)
+		return -1;
+	memcpy(buf, a->give, strlen(a->give) + 1);
+	return (int)strlen(a->give);
+}
+
 static void test_encrypted_key(void **state)
 {
 	struct oab_err err = {0};
@@ -566,20 +587,34 @@ static void test_encrypted_key(void **state)
 	char src[512];
 
 	(void)state;
-	/* the file really is encrypted: no pass source, stdin not a TTY */
-	{
-		int saved = dup(STDIN_FILENO);
-		int devnull = open("/dev/null", O_RDONLY);
+	/* the file really is encrypted: no pass source and no callback. The
+	 * library names what is missing (detail), never an option, and
+	 * never prompts (stdin is not looked at). */
+	spec.pass = NULL;
+	expect_load_fail(&spec, OAB_E_KEY, "encrypted", &err);
+	assert_int_equal(err.detail, OAB_D_PASSPHRASE_NEEDED);
+	assert_null(strstr(err.msg, "--"));
+	assert_non_null(strstr(err.msg, "p256-enc.key"));
 
-		assert_true(saved >= 0 && devnull >= 0);
-		assert_int_equal(dup2(devnull, STDIN_FILENO), STDIN_FILENO);
-		close(devnull);
-		spec.pass = NULL;
-		expect_load_fail(&spec, OAB_E_KEY, "encrypted", &err);
-		assert_non_null(strstr(err.msg, "env:VAR"));
-		assert_non_null(strstr(err.msg, "p256-enc.key"));
-		assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
-		close(saved);
+	/* the callback gives it (into the library's buffer), or declines */
+	{
+		struct ask a = {PASSPHRASE, 0, 0};
+
+		spec.get_secret = ask_secret;
+		spec.secret_arg = &a;
+		assert_int_equal(oab_signer_load(&spec, &s, &err), 0);
+		assert_int_equal(EVP_PKEY_eq(s.key, F.key[K_P256]), 1);
+		oab_signer_release(&s);
+		assert_int_equal(a.calls, 1);
+		assert_int_equal(a.kind, OAB_SECRET_PASSPHRASE);
+		a.give = NULL;
+		expect_load_fail(&spec, OAB_E_KEY, "no passphrase given", &err);
+		assert_int_equal(err.detail, OAB_D_PASSPHRASE_NEEDED);
+		a.give = "wrong-guess-42";
+		expect_load_fail(&spec, OAB_E_KEY, "wrong passphrase", &err);
+		assert_null(strstr(err.msg, "wrong-guess-42"));
+		spec.get_secret = NULL;
+		spec.secret_arg = NULL;
 	}
 
 	/* env: */
@@ -637,6 +672,81 @@ static void test_encrypted_key(void **state)
 	assert_int_equal(oab_signer_load(&spec, &s, &err), 0);
 	oab_signer_release(&s);
 	free(passfile);
+}
+
+/* ---- the library never talks to people --------------------------------------- */
+
+/* Failing key, passphrase, PIN and token calls write nothing to standard
+ * output or standard error (fds 1 and 2 go to a file meanwhile): the
+ * library returns every failure in struct oab_err, prompts nobody and
+ * leaves the process's descriptors alone. */
+static void test_library_silent(void **state)
+{
+	struct oab_signer_spec spec = {.key = F.enc_key_path, .cert = F.cert_path[K_P256]};
+	struct ask a = {NULL, 0, 0};
+	struct oab_err err = {0};
+	char *log = tl_path(F.dir, "silent.log");
+	int out = open(log, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int saved1 = dup(1), saved2 = dup(2);
+	struct stat st;
+
+	(void)state;
+	assert_true(out >= 0 && saved1 >= 0 && saved2 >= 0);
+	fflush(stdout);
+	fflush(stderr);
+	assert_int_equal(dup2(out, 1), 1);
+	assert_int_equal(dup2(out, 2), 2);
+	unsetenv(PASS_ENV);
+	expect_load_fail(&spec, OAB_E_KEY, "encrypted", &err); /* no pass, no callback */
+	spec.get_secret = ask_secret;
+	spec.secret_arg = &a;
+	expect_load_fail(&spec, OAB_E_KEY, "no passphrase", &err); /* callback declines */
+	spec.get_secret = NULL;
+	assert_int_equal(setenv(PASS_ENV, "wrong-guess-42", 1), 0);
+	spec.pass = "env:" PASS_ENV;
+	expect_load_fail(&spec, OAB_E_KEY, "wrong passphrase", &err);
+	spec.pass = "fd:987";
+	expect_load_fail(&spec, OAB_E_IO, "fd:987", &err);
+	assert_int_equal(err.detail, OAB_D_SECRET_SOURCE);
+	/* token keys: no PIN; a PIN in the URI; a module that cannot load */
+	spec = (struct oab_signer_spec){.key = "pkcs11:token=none;object=k;type=private",
+					.cert = F.cert_path[K_P256]};
+	expect_load_fail(&spec, OAB_E_KEY, "needs a PIN", &err);
+	assert_int_equal(err.detail, OAB_D_PIN_NEEDED);
+	assert_null(strstr(err.msg, "--"));
+	spec.get_secret = ask_secret;
+	spec.secret_arg = &a;
+	a.calls = 0;
+	expect_load_fail(&spec, OAB_E_KEY, "no PIN given", &err);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.kind, OAB_SECRET_PIN);
+	spec = (struct oab_signer_spec){.key = "pkcs11:token=none;object=k;pin-value=1234",
+					.cert = F.cert_path[K_P256], .pin = "env:" PASS_ENV};
+	expect_load_fail(&spec, OAB_E_USAGE, "pin-value", &err);
+	assert_int_equal(err.detail, OAB_D_PIN_IN_URI);
+	assert_null(strstr(err.msg, "1234"));
+	spec = (struct oab_signer_spec){.key = "pkcs11:token=none;object=k;type=private",
+					.cert = F.cert_path[K_P256], .pin = "env:" PASS_ENV,
+					.module = "/nonexistent/pkcs11-module.so"};
+	expect_load_fail(&spec, OAB_E_KEY, "could not be loaded", &err);
+	unsetenv(PASS_ENV);
+	fflush(stdout);
+	fflush(stderr);
+	assert_int_equal(dup2(saved1, 1), 1);
+	assert_int_equal(dup2(saved2, 2), 2);
+	close(saved1);
+	close(saved2);
+	assert_int_equal(fstat(out, &st), 0);
+	if (st.st_size != 0) {
+		char buf[512] = "";
+
+		assert_true(pread(out, buf, sizeof(buf) - 1, 0) >= 0);
+		print_error("the library wrote: %s\n", buf);
+	}
+	assert_int_equal(st.st_size, 0);
+	close(out);
+	unlink(log);
+	free(log);
 }
 
 /* ---- key helpers ---------------------------------------------------------------- */
@@ -713,6 +823,8 @@ static void expect_parse_fail(const unsigned char *der, size_t len, const char *
 		print_error("'%s' lacks '%s'\n", err.msg, needle);
 	assert_non_null(strstr(err.msg, needle));
 	assert_non_null(strstr(err.msg, "manifest.sig"));
+	assert_int_equal(err.detail, OAB_D_SIGNATURE);
+	assert_string_equal(err.member, "manifest.sig");
 }
 
 static void test_parse_rejects(void **state)
@@ -1235,6 +1347,7 @@ int main(void)
 		cmocka_unit_test(test_add_signers),
 		cmocka_unit_test(test_load_refusals),
 		cmocka_unit_test(test_encrypted_key),
+		cmocka_unit_test(test_library_silent),
 		cmocka_unit_test(test_key_describe_and_id),
 		cmocka_unit_test(test_load_certs),
 		cmocka_unit_test(test_parse_rejects),

@@ -108,6 +108,27 @@ static void test_policy_ids(void **state)
 	/* Every entry is listed, with two or more of them. */
 	assert_string_equal(r->checks[0].detail, "device 'board-x', bundle [board-a, board-b, board-c]");
 	assert_non_null(strstr(err.msg, "(bundle is for: board-a, board-b, board-c)"));
+	/* The first failure's detail, with what was asked and what is there. */
+	assert_int_equal(err.detail, OAB_D_POLICY_COMPATIBLE);
+	assert_string_equal(err.expected, "board-x");
+	assert_string_equal(err.found, "board-a, board-b, board-c");
+	oab_report_free(r);
+	/* each policy check alone: its detail, expected and found */
+	policy_setup(&m, &o, compat, 3, "board-a");
+	m.security_version = 3;
+	o.min_security_version = 4;
+	r = policy_fails(&m, &o, 1000, &err);
+	assert_int_equal(err.detail, OAB_D_POLICY_SECURITY_VERSION);
+	assert_string_equal(err.expected, "4");
+	assert_string_equal(err.found, "3");
+	oab_report_free(r);
+	policy_setup(&m, &o, compat, 3, NULL);
+	m.has_expires = 1;
+	m.expires = 2000;
+	r = policy_fails(&m, &o, 3000, &err);
+	assert_int_equal(err.detail, OAB_D_POLICY_EXPIRED);
+	assert_string_equal(err.expected, "1970-01-01T00:33:20Z");
+	assert_string_equal(err.found, "1970-01-01T00:50:00Z");
 	oab_report_free(r);
 }
 

@@ -1,0 +1,92 @@
+# bash completion for otabundle(1). Generated from the option tables by
+# 'otabundle completion bash'; do not edit.
+_otabundle() {
+	local cur prev cmd
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD-1]}
+	if [ "$COMP_CWORD" -eq 1 ]; then
+		COMPREPLY=($(compgen -W 'build verify inspect extract sign export-manifest attach-signature help --version' -- "$cur"))
+		return
+	fi
+	cmd=${COMP_WORDS[1]}
+	case $cmd in
+	build)
+		case $prev in
+		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--source-root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+		--pass|--pin) COMPREPLY=($(compgen -W 'env: file: fd:' -- "$cur")); return ;;
+		-j|--jobs) return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --source-root --unsigned --ultra -j --jobs --json -q --quiet -h --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	verify)
+		case $prev in
+		--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--compatible|--min-security-version|--threshold|--now) return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak --json -q --quiet -h --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	inspect)
+		case $prev in
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--json -h --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	extract)
+		case $prev in
+		--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-C|--directory) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+		--compatible|--min-security-version|--threshold|--now) return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak -C --directory -f --force --json -q --quiet -h --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	sign)
+		case $prev in
+		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust|--sig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--pass|--pin) COMPREPLY=($(compgen -W 'env: file: fd:' -- "$cur")); return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --replace --detached --sig --json -q --quiet -h --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	export-manifest)
+		case $prev in
+		-o|--output|--sig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '-o --output --sig -h --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	attach-signature)
+		case $prev in
+		-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '-o --output --replace -q --quiet -h --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	help) COMPREPLY=($(compgen -W 'build verify inspect extract sign export-manifest attach-signature ' -- "$cur")) ;;
+	esac
+}
+complete -o filenames -F _otabundle otabundle
