@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # otabundle - plain Makefile with knobs (see README.md)
 CC ?= cc
 PKG_CONFIG ?= pkg-config

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* otabundle/otabundle.h - build, sign, verify, inspect and extract update
  * bundles (libotabundle's public interface).
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # run.sh - run every tests/cli/t_*.sh against $OTABUNDLE. The shared test
 # PKI and input set are made once and cached in $OAB_CACHE (build/fixtures
 # by default), under a hash of the scripts that make them and the image

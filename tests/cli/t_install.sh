@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # make install into a DESTDIR, then build and run a small program of our
 # own against the installed headers and library (an on-device verifier),
 # found through the installed otabundle.pc and otabundle-verify.pc; and
