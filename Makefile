@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # otabundle - plain Makefile with knobs (see README.md)
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -147,11 +148,13 @@ test: all $(TOOL_BIN) $(UNIT_BIN) $(EXAMPLE_BIN)
 
 # The same suites again, built with AddressSanitizer + UBSan.
 # The suppressions cover only leaks inside the third-party pkcs11 engine.
+# SAN_SUITES picks the suites (make check runs only unit).
+SAN_SUITES ?= unit cli-test
 sanitize:
 	ASAN_OPTIONS=fast_unwind_on_malloc=0:detect_leaks=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	$(MAKE) BUILD=build/asan CFLAGS="$(SANFLAGS)" HARDEN_CFLAGS= LDFLAGS="-fsanitize=address,undefined" unit cli-test
+	$(MAKE) BUILD=build/asan CFLAGS="$(SANFLAGS)" HARDEN_CFLAGS= LDFLAGS="-fsanitize=address,undefined" $(SAN_SUITES)
 
 # libFuzzer targets (clang, ASan+UBSan), each run FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
@@ -187,12 +190,18 @@ lint-man:
 	@if command -v mandoc >/dev/null; then mandoc -Tlint -Wwarning $(MANPAGES); \
 	else echo "mandoc missing: man pages not linted"; fi
 
-# The inner loop: build, man pages, unit and end-to-end tests (minutes).
+# The inner loop (5 minutes or less on 2 cores from a fresh clone): build,
+# man pages, unit and end-to-end tests, then the unit tests (which call
+# oab_build, oab_verify, oab_extract and oab_sign directly) once more under
+# ASan+UBSan: the one sanitizer pass. The end-to-end tests under the
+# sanitizers are in check-full.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps
-	$(MAKE) all
+	$(MAKE) -j$(JOBS) all $(TOOL_BIN) $(UNIT_BIN)
 	$(MAKE) lint-man
 	$(MAKE) unit
 	$(MAKE) cli-test
+	$(MAKE) -j$(JOBS) sanitize SAN_SUITES=unit
 	@echo "make check: all tests passed"
 
 # What CI runs (.ci/run): check, then the same suites under ASan+UBSan and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # mkrootfs.sh SIZE_MIB IMAGE STAGE [FILL_PCT] - make a realistic ext4 rootfs
 # image of SIZE_MIB MiB, about FILL_PCT % full (default 70), from system files.
 #

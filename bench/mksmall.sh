@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # mksmall.sh DIR [COUNT] - copy COUNT (default 1000) files from /usr/share into
 # DIR/smallfiles (a deterministic sample of 16-160 KiB files, about 45 MiB)
 # and tar them into DIR/files.tar. Prints a one-line summary on stdout.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh OTABUNDLE - benchmark otabundle against the zstd/openssl/tar floor
 # and, when installed, mender-artifact and rauc.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli.h - shared pieces of the otabundle command line (not the library). */
 #ifndef OAB_CLI_H
 #define OAB_CLI_H

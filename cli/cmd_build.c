@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_build.c - otabundle build */
 #define _GNU_SOURCE
 #include <getopt.h>

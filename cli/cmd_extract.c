@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_extract.c - otabundle extract */
 #define _GNU_SOURCE
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_inspect.c - otabundle inspect */
 #include <getopt.h>
 #include <unistd.h>

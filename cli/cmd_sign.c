@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_sign.c - otabundle sign, export-manifest, attach-signature */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_verify.c - otabundle verify, and the trust/policy options it shares
  * with extract. */
 #define _GNU_SOURCE

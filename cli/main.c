@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c - otabundle: command table, help, exit codes. */
 #define _GNU_SOURCE
 #include <errno.h>

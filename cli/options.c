@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* options.c - the option tables at work: parsing (getopt_long made from
  * a command's table), --help with one line per option, and the bash and
  * zsh completion scripts (otabundle completion bash|zsh). */

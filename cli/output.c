@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* output.c - what the command line prints: terminal-safe text, the text
  * report, and the JSON documents of otabundle-json(5) (jansson). */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _POSIX_C_SOURCE 200809L
 /* progress.c - a progress line on stderr when it is a terminal: phase,
  * bytes done of total, rate and time left. Silent otherwise. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* signers.c - the --key/--cert/--chain/--pass options shared by build and
  * sign. */
 #define _GNU_SOURCE

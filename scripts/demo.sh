@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # demo.sh OTABUNDLE - build, sign, verify, inspect and extract the example
 # bundle with throwaway keys, in a temporary folder.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages otabundle needs to build and test, if missing.
 set -eu
 PKGS="gcc make pkg-config libarchive-dev libssl-dev libyaml-dev libzstd-dev libjansson-dev

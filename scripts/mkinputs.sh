@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # mkinputs.sh DIR [ROOTFS_MIB] - generate the inputs of
 # manifests/examples/acme-gateway.yaml in DIR: a compressible rootfs image
 # (text from /usr/share mixed with zeros and random blocks), a tar archive,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # mkpki.sh DIR - throwaway test PKI for demos and tests (never for production):
 #   DIR/ca.pem, ca.key            root CA
 #   DIR/int.pem, int.key          intermediate CA (signed by root)

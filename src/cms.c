@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cms.c - detached CMS SignedData over the exact manifest bytes: parsing
  * within bounds, DER only, algorithm policy and signature checks (the
  * signing side is in cms_sign.c). */

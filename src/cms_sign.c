@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cms_sign.c - the signing side of CMS: detached SignedData over the
  * manifest bytes (oab_cms_sign), signers added to an existing signature,
  * DER encoding, and judging signers before they sign the way verify will

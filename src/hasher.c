@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hasher.c - SHA-256 on its own thread, so hashing overlaps compression,
  * decompression and I/O instead of adding to them. Bytes are either copied
  * into a small ring of buffers (bounded memory: OAB_HASH_SLOTS x

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* internal.h - helpers shared by libotabundle's modules (not installed). */
 #ifndef OAB_INTERNAL_H
 #define OAB_INTERNAL_H

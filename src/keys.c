@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keys.c - the one loader for signing keys and certificates. The rest of
  * the code sees an EVP_PKEY and an X509 and never where they live. */
 #define _GNU_SOURCE

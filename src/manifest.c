@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* manifest.c - the manifest schema: the keys and values of a user's
  * manifest and of the resolved manifest inside a bundle, read from the
  * tree that manifest_tree.c builds.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* manifest_emit.c - the emitter of the resolved manifest that a build
  * signs (oab_manifest_emit): the same schema that manifest.c reads, in a
  * fixed key order and quoting, so that it reads back unchanged. */

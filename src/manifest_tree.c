@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* manifest_tree.c - the strict YAML reader under the manifest schema:
  * libyaml events -> a small tree of scalars, mappings and lists, with
  * limits on depth and nodes, one document only, and no control character

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* openat.c - open a path beneath a folder (oab_open_at): openat2 with
  * RESOLVE_BENEATH where the kernel has it, else the same walk by hand.
  * Used by build (source.c) and extract (util.c). */

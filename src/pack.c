@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pack.c - the build side of a payload: one source file -> zstd stream
  * (multithreaded) -> the bundle being written, hashing both sides (and
  * each stored chunk) as the bytes pass. The decoder is in payload.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* payload.c - the verify side of a payload: a member's stored bytes ->
  * zstd decoder -> content, bounded by the sizes the signed manifest
  * declares and hashed as the bytes pass (verify, extract). The packer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pkcs11.c - keys and certificates on tokens (RFC 7512 "pkcs11:" URIs)
  * through OpenSSL's pkcs11 engine (libp11), so that token keys sign on
  * the same OpenSSL path as file keys. Debian 12's OpenSSL 3.0 has no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* policy.c - compatible, anti-rollback and expiry checks on a manifest
  * whose signature already verified. "now" is injected by the caller. */
 #include <stdio.h>

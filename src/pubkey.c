@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pubkey.c - public keys and certificates as verify sees them: PEM
  * certificate files, canonical key ids, short descriptions ("EC P-256")
  * and the key algorithm policy. Loading signing keys is in keys.c. */

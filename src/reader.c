@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reader.c - the streaming bundle reader behind verify, inspect and
  * extract. Order of work: manifest.yaml and manifest.sig (bounded), the
  * signature and trust, then the signed manifest and policy, then each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* report.c - verify/inspect results as data (the CLI renders them). */
 #define _GNU_SOURCE
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sign.c - add, replace or attach signatures of an existing bundle, and
  * the signing-room pieces (export the manifest, sign it alone).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* source.c - open a build's sources beneath the manifest's folder (and
  * the folders the command line allows), never a file the manifest only
  * points at: an untrusted manifest must not sign the CI's secrets into a

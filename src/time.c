@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* time.c - RFC 3339 times of manifests: oab_time_parse (strict, UTC
  * offsets, 1970 to 9999) and oab_time_format (always ...Z). */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* trust.c - trust anchors (CA certificates, pinned keys), per-signer
  * signature checks, chain validation and threshold counting. */
 #define _GNU_SOURCE

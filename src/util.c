@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* util.c - errors, small I/O helpers, temp files and secret sources. */
 #define _GNU_SOURCE
 #include <ctype.h>

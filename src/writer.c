@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* writer.c - bundle assembly (oab_build): compress + hash every item
  * straight into the output's named temp file beside it, each member after
  * a 512-byte slot for its tar header; emit and sign the resolved manifest;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* otabundle/build.h - the build side of libotabundle: load and emit
  * manifests, build, sign and attach signatures (the signing machine's
  * part; an updater needs only verify.h). Conventions: see verify.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* otabundle/error.h - how every failure travels out of libotabundle.
  *
  * The library never prints and never exits. A function that can fail

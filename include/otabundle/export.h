@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* otabundle/export.h - which symbols libotabundle exports.
  *
  * The library is built with -fvisibility=hidden: only declarations marked

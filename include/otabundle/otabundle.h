@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* otabundle/otabundle.h - libotabundle's whole public interface: the
  * verify side (verify.h: read, check, unpack; all an updater needs) and
  * the build side (build.h: manifests, build, sign). Programs that only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* otabundle/verify.h - the verify side of libotabundle: read, check and
  * unpack update bundles (all an on-device updater needs).
  *

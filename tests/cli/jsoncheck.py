@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """jsoncheck.py MANPAGE COMMAND STATUS FILE - check one --json document
 against the keys, types and check ids documented in otabundle-json(5).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # lib.sh - helpers for the end-to-end tests (sourced).
 set -u
 O=$OTABUNDLE

@@ -1,24 +1,46 @@
 #!/bin/sh
-# run.sh - run every tests/cli/t_*.sh against $OTABUNDLE. A shared test PKI
-# and input set are made once per run in $OAB_FIXTURES.
+# SPDX-License-Identifier: Apache-2.0
+# run.sh - run every tests/cli/t_*.sh against $OTABUNDLE. The shared test
+# PKI and input set are made once and cached in $OAB_CACHE (build/fixtures
+# by default), under a hash of the scripts that make them and the image
+# size; each run works on its own copy in $OAB_FIXTURES (tests add files
+# beside the inputs).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${OTABUNDLE:?set OTABUNDLE to the binary under test}"
 export OTABUNDLE OAB_ROOT="$root"
+
+make_fixtures() {
+	sh "$root/scripts/mkpki.sh" "$1/pki" >/dev/null 2>&1
+	for alg in p384 rsa3072 ed25519; do
+		sh "$root/scripts/mkpki.sh" "$1/pki" leaf "signer-$alg" $alg
+	done
+	sh "$root/scripts/mkpki.sh" "$1/pki" leaf second p256
+	sh "$root/scripts/mkpki.sh" "$1/pki" leaf serverauth p256 serverAuth
+	sh "$root/scripts/mkpki.sh" "$1/pki" leaf rogue p256 codeSigning self
+	sh "$root/scripts/mkpki.sh" "$1/pki" leaf weak rsa1024
+	mkdir -p "$1/in"
+	cp "$root/manifests/examples/acme-gateway.yaml" "$1/in/"
+	sh "$root/scripts/mkinputs.sh" "$1/in" "${OAB_IMAGE_MIB:-64}" >/dev/null
+}
+
+cache=${OAB_CACHE:-$root/build/fixtures}
+key=$({ cat "$0" "$root/scripts/mkpki.sh" "$root/scripts/mkinputs.sh" \
+	"$root/manifests/examples/acme-gateway.yaml"; echo "image ${OAB_IMAGE_MIB:-64}"; } |
+	sha256sum | cut -c1-16)
+if [ ! -f "$cache/$key/done" ]; then
+	mkdir -p "$cache"
+	tmp=$(mktemp -d "$cache/.new.XXXXXX")
+	make_fixtures "$tmp"
+	: > "$tmp/done"
+	# Another run may have made the same set meanwhile: keep the first.
+	mv -T "$tmp" "$cache/$key" 2>/dev/null || rm -rf "$tmp"
+	echo "fixtures: made $cache/$key"
+fi
 export OAB_FIXTURES=$(mktemp -d "${TMPDIR:-/tmp}/oab-fixtures.XXXXXX")
 trap 'rm -rf "$OAB_FIXTURES"' EXIT
-sh "$root/scripts/mkpki.sh" "$OAB_FIXTURES/pki" >/dev/null 2>&1
-for alg in p384 rsa3072 ed25519; do
-	sh "$root/scripts/mkpki.sh" "$OAB_FIXTURES/pki" leaf "signer-$alg" $alg
-done
-sh "$root/scripts/mkpki.sh" "$OAB_FIXTURES/pki" leaf second p256
-sh "$root/scripts/mkpki.sh" "$OAB_FIXTURES/pki" leaf serverauth p256 serverAuth
-sh "$root/scripts/mkpki.sh" "$OAB_FIXTURES/pki" leaf rogue p256 codeSigning self
-sh "$root/scripts/mkpki.sh" "$OAB_FIXTURES/pki" leaf weak rsa1024
-mkdir -p "$OAB_FIXTURES/in"
-cp "$root/manifests/examples/acme-gateway.yaml" "$OAB_FIXTURES/in/"
-sh "$root/scripts/mkinputs.sh" "$OAB_FIXTURES/in" "${OAB_IMAGE_MIB:-64}" >/dev/null
+cp -a "$cache/$key/pki" "$cache/$key/in" "$OAB_FIXTURES/"
 
 failed=0 total=0 checks=0 skipped=0 skipped_scripts=0
 for t in "$here"/t_${OAB_TESTS:-*}.sh; do

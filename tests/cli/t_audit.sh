@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The offline audit with stock tools only (tar, openssl, zstd, sha256sum),
 # exactly as documented in otabundle-format(5) and the README.
 . "$(dirname "$0")/lib.sh"

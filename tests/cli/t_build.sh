@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Building from untrusted input (SECURITY.md): sources confined to the
 # manifest's folder and --source-root, FIFOs and devices refused without
 # blocking, sources that change while read, temp files on signals, no

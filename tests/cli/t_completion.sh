@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shell completion is generated from the option tables (otabundle
 # completion bash|zsh, a command not listed in help); the scripts in
 # completion/ are what it prints now, and the bash one completes.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A generated corpus of hostile variants of one good bundle (>= 100):
 # single-byte flips inside every member and its header, truncation at many
 # offsets, oversized header size fields, members spliced from another

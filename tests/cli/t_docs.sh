@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Docs checked against the code: every option in `otabundle help CMD` is in
 # otabundle(1)'s SYNOPSIS and described in its text, and vice versa; the
 # man pages lint clean.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # t_example.sh - examples/updater.c (the public verify API only) installs a
 # payload of a good bundle into a slot file, and refuses a tampered or
 # expired bundle without opening the slot.

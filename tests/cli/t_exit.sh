@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The EXIT STATUS table of otabundle(1), row by row: each cause it lists
 # gives that status (issue 11, point 14). Missing inputs named on the
 # command line are all usage errors (2), whichever option names them.

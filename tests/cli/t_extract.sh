@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # extract: only into DIR, never through symlinks, no overwrite without --force.
 . "$(dirname "$0")/lib.sh"
 CA="--ca $PKI/ca.pem"

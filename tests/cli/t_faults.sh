@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Faults: a full disk, a killed build over an existing bundle, unreadable
 # inputs, a missing or read-only output folder. The output path keeps its
 # old content (or stays absent) and no temp file is ever left behind.

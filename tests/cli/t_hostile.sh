@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Tampered and malformed bundles: each must be rejected (exit 1) with a
 # message that names the fault, and extract must write nothing.
 . "$(dirname "$0")/lib.sh"

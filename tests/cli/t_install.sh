@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # make install into a DESTDIR, then build and run a small program of our
 # own against the installed headers and library (an on-device verifier),
 # found through the installed otabundle.pc and otabundle-verify.pc; and
@@ -96,4 +97,18 @@ done
 for f in usr/bin/otabundle usr/lib/libotabundle.so.0 usr/lib/libotabundle.a usr/lib/pkgconfig/otabundle.pc; do
 	[ -e "$T/vroot/$f" ] && bad "verify-only installed $f" || ok "verify-only: no $f"
 done
+# From nothing, make VERIFY_ONLY=1 compiles the verify side and nothing else.
+make -s -C "$OAB_ROOT" VERIFY_ONLY=1 BUILD="$T/vbuild" > "$T/vbuild.log" 2>&1 &&
+	ok "make VERIFY_ONLY=1 from a clean build folder" || bad "make VERIFY_ONLY=1: $(tail -3 "$T/vbuild.log")"
+[ -f "$T/vbuild/libotabundle-verify.so" ] && ok "it made libotabundle-verify.so" || bad "no libotabundle-verify.so"
+before=$nfail
+for o in writer pack keys pkcs11 sign source manifest_emit cms_sign; do
+	[ -e "$T/vbuild/src/$o.o" ] && bad "VERIFY_ONLY=1 compiled the build side: src/$o.c"
+done
+[ "$nfail" -eq "$before" ] && ok "VERIFY_ONLY=1 compiled none of the build side"
+for o in reader payload cms trust manifest; do
+	[ -e "$T/vbuild/src/$o.o" ] || bad "VERIFY_ONLY=1 did not compile src/$o.c"
+done
+[ ! -e "$T/vbuild/otabundle" ] && [ ! -e "$T/vbuild/libotabundle.so" ] && ok "no program, no full library" ||
+	bad "VERIFY_ONLY=1 built the program or the full library"
 finish

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # --json: every command that has it prints one JSON document on standard
 # output, on success and on every error, and each document matches the
 # keys, types and check ids otabundle-json(5) documents (issue 11, point 13).

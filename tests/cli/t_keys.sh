@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Signer key types, encrypted keys and passphrase sources, key errors.
 . "$(dirname "$0")/lib.sh"
 CA="--ca $PKI/ca.pem"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The library never talks to people (issue 13, item 2): nothing in src/
 # prints, prompts, looks at a terminal or moves the process's descriptors,
 # and no message of it names a command line option (the CLI adds those as

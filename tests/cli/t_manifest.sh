@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Manifest errors: exit 2, a message naming file:line:col and key, and no
 # output written.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Messages that used to mislead (issue 11, point 15): each says what is
 # wrong and what to do instead.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A single-value option given twice is a usage error (exit 2) in every
 # command, whichever value would have won; options documented as
 # repeatable stay repeatable (issue 11, point 11).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Outputs that are inputs: build, sign, attach-signature, export-manifest
 # and sign --detached refuse (exit 2) an output that is the same file as
 # one of their inputs, by inode and not by name, and write nothing.

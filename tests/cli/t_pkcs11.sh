@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # PKCS#11 keys on a real SoftHSM2 token (created here, in a temp folder):
 # key types, certificates from the token, PIN sources, co-signing with a
 # file key, thresholds, rotation, and clear errors that never show the PIN.

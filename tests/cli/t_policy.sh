@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Trust and policy: who may sign, for which device, rollback, expiry.
 . "$(dirname "$0")/lib.sh"
 CA="--ca $PKI/ca.pem"

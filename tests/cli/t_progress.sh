@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Progress line: on a terminal, build, sign, attach-signature, verify and
 # extract show bytes, rate and time left on stderr; -q, --json or a stderr
 # that is not a terminal keep it off. script(1) gives the commands a pty.

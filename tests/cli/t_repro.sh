@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Reproducible output: same inputs + SOURCE_DATE_EPOCH give the same bytes,
 # whatever the thread count; signed bundles differ only in manifest.sig.
 . "$(dirname "$0")/lib.sh"

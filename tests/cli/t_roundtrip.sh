@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # build -> verify -> inspect -> extract round trip on a 64 MiB image.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # sign: co-signing, rotation, signing rooms, thresholds; members unchanged.
 . "$(dirname "$0")/lib.sh"
 CA="--ca $PKI/ca.pem"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # build/sign judge their signers before writing anything: with --ca/--trust
 # a signer verify would reject fails (exit 4, nothing written); without,
 # what every verifier rejects is a warning on stderr.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Signature policy (issue 11): one key counts once whatever its encoding,
 # hostile manifest.sig files are rejected fast, weak algorithms and loose
 # chains are refused (--allow-weak for SHA-1 and RSA < 2048), manifest.sig

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The libraries' dynamic symbols: libotabundle.so exports exactly the
 # functions the public headers mark OAB_API, versioned OTABUNDLE_0.1, and
 # nothing else; libotabundle-verify (the verify side alone) exports only

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # t_tamper.sh - a signed bundle whose manifest.yaml was replaced (here by
 # bytes that are not YAML at all, which the parser would refuse with a
 # file:line:col error) is refused by sign, attach-signature, extract,

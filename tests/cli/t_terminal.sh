@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Text from a bundle or a certificate cannot steer the terminal or fake
 # report lines: C0/C1 controls (U+009B is CSI), bidi overrides and isolates,
 # and bytes that are not UTF-8 are printed escaped, in text, JSON and error

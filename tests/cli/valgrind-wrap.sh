@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Run the real otabundle under valgrind memcheck: any memory error or
 # definite leak turns into exit status 99, which no test expects.
 # valgrind itself needs a writable TMPDIR (a test may point it nowhere to

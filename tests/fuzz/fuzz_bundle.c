@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the bundle reader. Each input is read as a bundle by
  * inspect, then by verify with a pinned test key ($OAB_FUZZ_TRUST, the key
  * the seed bundles are signed with) so that mutations of payload members

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the CMS parser and trust evaluation. Each input is a
  * manifest.sig over a fixed manifest ($OAB_FUZZ_MANIFEST, the seeds'
  * signed bytes); it is parsed, checked as attach-signature does, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the manifest parser (source and resolved schema) and,
  * for what parses, the emitter and a re-parse of its output. */
 #include <stdlib.h>

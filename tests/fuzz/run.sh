@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # run.sh SECONDS BUILD_DIR - make seed corpora and run every libFuzzer
 # target for SECONDS each. A crash fails the run; its input is kept in
 # tests/fuzz/crashes/ to become a regression test.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* findbytes FILE PATTERN... - exit 0 if FILE holds any PATTERN (named on
  * stdout), 1 if none, 2 on error. PATTERN "hex:..." is bytes, searched as
  * given and reversed (a big number may sit in memory little-endian);

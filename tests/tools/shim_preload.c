@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shim_preload.c - LD_PRELOAD library for end-to-end tests: makes events
  * happen at a chosen moment inside otabundle. Set by environment:
  *   OAB_SHIM_FILE=PATH    the file the read events below apply to

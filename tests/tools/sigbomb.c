@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sigbomb.c - test tool: write a hostile manifest.sig that costs a naive
  * verifier a lot of CPU without any trusted key.
  *

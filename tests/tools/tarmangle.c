@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tarmangle - rewrite a tar archive with one hostile change, for the
  * negative tests. Written with libarchive (pax), like real bundles.
  *

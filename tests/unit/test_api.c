@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_api.c - the public entry points as a program linking libotabundle
  * calls them (only <otabundle/...> headers): oab_build, oab_sign,
  * oab_verify, oab_extract and the streaming reader, with zero-initialised

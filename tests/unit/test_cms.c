@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_cms.c - src/cms.c and src/keys.c: loading signers (PEM keys,
  * passphrases, refusals), detached CMS signing and parsing, and checking
  * the result with pinned keys. Keys and certificates are made in code. */

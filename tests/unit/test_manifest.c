@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_manifest.c - src/manifest.c: the strict manifest parser (source and
  * resolved), the emitter, and RFC 3339 times. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_payload.c - src/payload.c: packing a source file (zstd or stored)
  * and the bounded streaming decoder used by verify/extract. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_report.c - src/report.c and the check ids of src/policy.c: every
  * check has a stable id and a subject, its detail does not repeat the
  * subject, and a report frees cleanly. */

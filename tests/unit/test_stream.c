@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_stream.c - the threaded stream pieces: the hashing ring (copied and
  * lent buffers), its writer mode, and oab_member_chunks (read-ahead,
  * per-chunk check before the sink, errors that stop the thread). */

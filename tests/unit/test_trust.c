@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_trust.c - src/trust.c and src/policy.c: CA anchors (root and
  * intermediate), extendedKeyUsage, validity at `now`, pinned keys,
  * thresholds of distinct keys, describe-only mode, and the policy checks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_util.c - src/util.c: secrets, hex, escaping, atomic output files,
  * error helpers. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* testlib.h - helpers shared by the unit tests (temp folders, files, keys
  * and certificates made in code). Every function is static and marked
  * unused so each test file takes only what it needs. Include after
