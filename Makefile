@@ -235,12 +235,15 @@ install: all
 	install -m 644 $(BUILD)/libotabundle-verify.a $(DESTDIR)$(LIBDIR)/libotabundle-verify.a
 	install -m 755 $(BUILD)/libotabundle-verify.so $(DESTDIR)$(LIBDIR)/libotabundle-verify.so.0
 	ln -sf libotabundle-verify.so.0 $(DESTDIR)$(LIBDIR)/libotabundle-verify.so
-	install -m 644 include/otabundle/*.h $(DESTDIR)$(INCLUDEDIR)/otabundle/
+	install -m 644 include/otabundle/export.h include/otabundle/error.h \
+		include/otabundle/verify.h $(DESTDIR)$(INCLUDEDIR)/otabundle/
 	$(call pcfile,otabundle-verify,otabundle-verify,$(VERIFY_PKGS),Verify and extract otabundle update bundles) \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/otabundle-verify.pc
 ifeq ($(VERIFY_ONLY),)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(BUILD)/otabundle $(DESTDIR)$(BINDIR)/otabundle
+	install -m 644 include/otabundle/build.h include/otabundle/otabundle.h \
+		$(DESTDIR)$(INCLUDEDIR)/otabundle/
 	install -m 644 $(BUILD)/libotabundle.a $(DESTDIR)$(LIBDIR)/libotabundle.a
 	install -m 755 $(BUILD)/libotabundle.so $(DESTDIR)$(LIBDIR)/libotabundle.so.0
 	ln -sf libotabundle.so.0 $(DESTDIR)$(LIBDIR)/libotabundle.so
@@ -270,7 +273,9 @@ clean:
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 .PHONY: install-completion uninstall-completion
+ifeq ($(VERIFY_ONLY),)
 install: install-completion
+endif
 uninstall: uninstall-completion
 install-completion:
 	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)

@@ -91,10 +91,14 @@ expect 0 "" "$T/mini-full" "$PKI/ca.pem" "$T/b.oab"
 # The verify side alone: no program, no libotabundle, no libp11 in its .pc.
 make -s -C "$OAB_ROOT" install VERIFY_ONLY=1 DESTDIR="$T/vroot" PREFIX=/usr BUILD="$(dirname "$OTABUNDLE")" \
 	> "$T/install.log" 2>&1 && ok "make VERIFY_ONLY=1 install" || bad "make VERIFY_ONLY=1 install: $(tail -3 "$T/install.log")"
-for f in usr/lib/libotabundle-verify.so.0 usr/lib/pkgconfig/otabundle-verify.pc usr/include/otabundle/otabundle.h; do
+for f in usr/lib/libotabundle-verify.so.0 usr/lib/pkgconfig/otabundle-verify.pc usr/include/otabundle/verify.h \
+	usr/include/otabundle/error.h usr/include/otabundle/export.h; do
 	[ -e "$T/vroot/$f" ] && ok "verify-only installed $f" || bad "verify-only: missing $f"
 done
-for f in usr/bin/otabundle usr/lib/libotabundle.so.0 usr/lib/libotabundle.a usr/lib/pkgconfig/otabundle.pc; do
+# ... and nothing of the build side (its headers would name functions the
+# installed library does not have).
+for f in usr/bin/otabundle usr/lib/libotabundle.so.0 usr/lib/libotabundle.a usr/lib/pkgconfig/otabundle.pc \
+	usr/include/otabundle/build.h usr/include/otabundle/otabundle.h usr/share/bash-completion/completions/otabundle; do
 	[ -e "$T/vroot/$f" ] && bad "verify-only installed $f" || ok "verify-only: no $f"
 done
 # From nothing, make VERIFY_ONLY=1 compiles the verify side and nothing else.
