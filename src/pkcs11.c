@@ -9,6 +9,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED /* the ENGINE API */
 #include <ctype.h>
 #include <dlfcn.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -282,6 +283,24 @@ static int probe_login(struct p11probe *p, const char *module, const char *pin,
 }
 
 /* After the engine found nothing: append what the token holds. */
+/* Append to buf (size bytes, *w used) and keep *w inside it: snprintf
+ * returns what it would have written, which a long token label exceeds. */
+static void appendf(char *buf, size_t size, size_t *w, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void appendf(char *buf, size_t size, size_t *w, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*w + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *w, size - *w, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*w = *w + (size_t)n < size - 1 ? *w + (size_t)n : size - 1;
+}
+
 static void explain(struct p11probe *p, struct oab_err *err)
 {
 	PKCS11_KEY *keys = NULL;
@@ -293,26 +312,26 @@ static void explain(struct p11probe *p, struct oab_err *err)
 	if (!p->slot || !p->logged_in)
 		return;
 	if (PKCS11_enumerate_keys(p->slot->token, &keys, &nk) == 0) {
-		w += (size_t)snprintf(what + w, sizeof(what) - w, "private keys:");
+		appendf(what, sizeof(what), &w, "private keys:");
 		for (unsigned int k = 0; k < nk && w + 48 < sizeof(what); k++) {
 			char id[80];
 
 			hexid(keys[k].id, keys[k].id_len, id, sizeof(id));
-			w += (size_t)snprintf(what + w, sizeof(what) - w, " '%s' (id %s)",
-					      keys[k].label ? keys[k].label : "", id);
+			appendf(what, sizeof(what), &w, " '%s' (id %s)", keys[k].label ? keys[k].label : "",
+				id);
 		}
 	}
 	if (PKCS11_enumerate_certs(p->slot->token, &certs, &nc) == 0) {
-		w += (size_t)snprintf(what + w, sizeof(what) - w, "%scertificates:", w ? "; " : "");
+		appendf(what, sizeof(what), &w, "%scertificates:", w ? "; " : "");
 		for (unsigned int k = 0; k < nc && w + 48 < sizeof(what); k++) {
 			char id[80];
 
 			hexid(certs[k].id, certs[k].id_len, id, sizeof(id));
-			w += (size_t)snprintf(what + w, sizeof(what) - w, " '%s' (id %s)",
-					      certs[k].label ? certs[k].label : "", id);
+			appendf(what, sizeof(what), &w, " '%s' (id %s)",
+				certs[k].label ? certs[k].label : "", id);
 		}
 		if (nc == 0)
-			w += (size_t)snprintf(what + w, sizeof(what) - w, " none");
+			appendf(what, sizeof(what), &w, " none");
 	}
 	ERR_clear_error();
 	l = strlen(err->msg);

@@ -136,6 +136,15 @@ expect 4 "no such certificate" "$O" build -o "$T/e5.oab" --key "$(K ec256)" --ce
 # The engine is told to be quiet (the library moves no descriptors): our
 # one line is all that reaches standard error.
 [ "$(wc -l < "$T/.err")" -eq 1 ] && ok "engine failure: one line on stderr" || bad "engine printed: $(cat "$T/.err")"
+# A token key whose label is longer than the message buffer: the list of
+# what the token has is cut, never written past its buffer (was a stack
+# overflow in the "token has" explanation).
+long=$(printf 'L%.0s' $(seq 1 1500))
+pkcs11-tool --module "$MOD" --token-label second --login --pin "$PIN2" --keypairgen --key-type EC:prime256v1 \
+	--id 0a --label "$long" >/dev/null 2>&1 || bad "cannot make a key with a 1500-byte label"
+P2=$PIN2 expect 4 "no such private key \(searched token 'second', object 'nokey'\); token 'second' has private keys: .*LLLL" \
+	"$O" build -o "$T/e9.oab" --key "pkcs11:token=second;object=nokey;type=private" --cert "$T/k2.pem" --pin env:P2 \
+	--pkcs11-module "$MOD" "$IN/acme-gateway.yaml"
 expect 4 "needs a PIN" "$O" build -o "$T/e6.oab" --key "$(K ec256)" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml" < /dev/null
 # On a terminal the command line asks for the PIN (script(1) gives one).
 if command -v script >/dev/null; then
