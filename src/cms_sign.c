@@ -223,36 +223,39 @@ static void signer_warnings(const struct oab_signer_spec *spec, X509 *cert,
 {
 	time_t t = (time_t)now;
 	char when[32], *issuer;
+	/* A certificate URI is named without its pin-* attributes. */
+	char *lab = strncmp(spec->cert, "pkcs11:", 7) == 0 ? oab_p11_label(spec->cert) : NULL;
+	const char *who = lab ? lab : spec->cert;
 	int found = 0;
 
 	if (X509_cmp_time(X509_get0_notBefore(cert), &t) > 0) {
 		oab_time_format(oab_asn1_time(X509_get0_notBefore(cert)), when);
 		warnf(spec, "certificate of '%s' is not valid before %s: verify rejects its signature until then",
-		      spec->cert, when);
+		      who, when);
 	}
 	if (X509_cmp_time(X509_get0_notAfter(cert), &t) < 0) {
 		oab_time_format(oab_asn1_time(X509_get0_notAfter(cert)), when);
 		warnf(spec, "certificate of '%s' expired on %s: verify rejects its signature",
-		      spec->cert, when);
+		      who, when);
 	}
 	if ((X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) &&
 	    !(X509_get_extended_key_usage(cert) & XKU_CODE_SIGN))
 		warnf(spec, "certificate of '%s' lacks extendedKeyUsage codeSigning: verify rejects its signature",
-		      spec->cert);
+		      who);
 	if (X509_get_key_usage(cert) != UINT32_MAX &&
 	    !(X509_get_key_usage(cert) & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)))
 		warnf(spec, "certificate of '%s': keyUsage does not allow digitalSignature: verify rejects its signature",
-		      spec->cert);
-	if (X509_check_issued(cert, cert) == X509_V_OK)
-		return;
+		      who);
+	found = X509_check_issued(cert, cert) == X509_V_OK;
 	for (int i = 0; !found && chain && i < sk_X509_num(chain); i++)
 		found = X509_check_issued(sk_X509_value(chain, i), cert) == X509_V_OK;
-	if (found)
-		return;
-	issuer = oab_name_str(X509_get_issuer_name(cert));
-	warnf(spec, "the issuer of '%s' (%s) is not embedded: verify succeeds only where it is a CA anchor itself; embed its certificate in the chain, or give anchors at build time to check",
-	      spec->cert, issuer ? issuer : "?");
-	free(issuer);
+	if (!found) {
+		issuer = oab_name_str(X509_get_issuer_name(cert));
+		warnf(spec, "the issuer of '%s' (%s) is not embedded: verify succeeds only where it is a CA anchor itself; embed its certificate in the chain, or give anchors at build time to check",
+		      who, issuer ? issuer : "?");
+		free(issuer);
+	}
+	free(lab);
 }
 
 int oab_signers_judge(const struct oab_signer_spec *specs, struct oab_signer *s, size_t n,

@@ -74,6 +74,12 @@ for pv in "$(K ec256)?pin-value=$PIN" "$(K ec256);pin-value=$PIN" "pkcs11:token=
 		"$O" build -q -o "$T/pv.oab" --key "$pv" --cert "$T/ec256.pem" "$IN/acme-gateway.yaml"
 	grep -q "$PIN" "$T/.err" && bad "pin-value shown: $(cat "$T/.err")" || ok "pin-value not shown"
 done
+# A certificate URI's pin-source never reaches a warning (no --chain: the
+# "issuer is not embedded" warning names the certificate).
+expect 0 "issuer of 'pkcs11:token=otab;object=ec256;type=cert' .* is not embedded" \
+	"$O" build -q -o "$T/tcw.oab" --key "$(K ec256)?module-path=$MOD" \
+	--cert "pkcs11:token=otab;object=ec256;type=cert?pin-source=file:$T/pin" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
+grep -q "pin-source" "$T/.err" && bad "pin-source in a warning: $(cat "$T/.err")" || ok "no pin-source in the warnings"
 expect 2 "certificate 'pkcs11:token=otab;object=ec256;type=cert': a PIN written" "$O" build -q -o "$T/pv.oab" --key "$(K ec256)" \
 	--cert "pkcs11:token=otab;object=ec256;type=cert;pin-value=$PIN" --pin "file:$T/pin" "$IN/acme-gateway.yaml"
 grep -q "$PIN" "$T/.err" && bad "certificate pin-value shown" || ok "certificate pin-value not shown"
