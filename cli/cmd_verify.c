@@ -65,7 +65,7 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 		va->opts.min_security_version = v;
 		return 1;
 	case 1005:
-		if ((*status = parse_count(cmd, "--threshold", arg, 1, 64, &v)))
+		if ((*status = parse_count(cmd, "--threshold", arg, 1, OAB_MAX_SIGNERS, &v)))
 			return -1;
 		va->opts.threshold = (unsigned)v;
 		return 1;

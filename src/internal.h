@@ -372,7 +372,6 @@ int oab_key_policy(EVP_PKEY *k, int allow_weak, int signer, char *why, size_t n)
 /* Parse a detached SignedData: DER only (the zero padding of
  * otabundle-format(5) aside), 1 to OAB_MAX_SIGNERS SignerInfos, at most
  * OAB_MAX_SIG_CERTS certificates and CRLs. */
-#define OAB_MAX_SIGNERS 16
 #define OAB_MAX_SIG_CERTS 32
 CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len,
 			       struct oab_err *err);

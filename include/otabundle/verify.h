@@ -31,6 +31,7 @@ extern "C" {
 /* Limits applied to everything read (manifests and bundles). */
 #define OAB_MAX_MANIFEST_BYTES (4 * 1024 * 1024) /* source or resolved manifest */
 #define OAB_MAX_SIG_BYTES (1024 * 1024)      /* manifest.sig */
+#define OAB_MAX_SIGNERS 16 /* SignerInfos in manifest.sig, so also the highest threshold */
 /* manifest.sig may end with fewer than this many zero bytes after the
  * DER: build pads it so the members start on a 4 KiB boundary. */
 #define OAB_SIG_PAD_MAX 4096

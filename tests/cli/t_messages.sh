@@ -30,8 +30,8 @@ expect 1 "not signed" "$O" verify $CA unsigned.oab
 grep -q "UNSIGNED" .out && ok "an unsigned bundle is still called UNSIGNED" || bad "unsigned bundle not flagged"
 
 # --threshold: the message gives the range that is accepted.
-expect 2 "--threshold: expected an integer from 1 to 64, found '0'" "$O" verify $CA --threshold 0 good.oab
-expect 2 "--threshold: expected an integer from 1 to 64, found '65'" "$O" verify $CA --threshold 65 good.oab
+expect 2 "--threshold: expected an integer from 1 to 16, found '0'" "$O" verify $CA --threshold 0 good.oab
+expect 2 "--threshold: expected an integer from 1 to 16, found '17'" "$O" verify $CA --threshold 17 good.oab
 expect 0 "" "$O" verify -q $CA --threshold 1 good.oab
 
 # help and stray options.
