@@ -90,14 +90,18 @@ static int pin_push(struct oab_trust *t, EVP_PKEY *k, const char *path)
 
 int oab_trust_add_pinned(struct oab_trust *t, const char *path, struct oab_err *err)
 {
-	BIO *b = BIO_new_file(path, "r");
 	STACK_OF(X509_INFO) *infos;
+	char *pem = NULL;
+	size_t len = 0;
 	int added = 0;
+	BIO *b;
 
-	if (!b)
-		return oab_err_ssl(err, OAB_E_IO, "pinned key file '%s': cannot open", path);
+	/* Read once (a regular file only: a FIFO would block), parse twice. */
+	if (oab_read_file(path, OAB_MAX_SIG_BYTES, &pem, &len, err) < 0)
+		return oab_err_prefix(err, "pinned key file: ");
 	/* X509_INFO reads certificates; public keys need a second pass. */
-	infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+	b = BIO_new_mem_buf(pem, (int)len);
+	infos = b ? PEM_X509_INFO_read_bio(b, NULL, NULL, NULL) : NULL;
 	for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
 		X509_INFO *xi = sk_X509_INFO_value(infos, i);
 
@@ -116,7 +120,7 @@ int oab_trust_add_pinned(struct oab_trust *t, const char *path, struct oab_err *
 	if (!added) {
 		EVP_PKEY *k;
 
-		b = BIO_new_file(path, "r");
+		b = BIO_new_mem_buf(pem, (int)len);
 		while (b && (k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL))) {
 			if (pin_push(t, k, path) == 0)
 				added++;
@@ -126,6 +130,7 @@ int oab_trust_add_pinned(struct oab_trust *t, const char *path, struct oab_err *
 		BIO_free(b);
 		ERR_clear_error();
 	}
+	free(pem);
 	if (!added)
 		return oab_err_set(err, OAB_E_KEY,
 				   "pinned key file '%s': holds no PEM certificate or public key", path);

@@ -236,13 +236,19 @@ ssize_t oab_read_full(int fd, void *buf, size_t n)
 int oab_read_file(const char *path, size_t limit, char **buf, size_t *len,
 		  struct oab_err *err)
 {
-	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	size_t cap = 64 * 1024, n = 0;
 	char *b = NULL;
+	struct stat sb;
+	int fd;
 
-	if (fd < 0)
-		return oab_err_set(err, errno == ENOENT ? OAB_E_USAGE : OAB_E_IO,
-				   "'%s': cannot open: %s", path, strerror(errno));
+	/* A regular file only (or standard input): a FIFO, socket or device
+	 * is refused before an open that could block. */
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if (stat(path, &sb) < 0 && errno == ENOENT)
+		return oab_err_set(err, OAB_E_USAGE, "'%s': cannot open: %s", path, strerror(errno));
+	else if ((fd = oab_open_regular(path, "file", NULL, OAB_E_USAGE, NULL, err)) < 0)
+		return -1;
 	b = malloc(cap + 1);
 	if (!b)
 		goto oom;

@@ -92,6 +92,13 @@ expect 2 "source 'deploy' is a folder, not a regular file" "$O" build -o "$T/dir
 expect 2 "certificate file '$W/fifo': a FIFO, not a regular file" timeout 20 "$O" build -o "$T/f1.oab" $SIGN --chain "$W/fifo" "$W/acme-gateway.yaml"
 expect 2 "key '$W/fifo': a FIFO, not a regular file" timeout 20 "$O" build -o "$T/f2.oab" --key "$W/fifo" --cert "$PKI/signer.pem" "$W/acme-gateway.yaml"
 expect 2 "certificate file '$W/fifo': a FIFO" timeout 20 "$O" build -o "$T/f3.oab" --key "$PKI/signer.key" --cert "$W/fifo" "$W/acme-gateway.yaml"
+# ... and the other files named on a command line: the manifest itself, a
+# pinned key for --trust (build and verify), a signature to attach.
+expect 2 "file '$W/fifo': a FIFO, not a regular file" timeout 20 "$O" build -o "$T/f4.oab" $SIGN "$W/fifo"
+expect 2 "pinned key file: file '$W/fifo': a FIFO" timeout 20 "$O" build -o "$T/f5.oab" --trust "$W/fifo" $SIGN "$W/acme-gateway.yaml"
+"$O" build -q --unsigned -o "$T/u.oab" "$W/acme-gateway.yaml" || bad "unsigned build"
+expect 2 "pinned key file: file '$W/fifo': a FIFO" timeout 20 "$O" verify --trust "$W/fifo" "$T/u.oab"
+expect 2 "file '$W/fifo': a FIFO, not a regular file" timeout 20 "$O" attach-signature "$W/fifo" "$T/u.oab"
 expect 2 "certificate file '/dev/null': a character device" "$O" sign -o "$T/f4.oab" $SIGN --chain /dev/null "$T/inlink.oab"
 ls "$T"/fifo.oab "$T"/dev.oab "$T"/f?.oab >/dev/null 2>&1 && bad "output left after a refused input" || ok "no output after refused inputs"
 
