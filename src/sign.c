@@ -85,17 +85,24 @@ static CMS_ContentInfo *load_cms_file(const char *path, struct oab_err *err)
 	if (oab_read_file(path, OAB_MAX_SIG_BYTES, &buf, &len, err) < 0)
 		return NULL;
 	if (len > 10 && memcmp(buf, "-----BEGIN", 10) == 0) {
+		/* The DER inside the PEM gets every check a DER file gets
+		 * (oab_cms_parse: DER only, SignedData, detached, id-data). */
 		BIO *b = BIO_new_mem_buf(buf, (int)len);
+		char *name = NULL, *header = NULL;
+		unsigned char *der = NULL;
+		long dlen = 0;
 
-		cms = b ? PEM_read_bio_CMS(b, NULL, NULL, NULL) : NULL;
-		BIO_free(b);
-		if (!cms)
+		if (!b || !PEM_read_bio(b, &name, &header, &der, &dlen) ||
+		    (strcmp(name, "CMS") != 0 && strcmp(name, "PKCS7") != 0)) {
 			oab_err_ssl(err, OAB_E_USAGE, "signature '%s': not a PEM CMS", path);
-		else if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
-			CMS_ContentInfo_free(cms);
-			cms = NULL;
-			oab_err_set(err, OAB_E_USAGE, "signature '%s': not a CMS SignedData", path);
+		} else if (!(cms = oab_cms_parse(der, (size_t)dlen, err))) {
+			err->code = OAB_E_USAGE;
+			oab_err_prefix(err, "signature '%s': ", path);
 		}
+		BIO_free(b);
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(der);
 	} else {
 		cms = oab_cms_parse((unsigned char *)buf, len, err);
 		if (!cms) {

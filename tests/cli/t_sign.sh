@@ -58,6 +58,13 @@ expect 0 "" "$O" verify $CA "$T/stock.oab"
 # Attaching checks the signature covers exactly this bundle's manifest.
 SOURCE_DATE_EPOCH=5 "$O" build -q --unsigned -o "$T/other.oab" "$IN/acme-gateway.yaml"
 expect 2 "does not cover this bundle's manifest" "$O" attach-signature -o "$T/bad.oab" "$T/room/stock.pem" "$T/other.oab"
+# A PEM signature gets the checks a DER one gets: its DER must be DER
+# (here BER indefinite length), refused before anything is written.
+openssl cms -cmsout -in "$T/room/stock.pem" -inform PEM -outform DER -out "$T/room/stock.der" 2>/dev/null
+perl -0777 -pe 's/^\x30\x82..(.*)\z/\x30\x80$1\x00\x00/s' "$T/room/stock.der" > "$T/room/ber.der"
+{ echo "-----BEGIN CMS-----"; base64 -w 64 "$T/room/ber.der"; echo "-----END CMS-----"; } > "$T/room/ber.pem"
+expect 2 "signature '.*ber.pem': .*not DER" "$O" attach-signature -o "$T/ber.oab" "$T/room/ber.pem" "$T/u.oab"
+[ -e "$T/ber.oab" ] && bad "BER in PEM: output written" || ok "BER in PEM: nothing written"
 [ -e "$T/bad.oab" ] && bad "output written for a wrong signature" || ok "nothing written for a wrong signature"
 # Attaching a signature that would drop an existing signer needs --replace.
 expect 2 "lacks existing signer 1" "$O" attach-signature -o "$T/drop.oab" "$T/room/stock.pem" "$T/s1.oab" 
