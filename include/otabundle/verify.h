@@ -268,8 +268,10 @@ OAB_API int oab_extract(int fd, const char *label, const struct oab_verify_opts 
  *       manifest is parsed and the policy (opts) applied
  *   while (oab_reader_next(r, &item, &err) == 1)  each member in bundle
  *       order, its name and stored size checked against the manifest
- *       oab_reader_read(r, sink, &err);  its content into a sink,
- *           every byte checked on the way
+ *       oab_reader_read(r, sink, &err);  its content into a sink: a
+ *           compressed member chunk by chunk, each chunk checked before
+ *           it is decoded; a member stored as is only at its end (so a
+ *           sink must drop what it got when this fails)
  *   oab_reader_free(r);
  *
  * Nothing reaches a sink other than oab_sink_discard() unless
@@ -294,9 +296,10 @@ struct oab_sink;   /* opaque; the oab_sink_*() constructors allocate, oab_sink_f
  * the caller's, read sequentially, never closed). label names it in
  * messages (NULL: "bundle"). opts is copied; NULL is the same as a
  * zero-initialised struct (the strictest setting, see above), and
- * opts->trust must stay valid until oab_reader_free(). On success *out
- * is a new reader. Errors: OAB_E_REJECTED (not a bundle, limits),
- * OAB_E_IO, OAB_E_INTERNAL. */
+ * opts->trust must stay valid until oab_reader_free(). *out receives the
+ * reader, also on most failures (its report then holds the failed
+ * check): always call oab_reader_free(*out) (NULL is fine). Errors:
+ * OAB_E_REJECTED (not a bundle, limits), OAB_E_IO, OAB_E_INTERNAL. */
 OAB_API int oab_reader_open(int fd, const char *label, const struct oab_verify_opts *opts,
 			    struct oab_reader **out, struct oab_err *err);
 
