@@ -1187,7 +1187,7 @@ static int finish(struct oab_reader *r, int rc, struct oab_report **report, stru
 	struct oab_report *rep = r ? oab_reader_take_report(r) : NULL;
 
 	if (rep && rc == 0) {
-		rep->verified = 1;
+		rep->verified = rep->n_unrecorded == 0;
 		for (size_t i = 0; i < rep->n_checks; i++)
 			if (!rep->checks[i].ok)
 				rep->verified = 0;

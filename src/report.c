@@ -22,8 +22,13 @@ int oab_report_add_check(struct oab_report *r, int ok, const char *id, const cha
 	if (!r)
 		return ok;
 	nc = realloc(r->checks, (r->n_checks + 1) * sizeof(*nc));
-	if (!nc)
+	if (!nc) {
+		if (!ok) { /* a failure must never get lost */
+			r->n_unrecorded++;
+			r->verified = 0;
+		}
 		return ok;
+	}
 	r->checks = nc;
 	nc = &r->checks[r->n_checks++];
 	nc->ok = ok;

@@ -421,8 +421,15 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			bad = i + 1;
 			break;
 		}
+		/* A key that cannot be identified is never counted: it could be
+		 * one already counted (fail closed, e.g. out of memory). */
+		if (!sr->key_id) {
+			sr->trusted = 0;
+			sr->note = strdup("its key cannot be identified, not counted");
+			continue;
+		}
 		for (size_t j = first; j < rep->n_signers - 1; j++)
-			if (rep->signers[j].trusted == 1 && sr->key_id && rep->signers[j].key_id &&
+			if (rep->signers[j].trusted == 1 && rep->signers[j].key_id &&
 			    strcmp(rep->signers[j].key_id, sr->key_id) == 0) {
 				sr->trusted = 0;
 				if (asprintf(&sr->note, "same key as signer %zu, counted once",

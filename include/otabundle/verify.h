@@ -224,6 +224,8 @@ struct oab_report {
 	size_t n_checks;
 	size_t trusted_keys; /* distinct trusted keys with valid signatures */
 	int verified;        /* 1 if every check passed */
+	size_t n_unrecorded; /* failed checks that could not be recorded (out
+			      * of memory): the bundle is then never verified */
 };
 
 OAB_API void oab_report_free(struct oab_report *r);
