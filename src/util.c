@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -805,14 +806,24 @@ static int target_place(int dirfd, struct oab_target *t, int replace, struct oab
 int oab_targets_commit(int dirfd, struct oab_target *t, size_t n, int replace,
 		       struct oab_err *err)
 {
+	sigset_t stop, old;
 	size_t i;
+	int rc;
 
+	/* The renames and their undo are one step: SIGINT, SIGTERM and SIGHUP
+	 * wait for its end (this thread's mask only, restored after). */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, &old);
 	for (i = 0; i < n; i++)
 		t[i].state = 0;
 	for (i = 0; i < n; i++)
 		if (target_place(dirfd, &t[i], replace, err) < 0)
 			break;
-	if (i < n) {
+	rc = i < n ? -1 : 0;
+	if (rc < 0) {
 		/* Undo, newest first: originals back to their names, new entries
 		 * removed. */
 		while (i-- > 0) {
@@ -823,14 +834,15 @@ int oab_targets_commit(int dirfd, struct oab_target *t, size_t n, int replace,
 			t[i].state = 0;
 		}
 		(void)fsync(dirfd);
-		return -1;
+	} else {
+		for (i = 0; i < n; i++)
+			if (t[i].state == 2)
+				(void)unlinkat(dirfd, t[i].hidden, 0); /* the replaced original */
 	}
-	for (i = 0; i < n; i++)
-		if (t[i].state == 2)
-			(void)unlinkat(dirfd, t[i].hidden, 0); /* the replaced original */
-	if (fsync(dirfd) < 0 && errno != EINVAL)
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0 && fsync(dirfd) < 0 && errno != EINVAL)
 		return oab_err_set(err, OAB_E_IO, "fsync: %s", strerror(errno));
-	return 0;
+	return rc;
 }
 
 int oab_outfile_commit(struct oab_outfile *o, struct oab_err *err)
