@@ -38,6 +38,10 @@ int oab_read_file(const char *path, size_t limit, char **buf, size_t *len,
 		  struct oab_err *err);
 /* An anonymous temp file in dir (O_TMPFILE, else mkstemp + unlink). */
 int oab_anon_tmpfile(const char *dir, struct oab_err *err);
+/* An O_TMPFILE file in dir, which oab_targets_commit can link later; no
+ * unnamed fallback (an unlinked mkstemp file cannot be linked again):
+ * a file system without O_TMPFILE is a clear OAB_E_IO. */
+int oab_linkable_tmpfile(const char *dir, struct oab_err *err);
 /* Read a secret from "env:VAR", "file:PATH" or "fd:N" into buf (first
  * line, without newline). what names the source in messages (NULL: src
  * itself; give a neutral name where src must not be shown). Returns its

@@ -1360,7 +1360,7 @@ static struct oab_sink *extract_sink(void *arg, size_t i, struct oab_err *err)
 
 	if (!wanted(x->xo, it->name))
 		return &x->discard;
-	x->outs[i] = oab_anon_tmpfile(x->xo->dir, err);
+	x->outs[i] = oab_linkable_tmpfile(x->xo->dir, err);
 	if (x->outs[i] < 0)
 		return NULL;
 	fchmod(x->outs[i], it->kind == OAB_ITEM_SCRIPT ? 0755 : 0644);

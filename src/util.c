@@ -324,6 +324,20 @@ int oab_anon_tmpfile(const char *dir, struct oab_err *err)
 	return fd;
 }
 
+int oab_linkable_tmpfile(const char *dir, struct oab_err *err)
+{
+	int fd = openat(AT_FDCWD, dir && *dir ? dir : ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+		return oab_err_set(err, OAB_E_IO,
+				   "folder '%s': its file system cannot make unnamed temporary files (O_TMPFILE), which extract writes into before it links them; nothing written (extract into a local ext4, XFS, btrfs or tmpfs folder)",
+				   dir);
+	return oab_err_set(err, OAB_E_IO, "folder '%s': cannot create a temporary file: %s", dir,
+			   strerror(errno));
+}
+
 const char *oab_file_kind(mode_t mode)
 {
 	return S_ISDIR(mode) ? "a folder" : S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket"

@@ -55,4 +55,12 @@ for f in disk raw; do
 done
 # No temp files left behind in DIR.
 [ -z "$(ls -A "$T/x" | grep '^\.')" ] && ok "no temp files in DIR" || bad "temp files in DIR"
+# A file system without O_TMPFILE (NFS, vfat; here a shim): extract says so
+# at once and leaves nothing (an unnamed fallback could never be linked).
+mkdir "$T/notmp"
+with_shim OAB_SHIM_NO_TMPFILE=1 -- "$O" extract --ca "$PKI/ca.pem" -C "$T/notmp" "$T/b.oab" 2> "$T/notmp.err"
+rc=$?
+[ $rc -eq 3 ] && grep -q "cannot make unnamed temporary files (O_TMPFILE)" "$T/notmp.err" &&
+	ok "no O_TMPFILE: exit 3, $(cat "$T/notmp.err")" || bad "no O_TMPFILE: exit $rc: $(cat "$T/notmp.err")"
+[ -z "$(ls -A "$T/notmp")" ] && ok "no O_TMPFILE: nothing left" || bad "no O_TMPFILE left: $(ls -A "$T/notmp")"
 finish
