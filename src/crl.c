@@ -119,7 +119,7 @@ static int crl_of(X509_CRL *c, X509 *issuer)
  * "good" only with a current CRL of its issuer (thisUpdate <= now <
  * nextUpdate) that does not list it. */
 static int judge_one(X509 *x, X509 *issuer, STACK_OF(X509_CRL) *crls, int64_t now,
-		     struct oab_signer_report *sr, int64_t *next, char **crl_issuer, int *stale)
+		     struct oab_signer_report *sr, int64_t *next, int *stale)
 {
 	int current = 0;
 	int64_t best = -1;
@@ -162,60 +162,66 @@ static int judge_one(X509 *x, X509 *issuer, STACK_OF(X509_CRL) *crls, int64_t no
 		return 2;
 	if (*next < 0 || best < *next)
 		*next = best;
-	if (!*crl_issuer)
-		*crl_issuer = oab_name_str(X509_get_subject_name(issuer));
 	return 0;
 }
 
 char *oab_revocation_check(STACK_OF(X509) *path, STACK_OF(X509_CRL) *crls, int64_t now,
 			   int required, struct oab_signer_report *sr)
 {
-	int n = sk_X509_num(path);
+	int n = sk_X509_num(path), missing = -1, missing_stale = 0;
 	int64_t next = -1;
-	char *crl_issuer = NULL, *why = NULL, when[32];
+	char when[32], *who, *iss;
+	X509 *x;
+	int e;
 
 	sr->revocation = OAB_REV_NOT_CHECKED;
 	if (!required && sk_X509_CRL_num(crls) <= 0)
 		return NULL; /* nothing to check against, nothing asked */
-	/* every certificate below the anchor (the last of the path) */
+	/* every certificate below the anchor (the last of the path): a
+	 * revocation anywhere wins over a missing CRL elsewhere */
 	for (int i = 0; i + 1 < n; i++) {
-		X509 *x = sk_X509_value(path, i);
-		int stale = 0, r = judge_one(x, sk_X509_value(path, i + 1), crls, now, sr, &next,
-					     &crl_issuer, &stale);
-		char *who, *iss;
-		int e = 0;
+		int stale = 0, r = judge_one(sk_X509_value(path, i), sk_X509_value(path, i + 1), crls,
+					     now, sr, &next, &stale);
 
-		if (r == 0)
-			continue;
-		who = oab_name_str(X509_get_subject_name(x));
-		iss = oab_name_str(X509_get_issuer_name(x));
-		free(sr->revocation_note);
-		sr->revocation_note = NULL;
 		if (r == 1) {
-			sr->revocation = OAB_REV_REVOKED;
-			oab_time_format(sr->revoked_at, when);
-			e = asprintf(&sr->revocation_note, "certificate '%s' revoked on %s (%s)",
-				     who ? who : "?", sr->revoked_at >= 0 ? when : "?",
-				     sr->revoked_reason ? sr->revoked_reason : "?");
-		} else {
-			sr->revocation = OAB_REV_NO_CRL;
-			e = asprintf(&sr->revocation_note, "no current CRL from '%s' for certificate '%s'%s",
-				     iss ? iss : "?", who ? who : "?",
-				     stale ? " (its CRL is past nextUpdate)" : "");
+			missing = i;
+			break;
 		}
-		free(who);
-		free(iss);
-		if (e < 0)
-			sr->revocation_note = NULL;
-		free(crl_issuer);
-		if (r == 1 || required)
-			why = strdup(sr->revocation_note ? sr->revocation_note : "revocation check failed");
-		return why;
+		if (r == 2 && missing < 0) {
+			missing = i;
+			missing_stale = stale;
+		}
 	}
-	sr->revocation = OAB_REV_GOOD;
-	sr->crl_issuer = crl_issuer;
-	sr->crl_next_update = next;
-	if (n <= 1)
-		sr->revocation_note = strdup("the signer certificate is itself an anchor");
+	if (missing < 0) {
+		sr->revocation = OAB_REV_GOOD;
+		if (n > 1)
+			sr->crl_issuer = oab_name_str(X509_get_issuer_name(sk_X509_value(path, 0)));
+		sr->crl_next_update = next;
+		if (n <= 1)
+			sr->revocation_note = strdup("the signer certificate is itself an anchor");
+		return NULL;
+	}
+	x = sk_X509_value(path, missing);
+	who = oab_name_str(X509_get_subject_name(x));
+	iss = oab_name_str(X509_get_issuer_name(x));
+	free(sr->revocation_note);
+	if (sr->revoked_reason) {
+		sr->revocation = OAB_REV_REVOKED;
+		oab_time_format(sr->revoked_at, when);
+		e = asprintf(&sr->revocation_note, "certificate '%s' revoked on %s (%s)", who ? who : "?",
+			     sr->revoked_at >= 0 ? when : "?", sr->revoked_reason);
+	} else {
+		sr->revocation = OAB_REV_NO_CRL;
+		sr->crl_next_update = -1;
+		e = asprintf(&sr->revocation_note, "no current CRL from '%s' for certificate '%s'%s",
+			     iss ? iss : "?", who ? who : "?",
+			     missing_stale ? " (its CRL is past nextUpdate)" : "");
+	}
+	free(who);
+	free(iss);
+	if (e < 0)
+		sr->revocation_note = NULL;
+	if (sr->revocation == OAB_REV_REVOKED || required)
+		return strdup(sr->revocation_note ? sr->revocation_note : "revocation check failed");
 	return NULL;
 }

@@ -171,6 +171,20 @@ openssl cms -cmsout -print -inform DER -in "$T/room/m.sig" 2>/dev/null | grep -A
 expect 0 "" "$O" attach-signature -q -o "$T/room.oab" "$T/room/m.sig" "$T/u.oab"
 expect 0 "" $V --check-revocation "$T/room.oab"
 
+# 10. the stock audit of otabundle-format(5): the CRLs out of manifest.sig,
+# openssl verify -crl_check_all on the signer certificate.
+mkdir -p "$T/audit" && cd "$T/audit" || bad "no audit folder"
+tar -xf "$T/good.oab" manifest.sig
+openssl pkcs7 -inform DER -in manifest.sig -print_certs > all.pem 2>/dev/null
+awk '/^subject=.*CN *= *good/ { p = 1 } p { print } /END CERTIFICATE/ { p = 0 }' all.pem > signer.pem
+expect 0 "" openssl verify -crl_check_all -CAfile "$T/root.pem" -untrusted all.pem -CRLfile all.pem signer.pem
+tar -xf "$T/gone.oab" manifest.sig
+openssl pkcs7 -inform DER -in manifest.sig -print_certs > all.pem 2>/dev/null
+awk '/^subject=.*CN *= *gone/ { p = 1 } p { print } /END CERTIFICATE/ { p = 0 }' all.pem > signer.pem
+openssl verify -crl_check_all -CAfile "$T/root.pem" -untrusted all.pem -CRLfile all.pem signer.pem > out.txt 2>&1 &&
+	bad "stock audit accepted the revoked signer" || { grep -q "certificate revoked" out.txt && ok "stock audit: revoked" || bad "stock audit: $(cat out.txt)"; }
+cd "$T" || true
+
 # 9. bad --crl files: usage errors, nothing written.
 printf 'not a CRL\n' > "$T/garbage.crl"
 expect 2 "CRL file '.*garbage.crl': no PEM X509 CRL found" signed good "$T/x.oab" --crl "$T/garbage.crl"
