@@ -127,6 +127,12 @@ void cli_verify_hint(const struct cli_verify_args *va, const struct oab_report *
 	 "judge expiry and certificates at this RFC 3339 time"},                           \
 	{"allow-weak", 0, 1007, NULL, 0, CLI_C_NONE,                                         \
 	 "accept SHA-1 and RSA keys of 1024-2047 bits (old bundles)"}
+/* verify/extract revocation options (ids 1101-1102, cli_verify_option). */
+#define CLI_CRL_VERIFY_OPTS                                                                  \
+	{"crl", 0, 1101, "PEM", CLI_REPEAT, CLI_C_FILE,                                      \
+	 "also use the CRLs in PEM (besides those in the bundle)"},                         \
+	{"check-revocation", 0, 1102, NULL, 0, CLI_C_NONE,                                   \
+	 "require a current CRL for every certificate below the anchor"}
 
 /* build --source-root, at most this many. */
 #define CLI_MAX_SOURCE_ROOTS 64
@@ -170,6 +176,17 @@ struct cli_signer_args {
 	{"json", 0, 'J', NULL, 0, CLI_C_NONE, "print one JSON document (otabundle-json(5))"}
 #define CLI_QUIET_OPT {"quiet", 'q', 'q', NULL, 0, CLI_C_NONE, "print no report and no progress"}
 int cli_anchor_option(struct oab_trust **t, int opt, const char *arg, int *status);
+/* build/sign --crl: CRL files to embed in the signature. */
+struct cli_crl_args {
+	const char *files[OAB_MAX_CRLS];
+	size_t n;
+};
+#define CLI_CRL_EMBED_OPT                                                                    \
+	{"crl", 0, 2101, "PEM", CLI_REPEAT, CLI_C_FILE,                                      \
+	 "embed the CRLs in PEM in the signature (checked offline by verify)"}
+/* 1 consumed, 0 not ours, -1 error (exit status in *status). */
+int cli_crl_option(struct cli_crl_args *ca, const char *cmd, int opt, const char *arg,
+		   int *status);
 /* 1 consumed, 0 not ours, -1 error (exit status in *status). */
 int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, const char *arg,
 		      int *status);

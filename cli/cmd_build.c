@@ -40,6 +40,7 @@ const struct cli_opt cli_build_opts[] = {
 	{"output", 'o', 'o', "OUT", 0, CLI_C_FILE, "bundle to write (default: NAME-VERSION.oab)"},
 	CLI_SIGNER_OPTS,
 	CLI_ANCHOR_OPTS,
+	CLI_CRL_EMBED_OPT,
 	{"source-root", 0, 'R', "DIR", CLI_REPEAT, CLI_C_DIR,
 	 "also read sources beneath DIR (default: the manifest's folder only)"},
 	{"unsigned", 0, 'U', NULL, 0, CLI_C_NONE, "build without signing (sign it later)"},
@@ -55,6 +56,7 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 {
 	struct cli_parser p = {.cmd = cli_find("build")};
 	struct cli_signer_args sa = {0};
+	struct cli_crl_args crl = {0};
 	struct cli_progress prog;
 	struct oab_build_opts o = {.build_time = -1};
 	struct oab_manifest *m = NULL;
@@ -72,6 +74,8 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		r = cli_signer_option(&sa, "build", opt, optarg, &st);
 		if (r == 0)
 			r = cli_anchor_option(trust, opt, optarg, &st);
+		if (r == 0)
+			r = cli_crl_option(&crl, "build", opt, optarg, &st);
 		if (r < 0)
 			return st;
 		if (r > 0)
@@ -127,6 +131,8 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 	o.n_signers = sa.nk;
 	o.chain_files = sa.chain;
 	o.n_chain_files = sa.nch;
+	o.crl_files = crl.files;
+	o.n_crl_files = crl.n;
 	o.trust = *trust;
 	o.warn = cli_warn;
 	o.source_roots = roots;

@@ -51,6 +51,7 @@ static void report_written(const struct oab_extract_opts *xo, const struct oab_m
 
 const struct cli_opt cli_extract_opts[] = {
 	CLI_VERIFY_OPTS,
+	CLI_CRL_VERIFY_OPTS,
 	{"directory", 'C', 'C', "DIR", 0, CLI_C_DIR, "write the payloads into the folder DIR"},
 	{"force", 'f', 'f', NULL, 0, CLI_C_NONE, "replace files that exist in DIR"},
 	CLI_JSON_OPT,

@@ -25,6 +25,7 @@ const struct cli_opt cli_sign_opts[] = {
 	 "write the signed bundle here (default: replace BUNDLE)"},
 	CLI_SIGNER_OPTS,
 	CLI_ANCHOR_OPTS,
+	CLI_CRL_EMBED_OPT,
 	{"replace", 0, 'R', NULL, 0, CLI_C_NONE, "drop the existing signatures first (key rotation)"},
 	{"detached", 0, 'D', NULL, 0, CLI_C_NONE,
 	 "sign a manifest from export-manifest, writing the signature to -o"},
@@ -54,6 +55,7 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 {
 	struct cli_parser p = {.cmd = cli_find("sign")};
 	struct cli_signer_args sa = {0};
+	struct cli_crl_args crl = {0};
 	struct oab_sign_opts o = {0};
 	struct oab_err err = {0};
 	const char *existing = NULL;
@@ -67,6 +69,8 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 		r = cli_signer_option(&sa, "sign", opt, optarg, &st);
 		if (r == 0)
 			r = cli_anchor_option(trust, opt, optarg, &st);
+		if (r == 0)
+			r = cli_crl_option(&crl, "sign", opt, optarg, &st);
 		if (r < 0)
 			return st;
 		if (r > 0)
@@ -114,6 +118,9 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 	o.n_signers = sa.nk;
 	o.chain_files = sa.chain;
 	o.n_chain_files = sa.nch;
+	o.crl_files = crl.files;
+	o.n_crl_files = crl.n;
+	o.warn = cli_warn;
 	o.trust = *trust;
 	if (detached) {
 		rc = oab_sign_detached(argv[optind], existing, o.output, &o, &err);

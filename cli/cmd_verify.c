@@ -82,6 +82,15 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 	case 1007:
 		va->opts.allow_weak = 1;
 		return 1;
+	case 1101:
+		if ((*status = cli_input("--crl", arg, 0)))
+			return -1;
+		if (oab_trust_add_crl(va->trust, arg, &err) < 0)
+			goto fail;
+		return 1;
+	case 1102:
+		va->opts.check_revocation = 1;
+		return 1;
 	default:
 		return 0;
 	}
@@ -126,6 +135,7 @@ void cli_verify_hint(const struct cli_verify_args *va, const struct oab_report *
 
 const struct cli_opt cli_verify_opts[] = {
 	CLI_VERIFY_OPTS,
+	CLI_CRL_VERIFY_OPTS,
 	CLI_JSON_OPT,
 	CLI_QUIET_OPT,
 	CLI_HELP_OPT,

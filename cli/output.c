@@ -207,6 +207,37 @@ static void text_manifest(FILE *f, const struct oab_manifest *m, int judged)
 	}
 }
 
+/* One signer's revocation status (otabundle(1) REVOCATION). */
+static void text_revocation(FILE *f, const struct oab_signer_report *s)
+{
+	char t[32];
+
+	fprintf(f, "     revocation ");
+	switch (s->revocation) {
+	case OAB_REV_GOOD:
+		tstr(s->crl_next_update, t);
+		fprintf(f, "good");
+		if (s->crl_issuer) {
+			fprintf(f, " (CRL from ");
+			put(f, s->crl_issuer);
+			fprintf(f, ", next update %s)", t);
+		} else if (s->revocation_note) {
+			fprintf(f, ": ");
+			put(f, s->revocation_note);
+		}
+		break;
+	case OAB_REV_REVOKED:
+	case OAB_REV_NO_CRL:
+		fprintf(f, s->revocation == OAB_REV_REVOKED ? "REVOKED: " : "no current CRL%s: ",
+			s->trusted == 1 ? " (warning)" : "");
+		put(f, s->revocation_note);
+		break;
+	default:
+		fprintf(f, "not checked");
+	}
+	fputc('\n', f);
+}
+
 void cli_report_text(FILE *f, const struct oab_report *r, int judged)
 {
 	char t1[32], t2[32], t3[32];
@@ -239,6 +270,7 @@ void cli_report_text(FILE *f, const struct oab_report *r, int judged)
 			if (s->note)
 				fputs(": ", f), put(f, s->note);
 			fputc('\n', f);
+			text_revocation(f, s);
 		}
 	}
 	if (judged && r->n_checks) {
@@ -402,6 +434,25 @@ static json_t *jtime(int64_t t)
 	return json_string(b);
 }
 
+/* otabundle-json(5) signers[].revocation */
+static json_t *json_revocation(const struct oab_signer_report *s)
+{
+	static const char *const status[] = {[OAB_REV_NOT_CHECKED] = "not-checked",
+					     [OAB_REV_GOOD] = "good",
+					     [OAB_REV_REVOKED] = "revoked",
+					     [OAB_REV_NO_CRL] = "no-current-crl"};
+	json_t *o = json_object();
+	unsigned k = (unsigned)s->revocation;
+
+	json_object_set_new(o, "status", cli_jstr(k < 4 ? status[k] : "not-checked"));
+	json_object_set_new(o, "crl-issuer", jstr(s->crl_issuer));
+	json_object_set_new(o, "next-update", jtime(s->crl_next_update));
+	json_object_set_new(o, "revoked-at", jtime(s->revoked_at));
+	json_object_set_new(o, "reason", jstr(s->revoked_reason));
+	json_object_set_new(o, "note", jstr(s->revocation_note));
+	return o;
+}
+
 static json_t *jtri(int v)
 {
 	return v < 0 ? json_null() : json_boolean(v);
@@ -498,6 +549,7 @@ void cli_report_json(json_t *root, const struct oab_report *r, int judged)
 		json_object_set_new(o, "signature-valid", jtri(s->signature_ok));
 		json_object_set_new(o, "trusted", jtri(s->trusted));
 		json_object_set_new(o, "note", jstr(s->note));
+		json_object_set_new(o, "revocation", json_revocation(s));
 		json_array_append_new(sig, o);
 	}
 	json_object_set_new(root, "signers", sig);

@@ -62,6 +62,21 @@ int cli_anchor_option(struct oab_trust **t, int opt, const char *arg, int *statu
 	return -1;
 }
 
+int cli_crl_option(struct cli_crl_args *ca, const char *cmd, int opt, const char *arg,
+		   int *status)
+{
+	if (opt != 2101)
+		return 0;
+	if (ca->n == OAB_MAX_CRLS) {
+		*status = cli_usage(cmd, "at most %d --crl files", OAB_MAX_CRLS);
+		return -1;
+	}
+	if ((*status = cli_input("--crl", arg, 0)))
+		return -1;
+	ca->files[ca->n++] = arg;
+	return 1;
+}
+
 int cli_signer_option(struct cli_signer_args *sa, const char *cmd, int opt, const char *arg,
 		      int *status)
 {

@@ -12,24 +12,24 @@ _otabundle() {
 	case $cmd in
 	build)
 		case $prev in
-		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust|--crl) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--source-root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 		--pass|--pin) COMPREPLY=($(compgen -W 'env: file: fd:' -- "$cur")); return ;;
 		-j|--jobs) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --source-root --unsigned --ultra -j --jobs --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --crl --source-root --unsigned --ultra -j --jobs --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
 		;;
 	verify)
 		case $prev in
-		--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--ca|--trust|--crl) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
@@ -45,23 +45,23 @@ _otabundle() {
 		;;
 	extract)
 		case $prev in
-		--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--ca|--trust|--crl) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		-C|--directory) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 		--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak -C --directory -f --force --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation -C --directory -f --force --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
 		;;
 	sign)
 		case $prev in
-		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust|--sig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust|--crl|--sig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--pass|--pin) COMPREPLY=($(compgen -W 'env: file: fd:' -- "$cur")); return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --replace --detached --sig --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --crl --replace --detached --sig --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi

@@ -198,6 +198,91 @@ int oab_cms_encode(CMS_ContentInfo *cms, unsigned char **der, size_t *len, struc
 	return 0;
 }
 
+/* ---- CRLs in the signature (build/sign --crl) ---------------------------- */
+
+int oab_crls_for_signing(const char *const *files, size_t n, int64_t now, oab_warn_fn warn,
+			 void *warn_arg, STACK_OF(X509_CRL) **out, struct oab_err *err)
+{
+	*out = NULL;
+	for (size_t i = 0; i < n; i++) {
+		STACK_OF(X509_CRL) *sk;
+		int from = *out ? sk_X509_CRL_num(*out) : 0;
+
+		if (oab_crls_load(files[i], &sk, err) < 0 ||
+		    oab_crls_append(out, sk, "CRL files", err) < 0) {
+			sk_X509_CRL_pop_free(sk, X509_CRL_free);
+			goto fail;
+		}
+		sk_X509_CRL_pop_free(sk, X509_CRL_free);
+		for (int j = from; warn && j < sk_X509_CRL_num(*out); j++) {
+			X509_CRL *c = sk_X509_CRL_value(*out, j);
+			const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(c);
+			char msg[OAB_ERR_MAX], when[32], *iss;
+
+			if (nu && oab_asn1_time(nu) > now)
+				continue;
+			iss = oab_name_str(X509_CRL_get_issuer(c));
+			oab_time_format(nu ? oab_asn1_time(nu) : 0, when);
+			snprintf(msg, sizeof(msg),
+				 nu ? "CRL of '%s' in '%s' is past its nextUpdate (%s): a verify that requires revocation checks will not count it as current"
+				    : "CRL of '%s' in '%s' has no nextUpdate%.0s: a verify that requires revocation checks will not count it as current",
+				 iss ? iss : "?", files[i], when);
+			free(iss);
+			warn(warn_arg, msg);
+		}
+	}
+	return 0;
+fail:
+	sk_X509_CRL_pop_free(*out, X509_CRL_free);
+	*out = NULL;
+	return -1;
+}
+
+int oab_cms_der_add_crls(unsigned char **der, size_t *len, STACK_OF(X509_CRL) *crls,
+			 struct oab_err *err)
+{
+	const unsigned char *p = *der;
+	CMS_ContentInfo *cms, *check;
+	unsigned char *out = NULL;
+	size_t out_len = 0;
+
+	if (!crls || sk_X509_CRL_num(crls) == 0)
+		return 0;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)*len);
+	if (!cms)
+		return oab_err_ssl(err, OAB_E_INTERNAL, "cannot read back the signature");
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		STACK_OF(X509_CRL) *have = CMS_get1_crls(cms);
+		int dup = 0;
+
+		for (int j = 0; have && j < sk_X509_CRL_num(have); j++)
+			dup |= X509_CRL_match(sk_X509_CRL_value(have, j), sk_X509_CRL_value(crls, i)) == 0;
+		sk_X509_CRL_pop_free(have, X509_CRL_free);
+		if (!dup && CMS_add1_crl(cms, sk_X509_CRL_value(crls, i)) != 1) {
+			CMS_ContentInfo_free(cms);
+			return oab_err_ssl(err, OAB_E_INTERNAL, "cannot add a CRL to the signature");
+		}
+	}
+	ERR_clear_error();
+	if (oab_cms_encode(cms, &out, &out_len, err) < 0) {
+		CMS_ContentInfo_free(cms);
+		return -1;
+	}
+	CMS_ContentInfo_free(cms);
+	/* What verify would refuse (too many certificates and CRLs, too
+	 * large) is refused here, before anything is written. */
+	if (!(check = oab_cms_parse(out, out_len, err))) {
+		free(out);
+		err->code = OAB_E_USAGE;
+		return oab_err_prefix(err, "with the CRL files: ");
+	}
+	CMS_ContentInfo_free(check);
+	free(*der);
+	*der = out;
+	*len = out_len;
+	return 0;
+}
+
 /* ---- judging signers before they sign ----------------------------------- */
 
 static void warnf(const struct oab_signer_spec *spec, const char *fmt, ...)
@@ -285,7 +370,7 @@ int oab_signers_judge(const struct oab_signer_spec *specs, struct oab_signer *s,
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (oab_trust_evaluate(trust, cms, probe, sizeof(probe) - 1, now, (unsigned)n, 0, rep, err) == 0) {
+	if (oab_trust_evaluate(trust, cms, probe, sizeof(probe) - 1, now, (unsigned)n, 0, 0, rep, err) == 0) {
 		rc = 0;
 		goto out;
 	}

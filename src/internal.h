@@ -418,12 +418,28 @@ int64_t oab_asn1_time(const ASN1_TIME *t);
 /* Check every signer of cms over data, and judge each against trust at
  * time now. Fills report signers and checks. Returns 0 if every signature
  * is valid and at least threshold distinct trusted keys signed; allow_weak
- * relaxes the algorithm policy (oab_cms_signer_policy). With
+ * relaxes the algorithm policy (oab_cms_signer_policy); check_rev
+ * requires current CRLs (oab_revocation_check; the bundle's CRLs and
+ * trust's --crl ones are used either way). With
  * trust == NULL only describes the signers (inspect). */
 int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       const unsigned char *data, size_t len, int64_t now,
-		       unsigned threshold, int allow_weak, struct oab_report *rep,
+		       unsigned threshold, int allow_weak, int check_rev, struct oab_report *rep,
 		       struct oab_err *err);
+
+/* crl.c ------------------------------------------------------------- */
+/* Every CRL of a PEM file (at least one; at most OAB_MAX_CRL_BYTES and
+ * OAB_MAX_CRLS) into *out. */
+int oab_crls_load(const char *path, STACK_OF(X509_CRL) **out, struct oab_err *err);
+/* Move from's CRLs to *to (created if NULL), at most OAB_MAX_CRLS in all. */
+int oab_crls_append(STACK_OF(X509_CRL) **to, STACK_OF(X509_CRL) *from, const char *what,
+		    struct oab_err *err);
+/* Judge a validated path (leaf first, anchor last) against crls at time
+ * now (otabundle(1) REVOCATION), filling sr's revocation fields. Returns
+ * NULL if accepted, else why (free it): a revoked certificate always; no
+ * current CRL only when required. */
+char *oab_revocation_check(STACK_OF(X509) *path, STACK_OF(X509_CRL) *crls, int64_t now,
+			   int required, struct oab_signer_report *sr);
 
 /* cms_sign.c -------------------------------------------------------- */
 /* Detached CMS SignedData (DER) over data, one SignerInfo per signer. */
@@ -436,6 +452,15 @@ int oab_cms_add_signers(CMS_ContentInfo *cms, struct oab_signer *signers, size_t
 			STACK_OF(X509) *chain, struct oab_err *err);
 int oab_cms_encode(CMS_ContentInfo *cms, unsigned char **der, size_t *len,
 		   struct oab_err *err);
+/* build/sign --crl: load every CRL of files (OAB_E_USAGE if one does not
+ * parse), warning through warn of one past its nextUpdate at now; *out
+ * NULL when n == 0. */
+int oab_crls_for_signing(const char *const *files, size_t n, int64_t now, oab_warn_fn warn,
+			 void *warn_arg, STACK_OF(X509_CRL) **out, struct oab_err *err);
+/* Put crls (may be NULL) in the crls field of the SignedData *der,
+ * re-encoding it (the signatures do not cover that field). */
+int oab_cms_der_add_crls(unsigned char **der, size_t *len, STACK_OF(X509_CRL) *crls,
+			 struct oab_err *err);
 /* Before a build or sign writes anything: with trust, a signature by
  * these signers with this chain must verify at time now (each signer
  * trusted), else OAB_E_KEY naming the signer and why. Without trust, what

@@ -63,6 +63,7 @@ struct oab_signer_report *oab_report_add_signer(struct oab_report *r)
 	ns = &r->signers[r->n_signers++];
 	memset(ns, 0, sizeof(*ns));
 	ns->signing_time = ns->not_before = ns->not_after = -1;
+	ns->crl_next_update = ns->revoked_at = -1;
 	return ns;
 }
 
@@ -80,6 +81,9 @@ void oab_report_free(struct oab_report *r)
 		free(s->key_type);
 		free(s->key_id);
 		free(s->note);
+		free(s->revocation_note);
+		free(s->crl_issuer);
+		free(s->revoked_reason);
 	}
 	free(r->signers);
 	for (size_t i = 0; i < r->n_checks; i++) {

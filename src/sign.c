@@ -8,6 +8,7 @@
  * damaged bundle is never signed. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,7 @@ int oab_sign(const char *bundle, const struct oab_sign_opts *o, struct oab_err *
 	struct oab_reader *r = NULL;
 	struct oab_signer *signers = NULL;
 	STACK_OF(X509) *chain = NULL;
+	STACK_OF(X509_CRL) *crls = NULL;
 	struct oab_outfile out = {.fd = -1, .dirfd = -1};
 	struct archive *w = NULL;
 	const unsigned char *yaml, *sig;
@@ -213,12 +215,16 @@ int oab_sign(const char *bundle, const struct oab_sign_opts *o, struct oab_err *
 	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, o->trust,
 			     &signers, &chain, err) < 0)
 		return -1;
+	if (oab_crls_for_signing(o->crl_files, o->n_crl_files, (int64_t)time(NULL), o->warn,
+				 o->warn_arg, &crls, err) < 0)
+		goto out;
 	if (open_bundle(bundle, o->progress, o->progress_arg, &fd, &r, err) < 0)
 		goto out;
 	oab_reader_raw(r, &yaml, &ylen, &sig, &siglen);
 	created = oab_reader_manifest(r)->created;
 	if (new_signature((const char *)yaml, ylen, o->replace ? NULL : oab_reader_cms(r), signers,
-			  o->n_signers, chain, o->attach, o->replace, &der, &der_len, err) < 0)
+			  o->n_signers, chain, o->attach, o->replace, &der, &der_len, err) < 0 ||
+	    oab_cms_der_add_crls(&der, &der_len, crls, err) < 0)
 		goto out;
 	if (oab_outfile_open(&out, o->output ? o->output : bundle, err) < 0 ||
 	    oab_wr_open(&w, out.fd, err) < 0)
@@ -247,6 +253,7 @@ out:
 	close_bundle(fd, r);
 	oab_signers_free(signers, o->n_signers);
 	sk_X509_pop_free(chain, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	free(der);
 	return rc;
 }
@@ -308,6 +315,7 @@ int oab_sign_detached(const char *manifest, const char *existing_sig, const char
 {
 	struct oab_signer *signers = NULL;
 	STACK_OF(X509) *chain = NULL;
+	STACK_OF(X509_CRL) *crls = NULL;
 	CMS_ContentInfo *existing = NULL;
 	struct oab_manifest *m = NULL;
 	unsigned char *der = NULL;
@@ -325,6 +333,9 @@ int oab_sign_detached(const char *manifest, const char *existing_sig, const char
 	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, o->trust,
 			     &signers, &chain, err) < 0)
 		return -1;
+	if (oab_crls_for_signing(o->crl_files, o->n_crl_files, (int64_t)time(NULL), o->warn,
+				 o->warn_arg, &crls, err) < 0)
+		goto out;
 	if (oab_read_file(manifest, OAB_MAX_MANIFEST_BYTES, &yaml, &len, err) < 0)
 		goto out;
 	/* Only a resolved manifest is worth a signature. */
@@ -335,7 +346,8 @@ int oab_sign_detached(const char *manifest, const char *existing_sig, const char
 	if (existing_sig && !(existing = load_cms_file(existing_sig, err)))
 		goto out;
 	if (new_signature(yaml, len, o->replace ? NULL : existing, signers, o->n_signers, chain,
-			  NULL, o->replace, &der, &der_len, err) < 0)
+			  NULL, o->replace, &der, &der_len, err) < 0 ||
+	    oab_cms_der_add_crls(&der, &der_len, crls, err) < 0)
 		goto out;
 	rc = write_small(sig_out, der, der_len, err);
 out:
@@ -343,6 +355,7 @@ out:
 	CMS_ContentInfo_free(existing);
 	oab_signers_free(signers, o->n_signers);
 	sk_X509_pop_free(chain, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	free(yaml);
 	free(der);
 	return rc;

@@ -21,6 +21,7 @@ struct oab_trust {
 	EVP_PKEY **pinned;
 	char **pinned_from;
 	size_t n_pinned;
+	STACK_OF(X509_CRL) *crls; /* --crl: added to each bundle's own */
 };
 
 struct oab_trust *oab_trust_new(void)
@@ -45,6 +46,7 @@ void oab_trust_free(struct oab_trust *t)
 	}
 	free(t->pinned);
 	free(t->pinned_from);
+	sk_X509_CRL_pop_free(t->crls, X509_CRL_free);
 	free(t);
 }
 
@@ -68,6 +70,18 @@ int oab_trust_add_ca(struct oab_trust *t, const char *path, struct oab_err *err)
 		}
 	sk_X509_free(sk);
 	return 0;
+}
+
+int oab_trust_add_crl(struct oab_trust *t, const char *path, struct oab_err *err)
+{
+	STACK_OF(X509_CRL) *sk;
+	int rc;
+
+	if (oab_crls_load(path, &sk, err) < 0)
+		return -1;
+	rc = oab_crls_append(&t->crls, sk, "CRL files", err);
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	return rc;
 }
 
 static int pin_push(struct oab_trust *t, EVP_PKEY *k, const char *path)
@@ -269,7 +283,8 @@ static char *chain_policy(STACK_OF(X509) *path, int allow_weak, int *weak)
 }
 
 static char *chain_check(const struct oab_trust *t, X509 *leaf, STACK_OF(X509) *untrusted,
-			 int64_t now, int allow_weak, int *weak)
+			 int64_t now, int allow_weak, int *weak,
+			 STACK_OF(X509_CRL) *crls, int check_rev, struct oab_signer_report *sr)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -312,6 +327,8 @@ static char *chain_check(const struct oab_trust *t, X509 *leaf, STACK_OF(X509) *
 		why = strdup("signer certificate's keyUsage does not allow digitalSignature");
 		goto out;
 	}
+	/* revocation: our own check on the path built (otabundle(1) REVOCATION) */
+	why = oab_revocation_check(X509_STORE_CTX_get0_chain(ctx), crls, now, check_rev, sr);
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
@@ -329,11 +346,12 @@ static const char *pinned_match(const struct oab_trust *t, EVP_PKEY *k)
 
 int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       const unsigned char *data, size_t len, int64_t now,
-		       unsigned threshold, int allow_weak, struct oab_report *rep,
+		       unsigned threshold, int allow_weak, int check_rev, struct oab_report *rep,
 		       struct oab_err *err)
 {
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	STACK_OF(X509) *certs = CMS_get1_certs(cms);
+	STACK_OF(X509_CRL) *crls = CMS_get1_crls(cms);
 	BIO *content = NULL, *chain = NULL;
 	int n = sis ? sk_CMS_SignerInfo_num(sis) : 0;
 	int bad = 0, refused = 0, rc = -1;
@@ -355,6 +373,16 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 	}
 	CMS_set1_signers_certs(cms, NULL, 0);
 	ERR_clear_error();
+	if (!crls && !(crls = sk_X509_CRL_new_null())) {
+		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (int j = 0; trust && trust->crls && j < sk_X509_CRL_num(trust->crls); j++)
+		if (X509_CRL_up_ref(sk_X509_CRL_value(trust->crls, j)) != 1 ||
+		    !sk_X509_CRL_push(crls, sk_X509_CRL_value(trust->crls, j))) {
+			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+			goto out;
+		}
 	if (trust) {
 		if (oab_cms_rsa_budget(cms, err) < 0) {
 			oab_report_add_check(rep, 0, "signature", NULL, "%s", err->msg);
@@ -444,7 +472,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 				sr->note = NULL;
 		} else if (sk_X509_num(trust->cas) > 0) {
 			int w = 0;
-			char *cwhy = chain_check(trust, cert, certs, now, allow_weak, &w);
+			char *cwhy = chain_check(trust, cert, certs, now, allow_weak, &w, crls, check_rev, sr);
 
 			weak[i] = (unsigned char)(cwhy && w);
 
@@ -508,5 +536,6 @@ out:
 	ERR_clear_error();
 	oab_cms_digest_close(chain, content);
 	sk_X509_pop_free(certs, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	return rc;
 }

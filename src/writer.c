@@ -334,6 +334,7 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 {
 	struct oab_signer *signers = NULL;
 	STACK_OF(X509) *chain = NULL;
+	STACK_OF(X509_CRL) *crls = NULL;
 	struct oab_outfile out = {.fd = -1, .dirfd = -1}, out2 = {.fd = -1, .dirfd = -1};
 	struct archive *a = NULL;
 	int threads = o->threads > 0 ? o->threads : oab_online_cpus();
@@ -388,7 +389,9 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 		close(fd);
 	}
 	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files,
-			     o->trust, &signers, &chain, err) < 0)
+			     o->trust, &signers, &chain, err) < 0 ||
+	    oab_crls_for_signing(o->crl_files, o->n_crl_files, (int64_t)time(NULL), o->warn,
+				 o->warn_arg, &crls, err) < 0)
 		goto out;
 	if (oab_outfile_open(&out, o->output, err) < 0)
 		goto out;
@@ -416,6 +419,8 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 		goto out;
 	if (o->n_signers && oab_cms_sign((unsigned char *)yaml, ylen, signers, o->n_signers,
 					 chain, &sig, &siglen, err) < 0)
+		goto out;
+	if (sig && oab_cms_der_add_crls(&sig, &siglen, crls, err) < 0)
 		goto out;
 
 	/* Signed bundles: the head goes in front of the members in place.
@@ -461,6 +466,7 @@ out:
 	oab_outfile_abort(&out);
 	oab_signers_free(signers, o->n_signers);
 	sk_X509_pop_free(chain, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	free(slot);
 	free(seen);
 	oab_roots_close(&roots);

@@ -95,6 +95,11 @@ struct oab_build_opts {
 	size_t n_signers;
 	const char *const *chain_files; /* PEM files of intermediates to embed */
 	size_t n_chain_files;
+	/* PEM files of CRLs to embed in the signature's crls field (otabundle(1)
+	 * REVOCATION); each must parse (OAB_E_USAGE), one past its nextUpdate
+	 * goes to warn. At most OAB_MAX_CRLS. */
+	const char *const *crl_files;
+	size_t n_crl_files;
 	int threads;        /* zstd workers; <= 0: all online CPUs */
 	/* the bundle's `created` time and member times: 0 (or less):
 	 * $SOURCE_DATE_EPOCH if set, else the current time */
@@ -163,6 +168,10 @@ struct oab_sign_opts {
 	size_t n_signers;
 	const char *const *chain_files;
 	size_t n_chain_files;
+	const char *const *crl_files; /* as in struct oab_build_opts */
+	size_t n_crl_files;
+	oab_warn_fn warn;             /* CRL warnings; may be NULL */
+	void *warn_arg;
 	int replace;        /* drop the existing signers first (key rotation) */
 	const char *attach; /* oab_sign: use this CMS file (DER or PEM) as the
 			     * new manifest.sig instead of signing here */

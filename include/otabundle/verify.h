@@ -47,6 +47,12 @@ extern "C" {
 #define OAB_CHUNK_MIN (64 * 1024)
 #define OAB_CHUNK_MAX (16 * 1024 * 1024)
 #define OAB_CHUNK_DEFAULT (1024 * 1024) /* doubled while an item has > 2048 */
+/* Certificate revocation lists (otabundle(1) REVOCATION): a --crl file
+ * (build, sign, verify) is at most OAB_MAX_CRL_BYTES; at most
+ * OAB_MAX_CRLS of them in all are embedded or added. A bundle's own CRLs
+ * count against manifest.sig's certificate limit (32) and size. */
+#define OAB_MAX_CRL_BYTES (1024 * 1024)
+#define OAB_MAX_CRLS 32
 
 
 /* ------------------------------------------------------------------ */
@@ -145,6 +151,11 @@ OAB_API int oab_trust_add_ca(struct oab_trust *t, const char *pem_path,
  * these keys is trusted without any chain. */
 OAB_API int oab_trust_add_pinned(struct oab_trust *t, const char *pem_path,
 			 struct oab_err *err);
+/* Add the CRLs of a PEM file to those a bundle carries (otabundle(1)
+ * REVOCATION); each counts only when its issuer's signature on it
+ * verifies. At most OAB_MAX_CRLS in all (OAB_E_USAGE). */
+OAB_API int oab_trust_add_crl(struct oab_trust *t, const char *pem_path,
+		      struct oab_err *err);
 OAB_API size_t oab_trust_count(const struct oab_trust *t);
 OAB_API void oab_trust_free(struct oab_trust *t);
 
@@ -164,6 +175,9 @@ OAB_API void oab_trust_free(struct oab_trust *t);
  *  - threshold: distinct trusted keys that must have signed; 0 means 1.
  *  - allow_weak: 0 refuses SHA-1 and RSA below 2048 bits (otabundle(1)
  *    ALGORITHM POLICY); 1 accepts them for old bundles.
+ *  - check_revocation: 1 requires a current CRL for every certificate
+ *    below the anchor in each signer's chain (otabundle(1) REVOCATION);
+ *    0 still rejects a certificate that an available CRL revokes.
  *  - compatible: NULL does not check the device name (there is no safe
  *    default name); set it to the device's name to refuse bundles made
  *    for other devices.
@@ -176,6 +190,7 @@ struct oab_verify_opts {
 	int64_t now;                   /* 0 (or less): the current time */
 	unsigned threshold;            /* distinct trusted keys needed; 0 = 1 */
 	int allow_weak;                /* 0: refuse weak algorithms (default) */
+	int check_revocation;          /* 1: require current CRLs */
 	oab_progress_fn progress;      /* may be NULL */
 	void *progress_arg;
 };
@@ -199,6 +214,18 @@ struct oab_signer_report {
 	int signature_ok; /* 1 valid, 0 invalid, -1 not checked (inspect) */
 	int trusted;      /* 1 trusted and counted, 0 not, -1 not checked */
 	char *note;       /* why (untrusted, duplicate key, ...), may be NULL */
+	/* Revocation of the signer's validated chain (otabundle(1) REVOCATION) */
+	enum oab_revocation {
+		OAB_REV_NOT_CHECKED = 0, /* no CRL available and none required, pinned, inspect */
+		OAB_REV_GOOD,            /* a current CRL for each certificate, none revoked */
+		OAB_REV_REVOKED,         /* revoked_at, revoked_reason */
+		OAB_REV_NO_CRL,          /* no current CRL for some certificate */
+	} revocation;
+	char *revocation_note;   /* why, may be NULL */
+	char *crl_issuer;        /* GOOD: issuer of the signer certificate's CRL */
+	int64_t crl_next_update; /* GOOD: earliest nextUpdate of the CRLs used; else -1 */
+	int64_t revoked_at;      /* REVOKED: revocationDate; else -1 */
+	char *revoked_reason;    /* REVOKED: "keyCompromise", "superseded", ... */
 };
 
 /* One check made by verify/extract. id is stable across releases (the

@@ -11,6 +11,10 @@ import json
 import sys
 
 
+# signers[].revocation.status, as otabundle-json(5) lists them
+REVOCATION_STATUS = {"not-checked", "good", "revoked", "no-current-crl"}
+
+
 def load_spec(path):
     spec, ids, details, sect = {}, set(), set(), None
     for line in open(path, encoding="utf-8"):
@@ -70,6 +74,9 @@ def check_obj(obj, sect, spec, ids, where, errors, command=None, success=False):
                     check_obj(v, key, spec, ids, "%s.%s[%d]" % (where, key, i), errors)
         if sect == "checks" and key == "id" and value not in ids:
             errors.append("%s: check id '%s' is not in CHECK IDS" % (where, value))
+        if sect == "revocation" and key == "status" and value not in REVOCATION_STATUS:
+            errors.append("%s: revocation status '%s' is not one of %s" % (where, value,
+                                                                     sorted(REVOCATION_STATUS)))
     for key, (typ, ins) in table.items():
         need = "always" in ins or "all" in ins or (success and command in ins)
         if need and key not in obj:

@@ -118,6 +118,33 @@ reject nokey "manifest.sig"
 openssl cms -sign -binary -in "$T/m.yaml" -signer "$PKI/signer-rsa3072.pem" -inkey "$PKI/signer-rsa3072.key" \
 	-certfile "$PKI/chain.pem" -md md5 -outform DER -out "$T/md5.sig"
 $M "$T/good.oab" "$T/md5.oab" replace manifest.sig "$T/md5.sig"; reject md5 "MD5"
+# Hostile CRLs in the signature's crls field (otabundle(1) REVOCATION):
+# too many, too large, forged, and a large genuine one that must stay cheap.
+B=$OAB_TOOLS/crlbomb
+tar -xOf "$T/good.oab" manifest.sig > "$T/good.sig"
+"$B" make "$PKI/int.pem" "$PKI/int.key" "$T/int.crl" 0
+"$B" make "$PKI/ca.pem" "$PKI/ca.key" "$T/ca.crl" 0
+"$B" stuff "$T/good.sig" "$T/crlmany.sig" "$T/int.crl" 40
+$M "$T/good.oab" "$T/crlmany.oab" replace manifest.sig "$T/crlmany.sig"; reject crlmany "certificates and revocation lists \(at most 32"
+"$B" make "$PKI/int.pem" "$PKI/int.key" "$T/huge.crl" 70000
+"$B" stuff "$T/good.sig" "$T/crlhuge.sig" "$T/huge.crl" 1
+$M "$T/good.oab" "$T/crlhuge.oab" replace manifest.sig "$T/crlhuge.sig"; reject crlhuge "bytes, limit 1048576"
+"$B" make "$PKI/int.pem" "$PKI/signer.key" "$T/forged.crl" 1
+cat "$T/forged.crl" "$T/ca.crl" > "$T/forged2.crl"
+"$B" stuff "$T/good.sig" "$T/crlforged.sig" "$T/forged2.crl" 1
+$M "$T/good.oab" "$T/crlforged.oab" replace manifest.sig "$T/crlforged.sig"
+expect 0 "" "$O" verify $CA "$T/crlforged.oab"
+expect 1 "no current CRL from 'CN=Test Release CA" "$O" verify $CA --check-revocation "$T/crlforged.oab"
+"$B" make "$PKI/int.pem" "$PKI/int.key" "$T/big.crl" 30000
+cat "$T/big.crl" "$T/ca.crl" > "$T/big2.crl"
+"$B" stuff "$T/good.sig" "$T/crlbig.sig" "$T/big2.crl" 1
+$M "$T/good.oab" "$T/crlbig.oab" replace manifest.sig "$T/crlbig.sig"
+start=$(date +%s)
+expect 0 "" "$O" verify $CA --check-revocation "$T/crlbig.oab"
+took=$(( $(date +%s) - start ))
+[ "$took" -le 10 ] && ok "a 30000-entry CRL is judged in ${took}s" || bad "a 30000-entry CRL took ${took}s"
+printf 'garbage\n' > "$T/garbage.crl"
+expect 2 "no PEM X509 CRL found" "$O" verify $CA --crl "$T/garbage.crl" "$T/good.oab"
 # Not a tar at all / empty file.
 head -c 4096 /dev/urandom > "$T/random.oab"; reject random "not a bundle|damaged|archive"
 : > "$T/empty.oab"; reject empty "empty|not a bundle"

@@ -4,7 +4,8 @@
  * signed bytes); it is parsed, checked as attach-signature does, then
  * judged against a canned trust store: the test CA ($OAB_FUZZ_CA) and a
  * pinned signer ($OAB_FUZZ_TRUST), with the algorithm policy strict and
- * relaxed, and described as inspect does. A verdict of "trusted" with
+ * relaxed (revocation required with the relaxed one, so the CRLs a
+ * signature carries are judged), and described as inspect does. A verdict of "trusted" with
  * fewer trusted keys than asked for is a bug (abort). */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -51,7 +52,7 @@ static void judge(const struct oab_trust *t, CMS_ContentInfo *cms, unsigned thre
 	if (!rep)
 		abort();
 	rc = oab_trust_evaluate(t, cms, (const unsigned char *)manifest, manifest_len, 1800000000,
-				threshold, allow_weak, rep, &err);
+				threshold, allow_weak, allow_weak, rep, &err);
 	if (t && rc == 0 && rep->trusted_keys < threshold)
 		abort();
 	if (rc < 0 && err.code == OAB_OK)

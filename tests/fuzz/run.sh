@@ -37,6 +37,18 @@ openssl cms -sign -binary -in "$work/signed.yaml" -signer "$work/pki/second.pem"
 	-md sha1 -noattr -outform DER -out "$b/corpus-cms/sha1-noattr.sig"
 "$O" sign -q --detached -o "$b/corpus-cms/rsa-pss.sig" --key "$work/pki/signer-rsa.key" \
 	--cert "$work/pki/signer-rsa.pem" --chain "$work/pki/chain.pem" "$work/signed.yaml"
+# and one carrying CRLs (crls field) of the intermediate and the root
+for c in int ca; do
+	mkdir -p "$work/crl-$c"
+	: > "$work/crl-$c/index"
+	echo 01 > "$work/crl-$c/crlnumber"
+	printf '[ca]\ndefault_ca = c\n[c]\ndatabase = %s\ncrlnumber = %s\ndefault_md = sha256\ndefault_crl_days = 3650\n' \
+		"$work/crl-$c/index" "$work/crl-$c/crlnumber" > "$work/crl-$c/cnf"
+	openssl ca -gencrl -config "$work/crl-$c/cnf" -cert "$work/pki/$c.pem" -keyfile "$work/pki/$c.key" \
+		-out "$work/$c.crl" 2>/dev/null
+done
+"$O" sign -q --detached -o "$b/corpus-cms/crls.sig" --key "$work/pki/signer.key" --cert "$work/pki/signer.pem" \
+	--chain "$work/pki/chain.pem" --crl "$work/int.crl" --crl "$work/ca.crl" "$work/signed.yaml"
 export OAB_FUZZ_CA="$work/pki/ca.pem" OAB_FUZZ_MANIFEST="$work/signed.yaml"
 status=0
 for t in manifest bundle cms; do

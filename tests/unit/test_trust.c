@@ -12,6 +12,8 @@
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "otabundle/otabundle.h"
 #include "internal.h"
@@ -215,7 +217,7 @@ static int evaluate_weak(const unsigned char *der, size_t len, const struct oab_
 	*rep = oab_report_new();
 	assert_non_null(*rep);
 	oab_err_clear(err);
-	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, now, threshold, allow_weak, *rep,
+	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, now, threshold, allow_weak, 0, *rep,
 				err);
 	CMS_ContentInfo_free(cms);
 	/* evaluate never leaves OpenSSL errors behind */
@@ -777,6 +779,184 @@ static void test_policy(void **state)
 	assert_non_null(strstr(err.msg, "board-z"));
 }
 
+/* ---- revocation (src/crl.c) ---------------------------------------- */
+
+/* A CRL of issuer signed with key's key, this/next update relative to
+ * P.now (next 0: none), listing serial (0: nothing) revoked at rev
+ * (relative) for reason (-1: no reason code). */
+static X509_CRL *crl(int issuer, int key, long this_up, long next_up, long serial, long rev,
+		     int reason)
+{
+	X509_CRL *c = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+
+	assert_non_null(c);
+	assert_non_null(t);
+	X509_CRL_set_version(c, 1);
+	X509_CRL_set_issuer_name(c, X509_get_subject_name(P.cert[issuer]));
+	ASN1_TIME_set(t, (time_t)(P.now + this_up));
+	X509_CRL_set1_lastUpdate(c, t);
+	if (next_up) {
+		ASN1_TIME_set(t, (time_t)(P.now + next_up));
+		X509_CRL_set1_nextUpdate(c, t);
+	}
+	if (serial) {
+		X509_REVOKED *r = X509_REVOKED_new();
+		ASN1_INTEGER *sn = ASN1_INTEGER_new();
+
+		assert_non_null(r);
+		assert_non_null(sn);
+		ASN1_INTEGER_set(sn, serial);
+		X509_REVOKED_set_serialNumber(r, sn);
+		ASN1_INTEGER_free(sn);
+		ASN1_TIME_set(t, (time_t)(P.now + rev));
+		X509_REVOKED_set_revocationDate(r, t);
+		if (reason >= 0) {
+			ASN1_ENUMERATED *e = ASN1_ENUMERATED_new();
+
+			ASN1_ENUMERATED_set(e, reason);
+			X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, e, 0, 0);
+			ASN1_ENUMERATED_free(e);
+		}
+		X509_CRL_add0_revoked(c, r);
+	}
+	ASN1_TIME_free(t);
+	assert_true(X509_CRL_sign(c, P.key[key], EVP_sha256()) > 0);
+	return c;
+}
+
+/* Judge the path LEAF, INTER, ROOT against the CRLs (NULL-terminated)
+ * at P.now + at; returns the reason of a rejection (freed) as 1/0. */
+static int judge(int required, long at, struct oab_signer_report *sr, ...)
+{
+	STACK_OF(X509) *path = sk_X509_new_null();
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	X509_CRL *c;
+	va_list ap;
+	char *why;
+
+	assert_non_null(path);
+	assert_non_null(crls);
+	sk_X509_push(path, P.cert[LEAF]);
+	sk_X509_push(path, P.cert[INTER]);
+	sk_X509_push(path, P.cert[ROOT]);
+	va_start(ap, sr);
+	while ((c = va_arg(ap, X509_CRL *)))
+		sk_X509_CRL_push(crls, c);
+	va_end(ap);
+	memset(sr, 0, sizeof(*sr));
+	sr->crl_next_update = sr->revoked_at = -1;
+	why = oab_revocation_check(path, crls, P.now + at, required, sr);
+	assert_int_equal(ERR_peek_error(), 0);
+	sk_X509_free(path);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	free(why);
+	return why != NULL;
+}
+
+static void sr_clear(struct oab_signer_report *sr)
+{
+	free(sr->revocation_note);
+	free(sr->crl_issuer);
+	free(sr->revoked_reason);
+}
+
+static void test_revocation(void **state)
+{
+	struct oab_signer_report sr;
+	long leaf = 100 + LEAF, inter = 2;
+
+	(void)state;
+	/* nothing at hand, nothing asked: not checked; asked: rejected */
+	assert_int_equal(judge(0, 0, &sr, NULL), 0);
+	assert_int_equal(sr.revocation, OAB_REV_NOT_CHECKED);
+	sr_clear(&sr);
+	assert_int_equal(judge(1, 0, &sr, NULL), 1);
+	assert_int_equal(sr.revocation, OAB_REV_NO_CRL);
+	assert_non_null(strstr(sr.revocation_note, "for certificate 'CN=leaf"));
+	sr_clear(&sr);
+	/* current CRLs for both: good, with the earliest nextUpdate */
+	assert_int_equal(judge(1, 0, &sr, crl(INTER, INTER, -DAY, 7 * DAY, 0, 0, -1),
+			       crl(ROOT, ROOT, -DAY, 3 * DAY, 0, 0, -1), NULL), 0);
+	assert_int_equal(sr.revocation, OAB_REV_GOOD);
+	assert_int_equal(sr.crl_next_update, P.now + 3 * DAY);
+	assert_non_null(strstr(sr.crl_issuer, "CN=Unit Release CA"));
+	sr_clear(&sr);
+	/* the root's CRL missing: a warning (accepted) unless required */
+	assert_int_equal(judge(0, 0, &sr, crl(INTER, INTER, -DAY, 7 * DAY, 0, 0, -1), NULL), 0);
+	assert_int_equal(sr.revocation, OAB_REV_NO_CRL);
+	assert_non_null(strstr(sr.revocation_note, "from 'CN=Unit Root CA"));
+	sr_clear(&sr);
+	/* superseded an hour ago: revoked now, good two hours ago */
+	assert_int_equal(judge(0, 0, &sr, crl(INTER, INTER, -DAY, 7 * DAY, leaf, -3600,
+					      CRL_REASON_SUPERSEDED), NULL), 1);
+	assert_int_equal(sr.revocation, OAB_REV_REVOKED);
+	assert_string_equal(sr.revoked_reason, "superseded");
+	assert_int_equal(sr.revoked_at, P.now - 3600);
+	sr_clear(&sr);
+	assert_int_equal(judge(1, -7200, &sr, crl(INTER, INTER, -DAY, 7 * DAY, leaf, -3600,
+						  CRL_REASON_SUPERSEDED),
+			       crl(ROOT, ROOT, -DAY, 3 * DAY, 0, 0, -1), NULL), 0);
+	assert_int_equal(sr.revocation, OAB_REV_GOOD);
+	sr_clear(&sr);
+	/* no reason code: the date decides, like superseded */
+	assert_int_equal(judge(0, 0, &sr, crl(INTER, INTER, -DAY, 7 * DAY, leaf, -3600, -1), NULL), 1);
+	assert_string_equal(sr.revoked_reason, "unspecified");
+	sr_clear(&sr);
+	/* keyCompromise: revoked whatever the date */
+	assert_int_equal(judge(0, -7200, &sr, crl(INTER, INTER, -DAY, 7 * DAY, leaf, -3600,
+						  CRL_REASON_KEY_COMPROMISE), NULL), 1);
+	assert_string_equal(sr.revoked_reason, "keyCompromise");
+	sr_clear(&sr);
+	/* an intermediate revoked by the root */
+	assert_int_equal(judge(0, 0, &sr, crl(ROOT, ROOT, -DAY, 7 * DAY, inter, -60,
+					      CRL_REASON_CA_COMPROMISE), NULL), 1);
+	assert_non_null(strstr(sr.revocation_note, "certificate 'CN=Unit Release CA"));
+	sr_clear(&sr);
+	/* a CRL under the issuer's name signed by another key is ignored:
+	 * its revocation does not count, nor does it count as current */
+	assert_int_equal(judge(0, 0, &sr, crl(INTER, LEAF2, -DAY, 7 * DAY, leaf, -3600,
+					      CRL_REASON_KEY_COMPROMISE), NULL), 0);
+	assert_int_equal(sr.revocation, OAB_REV_NO_CRL);
+	sr_clear(&sr);
+	/* stale (past nextUpdate), without nextUpdate, not yet issued */
+	assert_int_equal(judge(1, 0, &sr, crl(INTER, INTER, -7 * DAY, -DAY, 0, 0, -1), NULL), 1);
+	assert_non_null(strstr(sr.revocation_note, "past nextUpdate"));
+	sr_clear(&sr);
+	assert_int_equal(judge(1, 0, &sr, crl(INTER, INTER, -7 * DAY, 0, 0, 0, -1), NULL), 1);
+	assert_int_equal(sr.revocation, OAB_REV_NO_CRL);
+	sr_clear(&sr);
+	assert_int_equal(judge(1, 0, &sr, crl(INTER, INTER, DAY, 7 * DAY, 0, 0, -1),
+			       crl(ROOT, ROOT, -DAY, 3 * DAY, 0, 0, -1), NULL), 1);
+	sr_clear(&sr);
+}
+
+/* oab_trust_add_crl: PEM CRLs only, at most OAB_MAX_CRLS in all. */
+static void test_trust_add_crl(void **state)
+{
+	struct oab_trust *t = oab_trust_new();
+	struct oab_err err = {0};
+	char *path = tl_path(P.dir, "many.crl");
+	X509_CRL *c = crl(INTER, INTER, -DAY, 7 * DAY, 0, 0, -1);
+	FILE *f = fopen(path, "w");
+
+	(void)state;
+	assert_non_null(f);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(PEM_write_X509_CRL(f, c), 1);
+	fclose(f);
+	assert_int_equal(oab_trust_add_crl(t, path, &err), 0);
+	assert_int_equal(oab_trust_add_crl(t, path, &err), -1);
+	assert_int_equal(err.code, OAB_E_USAGE);
+	assert_non_null(strstr(err.msg, "more than 32 CRLs"));
+	oab_err_clear(&err);
+	assert_int_equal(oab_trust_add_crl(t, P.pem[ROOT], &err), -1);
+	assert_non_null(strstr(err.msg, "no PEM X509 CRL found"));
+	X509_CRL_free(c);
+	free(path);
+	oab_trust_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -793,6 +973,8 @@ int main(void)
 		cmocka_unit_test(test_describe_only_and_empty_trust),
 		cmocka_unit_test(test_trust_loading),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_revocation),
+		cmocka_unit_test(test_trust_add_crl),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
