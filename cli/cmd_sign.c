@@ -25,6 +25,7 @@ const struct cli_opt cli_sign_opts[] = {
 	 "write the signed bundle here (default: replace BUNDLE)"},
 	CLI_SIGNER_OPTS,
 	CLI_ANCHOR_OPTS,
+	CLI_TSA_OPTS,
 	{"replace", 0, 'R', NULL, 0, CLI_C_NONE, "drop the existing signatures first (key rotation)"},
 	{"detached", 0, 'D', NULL, 0, CLI_C_NONE,
 	 "sign a manifest from export-manifest, writing the signature to -o"},
@@ -67,6 +68,8 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 		r = cli_signer_option(&sa, "sign", opt, optarg, &st);
 		if (r == 0)
 			r = cli_anchor_option(trust, opt, optarg, &st);
+		if (r == 0)
+			r = cli_tsa_option(&o.tsa_url, &o.tsa_timeout, "sign", opt, optarg, &st);
 		if (r < 0)
 			return st;
 		if (r > 0)

@@ -58,6 +58,8 @@ struct oab_signer_report *oab_report_add_signer(struct oab_report *r)
 	ns = &r->signers[r->n_signers++];
 	memset(ns, 0, sizeof(*ns));
 	ns->signing_time = ns->not_before = ns->not_after = -1;
+	ns->validation_time = ns->ts_time = -1;
+	ns->ts_trusted = -1;
 	return ns;
 }
 
@@ -75,6 +77,7 @@ void oab_report_free(struct oab_report *r)
 		free(s->key_type);
 		free(s->key_id);
 		free(s->note);
+		free(s->ts_tsa);
 	}
 	free(r->signers);
 	for (size_t i = 0; i < r->n_checks; i++) {

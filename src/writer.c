@@ -417,6 +417,8 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	if (o->n_signers && oab_cms_sign((unsigned char *)yaml, ylen, signers, o->n_signers,
 					 chain, &sig, &siglen, err) < 0)
 		goto out;
+	if (sig && o->tsa_url && oab_tsa_stamp(&sig, &siglen, o->tsa_url, o->tsa_timeout, NULL, err) < 0)
+		goto out;
 
 	/* Signed bundles: the head goes in front of the members in place.
 	 * Unsigned ones (nothing to pad), other file systems, members of 8 GiB
