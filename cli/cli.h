@@ -39,7 +39,8 @@ struct cli_cmd {
 
 extern const struct cli_cmd cli_commands[];
 extern const struct cli_opt cli_build_opts[], cli_verify_opts[], cli_inspect_opts[],
-	cli_extract_opts[], cli_sign_opts[], cli_export_opts[], cli_attach_opts[];
+	cli_extract_opts[], cli_sign_opts[], cli_export_opts[], cli_attach_opts[],
+	cli_timestamp_opts[];
 const struct cli_cmd *cli_find(const char *name);
 
 /* Parse one command's options from its table (getopt_long underneath).
@@ -70,6 +71,7 @@ int cmd_extract(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_export_manifest(int argc, char **argv);
 int cmd_attach_signature(int argc, char **argv);
+int cmd_timestamp(int argc, char **argv);
 
 /* Print "otabundle: error: MSG" (escaped), MSG being the library's
  * message and the hint for its detail (the option that changes the
@@ -101,6 +103,7 @@ int cli_input(const char *what, const char *path, int folder);
 struct cli_verify_args {
 	struct oab_trust *trust;
 	struct oab_verify_opts opts;
+	struct oab_trust *tsa_trust; /* --tsa-ca anchors; NULL: none */
 	const char *pinned[CLI_MAX_PINNED]; /* --trust files, for the hint */
 	size_t n_pinned;
 };
@@ -133,6 +136,21 @@ void cli_verify_hint(const struct cli_verify_args *va, const struct oab_report *
 	 "also use the CRLs in PEM (besides those in the bundle)"},                         \
 	{"check-revocation", 0, 1102, NULL, 0, CLI_C_NONE,                                   \
 	 "require a current CRL for every certificate below the anchor"}
+
+/* RFC 3161 (cmd_timestamp.c): --tsa URL and --tsa-timeout SECONDS for
+ * build, sign and timestamp; --tsa-ca PEM for verify and extract. Each
+ * returns 1 consumed, 0 not ours, -1 error (exit status in *status). */
+#define CLI_TSA_OPTS                                                                         \
+	{"tsa", 0, 3001, "URL", 0, CLI_C_NONE,                                               \
+	 "add an RFC 3161 timestamp from this TSA to each signature"},                     \
+	{"tsa-timeout", 0, 3002, "SECONDS", 0, CLI_C_NONE,                                   \
+	 "give up on the TSA after this many seconds (default 30)"}
+#define CLI_TSA_CA_OPT                                                                       \
+	{"tsa-ca", 0, 3003, "PEM", CLI_REPEAT, CLI_C_FILE,                                   \
+	 "trust timestamps whose TSA chain ends at a CA in PEM"}
+int cli_tsa_option(const char **url, int *timeout, const char *cmd, int opt, const char *arg,
+		   int *status);
+int cli_tsa_ca_option(struct oab_trust **tsa, int opt, const char *arg, int *status);
 
 /* build --source-root, at most this many. */
 #define CLI_MAX_SOURCE_ROOTS 64

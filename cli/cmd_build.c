@@ -41,6 +41,7 @@ const struct cli_opt cli_build_opts[] = {
 	CLI_SIGNER_OPTS,
 	CLI_ANCHOR_OPTS,
 	CLI_CRL_EMBED_OPT,
+	CLI_TSA_OPTS,
 	{"source-root", 0, 'R', "DIR", CLI_REPEAT, CLI_C_DIR,
 	 "also read sources beneath DIR (default: the manifest's folder only)"},
 	{"unsigned", 0, 'U', NULL, 0, CLI_C_NONE, "build without signing (sign it later)"},
@@ -76,6 +77,8 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 			r = cli_anchor_option(trust, opt, optarg, &st);
 		if (r == 0)
 			r = cli_crl_option(&crl, "build", opt, optarg, &st);
+		if (r == 0)
+			r = cli_tsa_option(&o.tsa_url, &o.tsa_timeout, "build", opt, optarg, &st);
 		if (r < 0)
 			return st;
 		if (r > 0)

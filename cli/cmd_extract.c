@@ -52,6 +52,7 @@ static void report_written(const struct oab_extract_opts *xo, const struct oab_m
 const struct cli_opt cli_extract_opts[] = {
 	CLI_VERIFY_OPTS,
 	CLI_CRL_VERIFY_OPTS,
+	CLI_TSA_CA_OPT,
 	{"directory", 'C', 'C', "DIR", 0, CLI_C_DIR, "write the payloads into the folder DIR"},
 	{"force", 'f', 'f', NULL, 0, CLI_C_NONE, "replace files that exist in DIR"},
 	CLI_JSON_OPT,
@@ -116,6 +117,7 @@ int cmd_extract(int argc, char **argv)
 	if ((rc = cli_input("extract folder", xo.dir, 1)))
 		goto out;
 	va.opts.trust = va.trust;
+	va.opts.tsa_trust = va.tsa_trust;
 	bundle = argv[argc - 1];
 	xo.names = (const char *const *)argv + optind;
 	xo.n_names = (size_t)(argc - 1 - optind);
@@ -153,5 +155,6 @@ int cmd_extract(int argc, char **argv)
 out:
 	oab_report_free(rep);
 	oab_trust_free(va.trust);
+	oab_trust_free(va.tsa_trust);
 	return rc;
 }

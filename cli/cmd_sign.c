@@ -26,6 +26,7 @@ const struct cli_opt cli_sign_opts[] = {
 	CLI_SIGNER_OPTS,
 	CLI_ANCHOR_OPTS,
 	CLI_CRL_EMBED_OPT,
+	CLI_TSA_OPTS,
 	{"replace", 0, 'R', NULL, 0, CLI_C_NONE, "drop the existing signatures first (key rotation)"},
 	{"detached", 0, 'D', NULL, 0, CLI_C_NONE,
 	 "sign a manifest from export-manifest, writing the signature to -o"},
@@ -71,6 +72,8 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 			r = cli_anchor_option(trust, opt, optarg, &st);
 		if (r == 0)
 			r = cli_crl_option(&crl, "sign", opt, optarg, &st);
+		if (r == 0)
+			r = cli_tsa_option(&o.tsa_url, &o.tsa_timeout, "sign", opt, optarg, &st);
 		if (r < 0)
 			return st;
 		if (r > 0)

@@ -92,7 +92,7 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 		va->opts.check_revocation = 1;
 		return 1;
 	default:
-		return 0;
+		return cli_tsa_ca_option(&va->tsa_trust, opt, arg, status);
 	}
 fail:
 	*status = cli_fail(&err);
@@ -136,6 +136,7 @@ void cli_verify_hint(const struct cli_verify_args *va, const struct oab_report *
 const struct cli_opt cli_verify_opts[] = {
 	CLI_VERIFY_OPTS,
 	CLI_CRL_VERIFY_OPTS,
+	CLI_TSA_CA_OPT,
 	CLI_JSON_OPT,
 	CLI_QUIET_OPT,
 	CLI_HELP_OPT,
@@ -184,6 +185,7 @@ int cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	va.opts.trust = va.trust;
+	va.opts.tsa_trust = va.tsa_trust;
 	fd = cli_open_bundle(argv[optind], &err);
 	if (fd < 0) {
 		rc = cli_fail(&err);
@@ -216,5 +218,6 @@ int cmd_verify(int argc, char **argv)
 out:
 	oab_report_free(rep);
 	oab_trust_free(va.trust);
+	oab_trust_free(va.tsa_trust);
 	return rc;
 }

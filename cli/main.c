@@ -20,12 +20,12 @@ const struct cli_cmd cli_commands[] = {
 	 "build [-o OUT] [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
 	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
 	 "                       [--source-root DIR]... [--unsigned] [--ultra] [-j N] [--json] [-q]\n"
-	 "                       [--crl PEM]...\n"
+	 "                       [--crl PEM]... [--tsa URL [--tsa-timeout SECONDS]]\n"
 	 "                       MANIFEST", 1, cli_build_opts, CLI_C_FILE},
 	{"verify", cmd_verify, "verify a bundle's signature, members and policy",
 	 "verify (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
-	 "                       [--allow-weak] [--json] [-q]\n"
+	 "                       [--allow-weak] [--tsa-ca PEM]... [--json] [-q]\n"
 	 "                       [--crl PEM]... [--check-revocation]\n"
 	 "                       BUNDLE", 1, cli_verify_opts, CLI_C_FILE},
 	{"inspect", cmd_inspect, "show a bundle's metadata, payloads and signers (unverified)",
@@ -33,24 +33,28 @@ const struct cli_cmd cli_commands[] = {
 	{"extract", cmd_extract, "verify a bundle, then write its payloads into a folder",
 	 "extract (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
-	 "                       [--allow-weak] [--force] [--json] [-q]\n"
+	 "                       [--allow-weak] [--tsa-ca PEM]... [--force] [--json] [-q]\n"
 	 "                       [--crl PEM]... [--check-revocation]\n"
 	 "                       -C DIR [PAYLOAD...] BUNDLE", 1, cli_extract_opts, CLI_C_FILE},
 	{"sign", cmd_sign, "add (or replace) signatures of a bundle, or sign an exported manifest",
 	 "sign [-o OUT] --key KEY --cert CERT [--key KEY --cert CERT]... [--chain PEM]...\n"
 	 "                       [--pass SRC] [--pin SRC] [--pkcs11-module PATH]\n"
 	 "                       [--ca PEM | --trust PEM]... [--replace] [--json] [-q]\n"
-	 "                       [--crl PEM]... BUNDLE\n"
+	 "                       [--crl PEM]... [--tsa URL [--tsa-timeout SECONDS]] BUNDLE\n"
 	 "       otabundle sign --detached -o SIG [--sig EXISTING] --key KEY --cert CERT\n"
 	 "                       [--key KEY --cert CERT]... [--chain PEM]... [--pass SRC]\n"
 	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
-	 "                       [--replace] [--json] [-q] [--crl PEM]... MANIFEST", 1, cli_sign_opts, CLI_C_FILE},
+	 "                       [--replace] [--json] [-q] [--crl PEM]...\n"
+	 "                       [--tsa URL [--tsa-timeout SECONDS]] MANIFEST", 1, cli_sign_opts, CLI_C_FILE},
 	{"export-manifest", cmd_export_manifest,
 	 "write a bundle's manifest (and signature) out for an offline signing room",
 	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE", 0, cli_export_opts, CLI_C_FILE},
 	{"attach-signature", cmd_attach_signature,
 	 "put a signature made elsewhere into a bundle, after checking it covers its manifest",
 	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE", 0, cli_attach_opts, CLI_C_FILE},
+	{"timestamp", cmd_timestamp, "add RFC 3161 timestamps to a bundle's signatures that have none",
+	 "timestamp --tsa URL [--tsa-timeout SECONDS] [-o OUT] [--json] [-q] BUNDLE", 1,
+	 cli_timestamp_opts, CLI_C_FILE},
 	{NULL, NULL, NULL, NULL, 0, NULL, CLI_C_NONE},
 };
 

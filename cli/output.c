@@ -238,6 +238,31 @@ static void text_revocation(FILE *f, const struct oab_signer_report *s)
 	fputc('\n', f);
 }
 
+/* The library's time source as the CLI names it: "given" is --now. */
+static const char *time_source(const struct oab_signer_report *s)
+{
+	if (!s->time_source)
+		return NULL;
+	return strcmp(s->time_source, "given") == 0 ? "--now" : s->time_source;
+}
+
+/* The signer's RFC 3161 token and the time its chain was judged at. */
+static void text_timestamp(FILE *f, const struct oab_signer_report *s)
+{
+	char t[32];
+
+	if (s->has_timestamp) {
+		tstr(s->ts_time, t);
+		fprintf(f, "     timestamp %s by ", t);
+		put(f, s->ts_tsa ? s->ts_tsa : "?");
+		fprintf(f, " (%s)\n", tri(s->ts_trusted, "trusted", "NOT trusted", "unverified"));
+	}
+	if (s->time_source) {
+		tstr(s->validation_time, t);
+		fprintf(f, "     judged at %s (time source: %s)\n", t, time_source(s));
+	}
+}
+
 void cli_report_text(FILE *f, const struct oab_report *r, int judged)
 {
 	char t1[32], t2[32], t3[32];
@@ -264,6 +289,7 @@ void cli_report_text(FILE *f, const struct oab_report *r, int judged)
 		fprintf(f, ", id ");
 		put(f, s->key_id);
 		fprintf(f, "\n     signed %s, certificate valid %s to %s\n", t1, t2, t3);
+		text_timestamp(f, s);
 		if (judged) {
 			fprintf(f, "     signature %s, %s", tri(s->signature_ok, "valid", "INVALID", "not checked"),
 				tri(s->trusted, "trusted", "NOT trusted", "trust not checked"));
@@ -550,6 +576,18 @@ void cli_report_json(json_t *root, const struct oab_report *r, int judged)
 		json_object_set_new(o, "trusted", jtri(s->trusted));
 		json_object_set_new(o, "note", jstr(s->note));
 		json_object_set_new(o, "revocation", json_revocation(s));
+		json_object_set_new(o, "time-source", jstr(time_source(s)));
+		json_object_set_new(o, "validation-time", jtime(s->validation_time));
+		if (s->has_timestamp) {
+			json_t *ts = json_object();
+
+			json_object_set_new(ts, "time", jtime(s->ts_time));
+			json_object_set_new(ts, "tsa", jstr(s->ts_tsa));
+			json_object_set_new(ts, "trusted", jtri(s->ts_trusted));
+			json_object_set_new(o, "timestamp", ts);
+		} else {
+			json_object_set_new(o, "timestamp", json_null());
+		}
 		json_array_append_new(sig, o);
 	}
 	json_object_set_new(root, "signers", sig);

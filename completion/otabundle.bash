@@ -5,7 +5,7 @@ _otabundle() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W 'build verify inspect extract sign export-manifest attach-signature help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'build verify inspect extract sign export-manifest attach-signature timestamp help --version' -- "$cur"))
 		return
 	fi
 	cmd=${COMP_WORDS[1]}
@@ -15,21 +15,21 @@ _otabundle() {
 		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust|--crl) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--source-root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 		--pass|--pin) COMPREPLY=($(compgen -W 'env: file: fd:' -- "$cur")); return ;;
-		-j|--jobs) return ;;
+		--tsa|--tsa-timeout|-j|--jobs) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --crl --source-root --unsigned --ultra -j --jobs --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --crl --tsa --tsa-timeout --source-root --unsigned --ultra -j --jobs --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
 		;;
 	verify)
 		case $prev in
-		--ca|--trust|--crl) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--ca|--trust|--crl|--tsa-ca) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
@@ -45,12 +45,12 @@ _otabundle() {
 		;;
 	extract)
 		case $prev in
-		--ca|--trust|--crl) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--ca|--trust|--crl|--tsa-ca) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		-C|--directory) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 		--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation -C --directory -f --force --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca -C --directory -f --force --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
@@ -59,9 +59,10 @@ _otabundle() {
 		case $prev in
 		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust|--crl|--sig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--pass|--pin) COMPREPLY=($(compgen -W 'env: file: fd:' -- "$cur")); return ;;
+		--tsa|--tsa-timeout) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --crl --replace --detached --sig --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --crl --tsa --tsa-timeout --replace --detached --sig --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
@@ -86,7 +87,18 @@ _otabundle() {
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
 		;;
-	help) COMPREPLY=($(compgen -W 'build verify inspect extract sign export-manifest attach-signature ' -- "$cur")) ;;
+	timestamp)
+		case $prev in
+		-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--tsa|--tsa-timeout) return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '-o --output --tsa --tsa-timeout --json -q --quiet -h --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	help) COMPREPLY=($(compgen -W 'build verify inspect extract sign export-manifest attach-signature timestamp ' -- "$cur")) ;;
 	esac
 }
 complete -o filenames -F _otabundle otabundle

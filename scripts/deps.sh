@@ -3,7 +3,7 @@
 # Install the Debian packages otabundle needs to build and test, if missing.
 set -eu
 PKGS="gcc make pkg-config libarchive-dev libssl-dev libyaml-dev libzstd-dev libjansson-dev
-libcmocka-dev libp11-dev openssl zstd tar mandoc python3
+libcmocka-dev libp11-dev libcurl4-openssl-dev openssl zstd tar mandoc python3
 libengine-pkcs11-openssl softhsm2 opensc p11-kit p11-kit-modules clang libclang-rt-14-dev valgrind zsh"
 missing=""
 for p in $PKGS; do

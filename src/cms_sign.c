@@ -370,7 +370,7 @@ int oab_signers_judge(const struct oab_signer_spec *specs, struct oab_signer *s,
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (oab_trust_evaluate(trust, cms, probe, sizeof(probe) - 1, now, (unsigned)n, 0, 0, rep, err) == 0) {
+	if (oab_trust_evaluate(trust, cms, probe, sizeof(probe) - 1, now, (unsigned)n, 0, NULL, rep, err) == 0) {
 		rc = 0;
 		goto out;
 	}

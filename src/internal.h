@@ -424,8 +424,19 @@ int64_t oab_asn1_time(const ASN1_TIME *t);
  * trust == NULL only describes the signers (inspect). */
 int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       const unsigned char *data, size_t len, int64_t now,
-		       unsigned threshold, int allow_weak, int check_rev, struct oab_report *rep,
-		       struct oab_err *err);
+		       unsigned threshold, int allow_weak, const struct oab_verify_opts *vo,
+		       struct oab_report *rep, struct oab_err *err);
+
+/* tsverify.c: a SignerInfo's RFC 3161 token. 0: none; 1: found, ts
+ * filled (time -1 if unreadable; tsa may be NULL; with cas, trusted 1 or
+ * 0 and why; without, trusted -1). ts->tsa is the caller's to free. */
+struct oab_ts {
+	int64_t time;
+	char *tsa;
+	int trusted;
+	char why[160];
+};
+int oab_ts_judge(CMS_SignerInfo *si, STACK_OF(X509) *cas, int64_t now, struct oab_ts *ts);
 
 /* crl.c ------------------------------------------------------------- */
 /* Every CRL of a PEM file (at least one; at most OAB_MAX_CRL_BYTES and
@@ -461,6 +472,10 @@ int oab_crls_for_signing(const char *const *files, size_t n, int64_t now, oab_wa
  * re-encoding it (the signatures do not cover that field). */
 int oab_cms_der_add_crls(unsigned char **der, size_t *len, STACK_OF(X509_CRL) *crls,
 			 struct oab_err *err);
+/* tsa.c: a token from url (timeout seconds) for every SignerInfo of the
+ * DER signature *der that has none; *der re-encoded in place. */
+int oab_tsa_stamp(unsigned char **der, size_t *len, const char *url, int timeout, size_t *added,
+		  struct oab_err *err);
 /* Before a build or sign writes anything: with trust, a signature by
  * these signers with this chain must verify at time now (each signer
  * trusted), else OAB_E_KEY naming the signer and why. Without trust, what

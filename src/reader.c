@@ -799,7 +799,7 @@ int oab_reader_auth(struct oab_reader *r, enum oab_auth_mode mode, struct oab_er
 		/* inspect: unverified by design, but the signature's structure
 		 * and every header are checked before the manifest is parsed */
 		if ((r->sig && parse_cms(r, err) < 0) || oab_reader_scan_rest(r, err) < 0 ||
-		    (r->cms && oab_trust_evaluate(NULL, r->cms, r->yaml, r->ylen, r->now, 1, 0, 0, r->rep,
+		    (r->cms && oab_trust_evaluate(NULL, r->cms, r->yaml, r->ylen, r->now, 1, 0, NULL, r->rep,
 						   err) < 0))
 			return stop(r);
 		if (oab_manifest_parse((char *)r->yaml, r->ylen, "manifest.yaml", NULL,
@@ -842,7 +842,7 @@ int oab_reader_auth(struct oab_reader *r, enum oab_auth_mode mode, struct oab_er
 	}
 	if (parse_cms(r, err) < 0 ||
 	    oab_trust_evaluate(r->o.trust, r->cms, r->yaml, r->ylen, r->now, r->o.threshold,
-			       r->o.allow_weak, r->o.check_revocation, r->rep, err) < 0)
+			       r->o.allow_weak, &r->o, r->rep, err) < 0)
 		return auth_detail(r, err);
 	/* Only now are the manifest's bytes trusted enough to parse. */
 	if (parse_manifest(r, err) < 0)

@@ -64,6 +64,8 @@ struct oab_signer_report *oab_report_add_signer(struct oab_report *r)
 	memset(ns, 0, sizeof(*ns));
 	ns->signing_time = ns->not_before = ns->not_after = -1;
 	ns->crl_next_update = ns->revoked_at = -1;
+	ns->validation_time = ns->ts_time = -1;
+	ns->ts_trusted = -1;
 	return ns;
 }
 
@@ -84,6 +86,7 @@ void oab_report_free(struct oab_report *r)
 		free(s->revocation_note);
 		free(s->crl_issuer);
 		free(s->revoked_reason);
+		free(s->ts_tsa);
 	}
 	free(r->signers);
 	for (size_t i = 0; i < r->n_checks; i++) {

@@ -191,7 +191,10 @@ out:
 	return rc;
 }
 
-int oab_sign(const char *bundle, const struct oab_sign_opts *o, struct oab_err *err)
+/* oab_sign, or with stamp_only oab_timestamp: the existing signature
+ * checked over the manifest, then only tokens added. */
+static int sign_bundle(const char *bundle, const struct oab_sign_opts *o, int stamp_only,
+		       struct oab_err *err)
 {
 	struct oab_reader *r = NULL;
 	struct oab_signer *signers = NULL;
@@ -205,15 +208,17 @@ int oab_sign(const char *bundle, const struct oab_sign_opts *o, struct oab_err *
 	int64_t created;
 	int rc = -1, fd = -1;
 
-	if (!o->attach && o->n_signers == 0)
+	if (stamp_only && (!o->tsa_url || !*o->tsa_url))
+		return oab_err_set(err, OAB_E_USAGE, "no TSA URL given");
+	if (!stamp_only && !o->attach && o->n_signers == 0)
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
 	/* -o may name the bundle (the same as signing in place), no other input */
 	if (oab_output_not_signer_input(o->output, o->signers, o->n_signers, o->chain_files,
 					o->n_chain_files, err) < 0 ||
 	    oab_output_not_input(o->output, o->attach, "signature", err) < 0)
 		return -1;
-	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, o->trust,
-			     &signers, &chain, err) < 0)
+	if (!stamp_only && oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files,
+					    o->trust, &signers, &chain, err) < 0)
 		return -1;
 	if (oab_crls_for_signing(o->crl_files, o->n_crl_files, (int64_t)time(NULL), o->warn,
 				 o->warn_arg, &crls, err) < 0)
@@ -222,9 +227,20 @@ int oab_sign(const char *bundle, const struct oab_sign_opts *o, struct oab_err *
 		goto out;
 	oab_reader_raw(r, &yaml, &ylen, &sig, &siglen);
 	created = oab_reader_manifest(r)->created;
-	if (new_signature((const char *)yaml, ylen, o->replace ? NULL : oab_reader_cms(r), signers,
+	if (stamp_only) {
+		if (!oab_reader_cms(r)) {
+			oab_err_set(err, OAB_E_USAGE, "'%s' is not signed: nothing to timestamp", bundle);
+			oab_err_detail(err, OAB_D_NOT_SIGNED, "manifest.sig", -1, NULL, NULL);
+			goto out;
+		}
+		if (new_signature((const char *)yaml, ylen, oab_reader_cms(r), NULL, 0, NULL, NULL, 0,
+				  &der, &der_len, err) < 0)
+			goto out;
+	} else if (new_signature((const char *)yaml, ylen, o->replace ? NULL : oab_reader_cms(r), signers,
 			  o->n_signers, chain, o->attach, o->replace, &der, &der_len, err) < 0 ||
-	    oab_cms_der_add_crls(&der, &der_len, crls, err) < 0)
+		   oab_cms_der_add_crls(&der, &der_len, crls, err) < 0)
+		goto out;
+	if (o->tsa_url && oab_tsa_stamp(&der, &der_len, o->tsa_url, o->tsa_timeout, NULL, err) < 0)
 		goto out;
 	if (oab_outfile_open(&out, o->output ? o->output : bundle, err) < 0 ||
 	    oab_wr_open(&w, out.fd, err) < 0)
@@ -256,6 +272,16 @@ out:
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	free(der);
 	return rc;
+}
+
+int oab_sign(const char *bundle, const struct oab_sign_opts *o, struct oab_err *err)
+{
+	return sign_bundle(bundle, o, 0, err);
+}
+
+int oab_timestamp(const char *bundle, const struct oab_sign_opts *o, struct oab_err *err)
+{
+	return sign_bundle(bundle, o, 1, err);
 }
 
 static int write_small(const char *path, const void *data, size_t len, struct oab_err *err)
@@ -348,6 +374,8 @@ int oab_sign_detached(const char *manifest, const char *existing_sig, const char
 	if (new_signature(yaml, len, o->replace ? NULL : existing, signers, o->n_signers, chain,
 			  NULL, o->replace, &der, &der_len, err) < 0 ||
 	    oab_cms_der_add_crls(&der, &der_len, crls, err) < 0)
+		goto out;
+	if (o->tsa_url && oab_tsa_stamp(&der, &der_len, o->tsa_url, o->tsa_timeout, NULL, err) < 0)
 		goto out;
 	rc = write_small(sig_out, der, der_len, err);
 out:

@@ -344,10 +344,56 @@ static const char *pinned_match(const struct oab_trust *t, EVP_PKEY *k)
 	return NULL;
 }
 
+/* The time signer sr is judged at: a trusted token's genTime, else now
+ * (--now or the clock). A token that vo's TSA anchors refuse makes the
+ * signer untrusted: the reason is returned (free it), else NULL. */
+static char *signer_time(struct oab_signer_report *sr, CMS_SignerInfo *si,
+			 const struct oab_verify_opts *vo, int64_t now)
+{
+	struct oab_ts ts;
+	const struct oab_trust *tsa = vo ? vo->tsa_trust : NULL;
+	int found = oab_ts_judge(si, tsa ? tsa->cas : NULL, now, &ts);
+
+	sr->time_source = vo && vo->now > 0 ? "given" : "clock";
+	sr->validation_time = now;
+	sr->has_timestamp = found;
+	sr->ts_time = found ? ts.time : -1;
+	sr->ts_tsa = ts.tsa;
+	sr->ts_trusted = found ? ts.trusted : -1;
+	if (!found || !tsa)
+		return NULL;
+	if (ts.trusted == 1) {
+		sr->time_source = "tsa";
+		sr->validation_time = ts.time;
+		return NULL;
+	}
+	return strdup(ts.why);
+}
+
+/* why, said with the time it was judged at when that was not now. */
+static char *time_note(const struct oab_signer_report *sr, char *why)
+{
+	char *out = NULL, t[32];
+	int n;
+
+	if (strcmp(sr->time_source, "tsa") == 0) {
+		oab_time_format(sr->validation_time, t);
+		n = asprintf(&out, "%s at the timestamp's genTime %s", why, t);
+	} else if (!sr->has_timestamp && strstr(why, "expired")) {
+		n = asprintf(&out, "%s (no timestamp token)", why);
+	} else {
+		return why;
+	}
+	if (n < 0)
+		return why;
+	free(why);
+	return out;
+}
+
 int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       const unsigned char *data, size_t len, int64_t now,
-		       unsigned threshold, int allow_weak, int check_rev, struct oab_report *rep,
-		       struct oab_err *err)
+		       unsigned threshold, int allow_weak, const struct oab_verify_opts *vo,
+		       struct oab_report *rep, struct oab_err *err)
 {
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	STACK_OF(X509) *certs = CMS_get1_certs(cms);
@@ -358,6 +404,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 	size_t first = rep->n_signers;
 	/* refused only by what allow_weak accepts (OAB_D_WEAK_ALGORITHM) */
 	unsigned char weak[OAB_MAX_SIGNERS] = {0};
+	char *tsrefused = NULL; /* this signer's token, refused by vo->tsa_trust */
 
 	if (threshold == 0)
 		threshold = 1;
@@ -421,6 +468,8 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			break;
 		}
 		describe(sr, cert);
+		free(tsrefused);
+		tsrefused = signer_time(sr, si, trust ? vo : NULL, now);
 		if (!trust)
 			continue;
 		/* The algorithm policy bounds the work (key sizes) before the
@@ -466,13 +515,21 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			}
 		if (sr->trusted == 0)
 			continue;
-		if ((pin = pinned_match(trust, X509_get0_pubkey(cert)))) {
+		if (tsrefused) {
+			sr->trusted = 0;
+			sr->note = tsrefused;
+			tsrefused = NULL;
+		} else if ((pin = pinned_match(trust, X509_get0_pubkey(cert)))) {
 			sr->trusted = 1;
 			if (asprintf(&sr->note, "pinned key from '%s'", pin) < 0)
 				sr->note = NULL;
 		} else if (sk_X509_num(trust->cas) > 0) {
 			int w = 0;
-			char *cwhy = chain_check(trust, cert, certs, now, allow_weak, &w, crls, check_rev, sr);
+			char *cwhy = chain_check(trust, cert, certs, sr->validation_time, allow_weak, &w, crls,
+						 vo && vo->check_revocation, sr);
+
+			if (cwhy)
+				cwhy = time_note(sr, cwhy);
 
 			weak[i] = (unsigned char)(cwhy && w);
 
@@ -534,6 +591,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 	rc = 0;
 out:
 	ERR_clear_error();
+	free(tsrefused);
 	oab_cms_digest_close(chain, content);
 	sk_X509_pop_free(certs, X509_free);
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);

@@ -422,6 +422,8 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 		goto out;
 	if (sig && oab_cms_der_add_crls(&sig, &siglen, crls, err) < 0)
 		goto out;
+	if (sig && o->tsa_url && oab_tsa_stamp(&sig, &siglen, o->tsa_url, o->tsa_timeout, NULL, err) < 0)
+		goto out;
 
 	/* Signed bundles: the head goes in front of the members in place.
 	 * Unsigned ones (nothing to pad), other file systems, members of 8 GiB

@@ -125,7 +125,16 @@ struct oab_build_opts {
 	 * may be NULL. */
 	oab_warn_fn warn;
 	void *warn_arg;
+	/* RFC 3161 time-stamping authority (http:// or https:// URL): each
+	 * signature gets a token over its value, stored as the unsigned
+	 * attribute id-aa-timeStampToken. NULL: no timestamps. A TSA that is
+	 * down, slow (tsa_timeout seconds; <= 0: OAB_TSA_TIMEOUT_DEFAULT) or
+	 * answers wrongly fails the call (OAB_E_IO) and nothing is written. */
+	const char *tsa_url;
+	int tsa_timeout;
 };
+
+#define OAB_TSA_TIMEOUT_DEFAULT 30
 
 #define OAB_ZSTD_ULTRA_MIN 20
 
@@ -178,6 +187,10 @@ struct oab_sign_opts {
 	const struct oab_trust *trust; /* as in struct oab_build_opts */
 	oab_progress_fn progress; /* oab_sign: called as members are copied */
 	void *progress_arg;
+	/* as in struct oab_build_opts; every signature of the result that
+	 * has no token yet gets one */
+	const char *tsa_url;
+	int tsa_timeout;
 };
 
 /* Add signers to a bundle (unsigned or signed) without changing
@@ -193,6 +206,16 @@ struct oab_sign_opts {
  * Output is written atomically; output == bundle is safe. */
 OAB_API int oab_sign(const char *bundle, const struct oab_sign_opts *opts,
 	     struct oab_err *err);
+
+/* Add RFC 3161 tokens from opts->tsa_url (required) to every signature
+ * of a signed bundle that has none, changing nothing else: manifest.yaml
+ * and every member byte for byte, each SignerInfo byte for byte but for
+ * its new unsigned attribute. The existing signature must be valid over
+ * the manifest and every hash is checked first, as in oab_sign. Only
+ * output, tsa_url, tsa_timeout and progress of opts are used. Output is
+ * written atomically (NULL: replace the bundle). */
+OAB_API int oab_timestamp(const char *bundle, const struct oab_sign_opts *opts,
+			  struct oab_err *err);
 
 /* Signing room, step 1: write the bundle's manifest.yaml bytes (and its
  * manifest.sig, if sig_out is not NULL) to files. */

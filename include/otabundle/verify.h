@@ -193,6 +193,13 @@ struct oab_verify_opts {
 	int check_revocation;          /* 1: require current CRLs */
 	oab_progress_fn progress;      /* may be NULL */
 	void *progress_arg;
+	/* Anchors (oab_trust_add_ca) of the time-stamping authorities whose
+	 * RFC 3161 tokens are trusted. A signer with a token that verifies
+	 * against them (TSA chain with timeStamping EKU, imprint of this
+	 * signature, the token's signature) is judged at the token's
+	 * genTime instead of now; one whose token does not verify is not
+	 * trusted. NULL: no timestamp is trusted (tokens are reported only). */
+	const struct oab_trust *tsa_trust;
 };
 
 struct oab_extract_opts {
@@ -226,6 +233,15 @@ struct oab_signer_report {
 	int64_t crl_next_update; /* GOOD: earliest nextUpdate of the CRLs used; else -1 */
 	int64_t revoked_at;      /* REVOKED: revocationDate; else -1 */
 	char *revoked_reason;    /* REVOKED: "keyCompromise", "superseded", ... */
+	/* The time this signer's chain was judged at and where it came
+	 * from: "clock", "given" (opts->now) or "tsa" (a trusted RFC 3161
+	 * token's genTime); NULL, validation_time -1: not judged (inspect). */
+	const char *time_source;
+	int64_t validation_time;
+	int has_timestamp; /* carries an RFC 3161 token (id-aa-timeStampToken) */
+	int64_t ts_time;   /* its genTime; -1: none or unreadable */
+	char *ts_tsa;      /* its TSA's subject (unverified unless ts_trusted) */
+	int ts_trusted;    /* 1 verified against tsa_trust, 0 refused, -1 not checked */
 };
 
 /* One check made by verify/extract. id is stable across releases (the

@@ -41,6 +41,39 @@ build_example() {
 		--chain "$PKI/chain.pem" "$@" "$IN/acme-gateway.yaml"
 }
 
+# dated_leaf NAME STARTDATE ENDDATE [SERIAL]: $T/NAME.key and $T/NAME.pem, a
+# P-256 codeSigning leaf of the test intermediate valid between the two
+# dates (openssl ca, YYYYMMDDHHMMSSZ); give leaves that sign one bundle
+# different SERIALs (a SignerInfo names its certificate by issuer and serial).
+dated_leaf() {
+	d=$T/ca-$1
+	mkdir -p "$d"
+	: > "$d/index"
+	echo "${4:-01}" > "$d/serial"
+	cat > "$d/cnf" <<CNF
+[ca]
+default_ca = c
+[c]
+database = $d/index
+serial = $d/serial
+new_certs_dir = $d
+default_md = sha256
+policy = p
+unique_subject = no
+[p]
+commonName = supplied
+[ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = codeSigning
+CNF
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/$1.key" 2>/dev/null
+	openssl req -new -key "$T/$1.key" -subj "/CN=$1" -out "$d/csr" 2>/dev/null
+	openssl ca -batch -config "$d/cnf" -cert "$PKI/int.pem" -keyfile "$PKI/int.key" \
+		-startdate "$2" -enddate "$3" -extensions ext -in "$d/csr" -out "$T/$1.pem" >/dev/null 2>&1 ||
+		bad "openssl ca could not make $1"
+}
+
 finish() {
 	if [ "$nfail" -ne 0 ]; then
 		echo "$nfail check(s) failed"

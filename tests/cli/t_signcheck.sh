@@ -6,37 +6,8 @@
 CH="--chain $PKI/chain.pem"
 MF=$IN/acme-gateway.yaml
 
-# Leaves with given validity dates, issued by the test intermediate.
-dated() { # NAME STARTDATE ENDDATE
-	d=$T/ca-$1
-	mkdir -p "$d"
-	: > "$d/index"
-	echo 01 > "$d/serial"
-	cat > "$d/cnf" <<CNF
-[ca]
-default_ca = c
-[c]
-database = $d/index
-serial = $d/serial
-new_certs_dir = $d
-default_md = sha256
-policy = p
-unique_subject = no
-[p]
-commonName = supplied
-[ext]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = codeSigning
-CNF
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/$1.key" 2>/dev/null
-	openssl req -new -key "$T/$1.key" -subj "/CN=$1" -out "$d/csr" 2>/dev/null
-	openssl ca -batch -config "$d/cnf" -cert "$PKI/int.pem" -keyfile "$PKI/int.key" \
-		-startdate "$2" -enddate "$3" -extensions ext -in "$d/csr" -out "$T/$1.pem" >/dev/null 2>&1 ||
-		bad "openssl ca could not make $1"
-}
-dated expired 20200101000000Z 20210101000000Z
-dated future 20990101000000Z 21000101000000Z
+dated_leaf expired 20200101000000Z 20210101000000Z
+dated_leaf future 20990101000000Z 21000101000000Z
 
 absent() { [ ! -e "$1" ] && ok "$2: nothing written" || bad "$2: $1 was written"; }
 

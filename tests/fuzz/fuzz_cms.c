@@ -5,7 +5,8 @@
  * judged against a canned trust store: the test CA ($OAB_FUZZ_CA) and a
  * pinned signer ($OAB_FUZZ_TRUST), with the algorithm policy strict and
  * relaxed (revocation required with the relaxed one, so the CRLs a
- * signature carries are judged), and described as inspect does. A verdict of "trusted" with
+ * signature carries are judged; RFC 3161 tokens in the unsigned attributes
+ * checked against the CA as TSA anchor), and described as inspect does. A verdict of "trusted" with
  * fewer trusted keys than asked for is a bug (abort). */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -47,12 +48,15 @@ static void judge(const struct oab_trust *t, CMS_ContentInfo *cms, unsigned thre
 {
 	struct oab_report *rep = oab_report_new();
 	struct oab_err err = {0};
+	/* The test CA doubles as the TSA anchor: each SignerInfo's unsigned
+	 * attributes (an RFC 3161 token) are parsed and checked. */
+	struct oab_verify_opts vo = {.now = 1800000000, .tsa_trust = by_ca, .check_revocation = allow_weak};
 	int rc;
 
 	if (!rep)
 		abort();
 	rc = oab_trust_evaluate(t, cms, (const unsigned char *)manifest, manifest_len, 1800000000,
-				threshold, allow_weak, allow_weak, rep, &err);
+				threshold, allow_weak, &vo, rep, &err);
 	if (t && rc == 0 && rep->trusted_keys < threshold)
 		abort();
 	if (rc < 0 && err.code == OAB_OK)

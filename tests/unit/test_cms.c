@@ -166,7 +166,7 @@ static int evaluate(const unsigned char *der, size_t der_len, const unsigned cha
 	assert_non_null(cms);
 	*rep = oab_report_new();
 	assert_non_null(*rep);
-	rc = oab_trust_evaluate(t, cms, data, len, (int64_t)time(NULL), threshold, 0, 0, *rep, err);
+	rc = oab_trust_evaluate(t, cms, data, len, (int64_t)time(NULL), threshold, 0, NULL, *rep, err);
 	CMS_ContentInfo_free(cms);
 	return rc;
 }
@@ -962,7 +962,7 @@ static void test_no_signers(void **state)
 
 	rep = oab_report_new();
 	oab_err_clear(&err);
-	assert_int_equal(oab_trust_evaluate(t, empty, g_msg, sizeof(g_msg) - 1, time(NULL), 1, 0, 0, rep,
+	assert_int_equal(oab_trust_evaluate(t, empty, g_msg, sizeof(g_msg) - 1, time(NULL), 1, 0, NULL, rep,
 					    &err),
 			 -1);
 	assert_int_equal(err.code, OAB_E_REJECTED);
@@ -1169,7 +1169,7 @@ static void expect_eval(const unsigned char *der, size_t len, int k, int allow_w
 
 	assert_non_null(cms);
 	assert_non_null(rep);
-	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, time(NULL), 1, allow_weak, 0, rep, &err);
+	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, time(NULL), 1, allow_weak, NULL, rep, &err);
 	if (rc != want || (needle && !strstr(err.msg, needle)))
 		print_error("rc %d, '%s' (wanted %d, '%s')\n", rc, err.msg, want, needle ? needle : "");
 	assert_int_equal(rc, want);

@@ -217,7 +217,7 @@ static int evaluate_weak(const unsigned char *der, size_t len, const struct oab_
 	*rep = oab_report_new();
 	assert_non_null(*rep);
 	oab_err_clear(err);
-	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, now, threshold, allow_weak, 0, *rep,
+	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, now, threshold, allow_weak, NULL, *rep,
 				err);
 	CMS_ContentInfo_free(cms);
 	/* evaluate never leaves OpenSSL errors behind */
