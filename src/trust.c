@@ -347,19 +347,21 @@ static const char *pinned_match(const struct oab_trust *t, EVP_PKEY *k)
 /* The time signer sr is judged at: a trusted token's genTime, else now
  * (--now or the clock). A token that vo's TSA anchors refuse makes the
  * signer untrusted: the reason is returned (free it), else NULL. */
-static char *signer_time(struct oab_signer_report *sr, CMS_SignerInfo *si,
+static char *signer_time(struct oab_signer_report *sr, CMS_SignerInfo *si, int judged,
 			 const struct oab_verify_opts *vo, int64_t now)
 {
 	struct oab_ts ts;
 	const struct oab_trust *tsa = vo ? vo->tsa_trust : NULL;
 	int found = oab_ts_judge(si, tsa ? tsa->cas : NULL, now, &ts);
 
-	sr->time_source = vo && vo->now > 0 ? "given" : "clock";
-	sr->validation_time = now;
 	sr->has_timestamp = found;
 	sr->ts_time = found ? ts.time : -1;
 	sr->ts_tsa = ts.tsa;
 	sr->ts_trusted = found ? ts.trusted : -1;
+	if (!judged) /* inspect: the token described, no time used */
+		return NULL;
+	sr->time_source = vo && vo->now > 0 ? "given" : "clock";
+	sr->validation_time = now;
 	if (!found || !tsa)
 		return NULL;
 	if (ts.trusted == 1) {
@@ -469,7 +471,7 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		}
 		describe(sr, cert);
 		free(tsrefused);
-		tsrefused = signer_time(sr, si, trust ? vo : NULL, now);
+		tsrefused = signer_time(sr, si, trust != NULL, trust ? vo : NULL, now);
 		if (!trust)
 			continue;
 		/* The algorithm policy bounds the work (key sizes) before the

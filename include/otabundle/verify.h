@@ -241,7 +241,7 @@ struct oab_signer_report {
 	int has_timestamp; /* carries an RFC 3161 token (id-aa-timeStampToken) */
 	int64_t ts_time;   /* its genTime; -1: none or unreadable */
 	char *ts_tsa;      /* its TSA's subject (unverified unless ts_trusted) */
-	int ts_trusted;    /* 1 verified against tsa_trust, 0 refused, -1 not checked */
+	int ts_trusted;    /* 1 verified against tsa_trust, 0 refused or malformed, -1 not checked */
 };
 
 /* One check made by verify/extract. id is stable across releases (the

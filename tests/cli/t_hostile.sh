@@ -148,4 +148,34 @@ expect 2 "no PEM X509 CRL found" "$O" verify $CA --crl "$T/garbage.crl" "$T/good
 # Not a tar at all / empty file.
 head -c 4096 /dev/urandom > "$T/random.oab"; reject random "not a bundle|damaged|archive"
 : > "$T/empty.oab"; reject empty "empty|not a bundle"
+# Malformed RFC 3161 tokens (unsigned attribute id-aa-timeStampToken):
+# with --tsa-ca each is a clear rejection naming the timestamp; without,
+# tokens are only described (verify passes); inspect never crashes.
+"$O" export-manifest -o "$T/tk.yaml" --sig "$T/tk.sig" "$T/good.oab"
+tok_attrs() { # HEX... (one timeStampToken attribute each; "-": an empty SET): HEX of the [1] TLV
+	python3 -c '
+import sys
+def tlv(t, b):
+    n = len(b)
+    l = bytes([n]) if n < 128 else (lambda s: bytes([0x80 | len(s)]) + s)(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+    return bytes([t]) + l + b
+oid = bytes.fromhex("060b2a864886f70d010910020e")
+attrs = [tlv(0x30, oid + tlv(0x31, bytes.fromhex(v.strip("-")))) for v in sys.argv[1:]]
+print(tlv(0xA1, b"".join(sorted(attrs))).hex())' "$@"
+}
+SIGD=$(python3 -c 'import sys; b=open(sys.argv[1],"rb").read(); print(b[:4+int.from_bytes(b[2:4],"big")].hex())' "$T/tk.sig")
+for case in "octet:0403010203" "garbage:3003020101" "empty:-" "cms-not-tst:$SIGD" "two:3003020101 3003020102" "trunc:3082ffff0201"; do
+	name=${case%%:*} vals=${case#*:}
+	# shellcheck disable=SC2086
+	hex=$(tok_attrs $vals) || { bad "tok $name: encode"; continue; }
+	if ! python3 "$OAB_ROOT/tests/tools/dergraft.py" -raw "$hex" "$T/tk.sig" "$T/tk_$name.sig" ||
+	   ! "$O" attach-signature -q --replace -o "$T/tk_$name.oab" "$T/tk_$name.sig" "$T/good.oab" 2> "$T/tk.err"; then
+		# the parser refuses it outright (not DER, or not a CMS): also a rejection
+		grep -q "manifest.sig\|signature" "$T/tk.err" && ok "tok $name: refused when attached" || bad "tok $name: $(cat "$T/tk.err")"
+		continue
+	fi
+	expect 1 "timestamp" "$O" verify $CA --tsa-ca "$PKI/ca.pem" "$T/tk_$name.oab"
+	expect 0 "" "$O" verify $CA "$T/tk_$name.oab"
+	expect 0 "" "$O" inspect "$T/tk_$name.oab"
+done
 finish

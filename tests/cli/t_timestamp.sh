@@ -98,6 +98,18 @@ openssl cms -cmsout -print -inform DER -in "$T/m.sig" | grep -q "id-smime-aa-tim
 expect 0 "" "$O" inspect "$T/ts.oab"
 grep -qi "timestamp" "$T/.out" && ok "inspect shows the token" || bad "inspect: $(cat "$T/.out")"
 
+# The stock audit of otabundle-format(5), run as the page prints it.
+mandoc -Tascii "$OAB_ROOT/man/otabundle-format.5" | sed 's/.\x08//g' |
+	sed -n '/^ *openssl asn1parse -inform DER -in manifest.sig/,/^ *openssl ts -verify/p' | sed 's/^ *//' > "$T/audit.sh"
+[ "$(wc -l < "$T/audit.sh")" -ge 8 ] && ok "audit commands taken from otabundle-format(5)" || bad "no audit commands in otabundle-format(5)"
+mkdir -p "$T/audit" && cp "$T/m.sig" "$T/audit/manifest.sig" && cp "$T/tsa/ca.pem" "$T/audit/tsa-ca.pem"
+(cd "$T/audit" && sh "$T/audit.sh") > "$T/audit.out" 2>&1
+grep -q "Verification: OK" "$T/audit.out" && grep -q "Time stamp:" "$T/audit.out" &&
+	ok "openssl ts -verify accepts the token (stock audit)" || bad "stock audit: $(tail -3 "$T/audit.out")"
+cp "$T/rogue/ca.pem" "$T/audit/tsa-ca.pem"
+(cd "$T/audit" && sh "$T/audit.sh") > "$T/audit.out" 2>&1
+grep -q "Verification: OK" "$T/audit.out" && bad "stock audit accepts an untrusted TSA" || ok "stock audit refuses another TSA's root"
+
 # A bundle signed without a token: timestamp adds one, nothing else moves.
 expect 0 "" "$O" build -q -o "$T/plain.oab" $DAY "$MF"
 expect 1 "no timestamp" "$O" $V --tsa-ca "$T/tsa/ca.pem" "$T/plain.oab"

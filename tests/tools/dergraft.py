@@ -4,6 +4,8 @@
 # token) of the last SignerInfo of CMS FROM onto the last SignerInfo of
 # CMS INTO, re-encoding the lengths (DER), and write OUT. The path is
 # ContentInfo / [0] / SignedData / signerInfos / SignerInfo / [1].
+# dergraft.py -raw HEX INTO OUT - the same with the unsigned attributes
+# given as the hex of their whole [1] TLV (for malformed tokens).
 import sys
 
 
@@ -48,13 +50,16 @@ def graft(b, depth, new):
     return tag + enc_len(len(body)) + body
 
 
-src = open(sys.argv[1], "rb").read()
-dst = open(sys.argv[2], "rb").read()
-h, n = tlv(src, 0)
-src = src[:h + n]
-h, n = tlv(dst, 0)
-dst = dst[:h + n]
-attrs = path(src, 4)
+def der(path):
+    b = open(path, "rb").read()
+    h, n = tlv(b, 0)
+    return b[:h + n]  # without manifest.sig's zero padding
+
+
+if sys.argv[1] == "-raw":
+    attrs, dst, out = bytes.fromhex(sys.argv[2]), der(sys.argv[3]), sys.argv[4]
+else:
+    attrs, dst, out = path(der(sys.argv[1]), 4), der(sys.argv[2]), sys.argv[3]
 if attrs[0] != 0xA1:
     sys.exit("FROM's last SignerInfo has no unsigned attributes")
 tail = path(dst, 4)
@@ -69,4 +74,4 @@ if new is None:  # INTO has none yet: append them to its SignerInfo
         body = b"".join(kids)
         return tag + enc_len(len(body)) + body
     new = add(dst, 4)
-open(sys.argv[3], "wb").write(new)
+open(out, "wb").write(new)

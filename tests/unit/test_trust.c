@@ -957,6 +957,91 @@ static void test_trust_add_crl(void **state)
 	oab_trust_free(t);
 }
 
+/* RFC 3161 tokens (tsverify.c through oab_trust_evaluate): no token, a
+ * malformed one, with and without TSA anchors, and which time is used. */
+static int ts_eval(const unsigned char *der, size_t len, const struct oab_trust *t,
+		   const struct oab_verify_opts *vo, int64_t now, struct oab_report **rep)
+{
+	struct oab_err err = {0};
+	CMS_ContentInfo *cms = oab_cms_parse(der, len, &err);
+	int rc;
+
+	assert_non_null(cms);
+	*rep = oab_report_new();
+	assert_non_null(*rep);
+	rc = oab_trust_evaluate(t, cms, g_msg, sizeof(g_msg) - 1, now, 1, 0, vo, *rep, &err);
+	CMS_ContentInfo_free(cms);
+	assert_int_equal(ERR_peek_error(), 0);
+	return rc;
+}
+
+static void test_timestamp_tokens(void **state)
+{
+	int expired = EXPIRED, leaf = LEAF, inter = INTER, root = ROOT;
+	static const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01, 0x01}; /* SEQUENCE { 1 } */
+	struct oab_trust *t = trust_ca(&root, 1), *tsa = trust_ca(&root, 1);
+	struct oab_verify_opts vo = {.tsa_trust = tsa}, given = {.now = 1, .tsa_trust = NULL};
+	unsigned char *der = NULL, *der2 = NULL;
+	size_t len = 0, len2 = 0;
+	struct oab_report *rep;
+	struct oab_err err = {0};
+	const unsigned char *p;
+	CMS_ContentInfo *cms;
+	(void)state;
+
+	/* No token: judged at the clock, and an expired signer says so. */
+	sign(&expired, 1, &inter, 1, &der, &len);
+	assert_int_not_equal(ts_eval(der, len, t, &vo, P.now, &rep), 0);
+	assert_string_equal(rep->signers[0].time_source, "clock");
+	assert_int_equal(rep->signers[0].validation_time, P.now);
+	assert_int_equal(rep->signers[0].has_timestamp, 0);
+	assert_int_equal(rep->signers[0].ts_trusted, -1);
+	assert_non_null(strstr(rep->signers[0].note, "expired (no timestamp token)"));
+	oab_report_free(rep);
+	/* a given time is reported as such */
+	assert_int_equal(ts_eval(der, len, t, &given, P.now - 10 * DAY, &rep), 0);
+	assert_string_equal(rep->signers[0].time_source, "given");
+	oab_report_free(rep);
+	/* inspect judges no time */
+	assert_int_equal(ts_eval(der, len, NULL, NULL, P.now, &rep), 0);
+	assert_null(rep->signers[0].time_source);
+	assert_int_equal(rep->signers[0].validation_time, -1);
+	oab_report_free(rep);
+	free(der);
+
+	/* A malformed token on a valid signer: refused with TSA anchors (the
+	 * signer is not trusted, naming the token), only reported without. */
+	sign(&leaf, 1, &inter, 1, &der, &len);
+	p = der;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	assert_non_null(cms);
+	assert_int_equal(CMS_unsigned_add1_attr_by_NID(sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0),
+						       NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, junk,
+						       sizeof(junk)),
+			 1);
+	assert_int_equal(oab_cms_encode(cms, &der2, &len2, &err), 0);
+	CMS_ContentInfo_free(cms);
+	assert_int_not_equal(ts_eval(der2, len2, t, &vo, P.now, &rep), 0);
+	assert_int_equal(rep->signers[0].signature_ok, 1);
+	assert_int_equal(rep->signers[0].trusted, 0);
+	assert_int_equal(rep->signers[0].has_timestamp, 1);
+	assert_int_equal(rep->signers[0].ts_trusted, 0);
+	assert_int_equal(rep->signers[0].ts_time, -1);
+	assert_non_null(strstr(rep->signers[0].note, "malformed timestamp token"));
+	assert_int_equal(rep->trusted_keys, 0);
+	oab_report_free(rep);
+	assert_int_equal(ts_eval(der2, len2, t, NULL, P.now, &rep), 0);
+	assert_int_equal(rep->signers[0].trusted, 1);
+	assert_int_equal(rep->signers[0].has_timestamp, 1);
+	assert_int_equal(rep->signers[0].ts_trusted, 0) /* malformed: known bad even unchecked */;
+	assert_string_equal(rep->signers[0].time_source, "clock");
+	oab_report_free(rep);
+	free(der);
+	free(der2);
+	oab_trust_free(t);
+	oab_trust_free(tsa);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -975,6 +1060,7 @@ int main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_revocation),
 		cmocka_unit_test(test_trust_add_crl),
+		cmocka_unit_test(test_timestamp_tokens),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
