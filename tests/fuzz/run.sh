@@ -30,6 +30,10 @@ sh "$root/scripts/mkpki.sh" "$work/pki" leaf second p256 >/dev/null 2>&1
 sh "$root/scripts/mkpki.sh" "$work/pki" leaf signer-rsa rsa2048 >/dev/null 2>&1
 tar -xOf "$b/corpus-bundle/signed.oab" manifest.yaml > "$work/signed.yaml"
 tar -xOf "$b/corpus-bundle/signed.oab" manifest.sig > "$b/corpus-cms/signed.sig"
+# ... with an (unsigned, malformed) id-aa-timeStampToken attribute, so the
+# token path starts from a seed: SEQUENCE { INTEGER 1 } as the token.
+python3 "$root/tests/tools/dergraft.py" -raw a1163014060b2a864886f70d010910020e31053003020101 \
+	"$b/corpus-cms/signed.sig" "$b/corpus-cms/signed-token.sig"
 openssl cms -sign -binary -in "$work/signed.yaml" -signer "$work/pki/signer.pem" -inkey "$work/pki/signer.key" \
 	-signer "$work/pki/second.pem" -inkey "$work/pki/second.key" -certfile "$work/pki/chain.pem" \
 	-md sha256 -outform DER -out "$b/corpus-cms/two-chain.sig"
