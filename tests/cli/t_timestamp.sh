@@ -199,4 +199,39 @@ assert src == [("--now", False), ("tsa", True)], src
 PY
 # today (the clock) both count
 expect 0 "" "$O" verify --ca "$PKI/ca.pem" --threshold 2 "$T/mn.oab"
+# Revocation judged at the token's time: a signer revoked (superseded)
+# before its signature was timestamped is rejected, one revoked after it
+# passes; keyCompromise is rejected whatever the dates (otabundle(1)
+# REVOCATION). Each leaf has its own openssl ca database and CRL.
+crl_of() { # NAME OUT: NAME's CRL, current from an hour ago for 30 days
+	openssl ca -config "$T/ca-$1/cnf" -cert "$PKI/int.pem" -keyfile "$PKI/int.key" -gencrl \
+		-crl_lastupdate "$start" -crl_nextupdate "$(date -u -d '+30 days' +%Y%m%d%H%M%SZ)" \
+		-out "$2" >/dev/null 2>&1 || bad "cannot make the CRL of $1"
+}
+revoke() { # NAME REASON
+	openssl ca -config "$T/ca-$1/cnf" -cert "$PKI/int.pem" -keyfile "$PKI/int.key" \
+		-revoke "$T/$1.pem" -crl_reason "$2" >/dev/null 2>&1 || bad "cannot revoke $1"
+}
+stamped() { # NAME OUT: a bundle signed by NAME with a token from the good TSA
+	"$O" build -q -o "$2" --key "$T/$1.key" --cert "$T/$1.pem" $CH --tsa "$good" "$MF" || bad "build $2"
+}
+dated_leaf rbefore "$start" "$end" 21
+revoke rbefore superseded
+sleep 1 # revocation dates have whole seconds: the token comes strictly later
+stamped rbefore "$T/rb.oab"
+crl_of rbefore "$T/rb.crl"
+expect 1 "revoked" "$O" $V --tsa-ca "$T/tsa/ca.pem" --crl "$T/rb.crl" "$T/rb.oab"
+dated_leaf rafter "$start" "$end" 22
+stamped rafter "$T/ra.oab"
+sleep 1
+revoke rafter superseded
+crl_of rafter "$T/ra.crl"
+expect 0 "" "$O" $V --tsa-ca "$T/tsa/ca.pem" --crl "$T/ra.crl" "$T/ra.oab"
+expect 1 "revoked" "$O" verify --ca "$PKI/ca.pem" --crl "$T/ra.crl" "$T/ra.oab"
+dated_leaf rkey "$start" "$end" 23
+stamped rkey "$T/rk.oab"
+sleep 1
+revoke rkey keyCompromise
+crl_of rkey "$T/rk.crl"
+expect 1 "revoked.*keyCompromise|keyCompromise" "$O" $V --tsa-ca "$T/tsa/ca.pem" --crl "$T/rk.crl" "$T/rk.oab"
 finish
