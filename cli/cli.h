@@ -194,6 +194,11 @@ struct cli_signer_args {
 	{"json", 0, 'J', NULL, 0, CLI_C_NONE, "print one JSON document (otabundle-json(5))"}
 #define CLI_QUIET_OPT {"quiet", 'q', 'q', NULL, 0, CLI_C_NONE, "print no report and no progress"}
 int cli_anchor_option(struct oab_trust **t, int opt, const char *arg, int *status);
+/* Add the CA file (pinned: the pinned key file) arg, named optname in
+ * messages, to *t (made on first use): 1, or -1 with the exit status in
+ * *status. Shared by --ca, --trust and --tsa-ca. */
+int cli_load_anchor(struct oab_trust **t, const char *optname, const char *arg, int pinned,
+		    int *status);
 /* build/sign --crl: CRL files to embed in the signature. */
 struct cli_crl_args {
 	const char *files[OAB_MAX_CRLS];

@@ -50,22 +50,7 @@ int cli_tsa_option(const char **url, int *timeout, const char *cmd, int opt, con
 
 int cli_tsa_ca_option(struct oab_trust **tsa, int opt, const char *arg, int *status)
 {
-	struct oab_err err = {0};
-
-	if (opt != 3003)
-		return 0;
-	if ((*status = cli_input("--tsa-ca", arg, 0)))
-		return -1;
-	if (!*tsa && !(*tsa = oab_trust_new())) {
-		oab_err_set(&err, OAB_E_INTERNAL, "out of memory");
-		*status = cli_fail(&err);
-		return -1;
-	}
-	if (oab_trust_add_ca(*tsa, arg, &err) < 0) {
-		*status = cli_fail(&err);
-		return -1;
-	}
-	return 1;
+	return opt == 3003 ? cli_load_anchor(tsa, "--tsa-ca", arg, 0, status) : 0;
 }
 
 int cmd_timestamp(int argc, char **argv)

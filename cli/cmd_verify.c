@@ -33,27 +33,12 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 	struct oab_err err = {0};
 	long long v;
 
-	if (!va->trust) {
-		va->trust = oab_trust_new();
-		if (!va->trust) {
-			oab_err_set(&err, OAB_E_INTERNAL, "out of memory");
-			*status = cli_fail(&err);
-			return -1;
-		}
-	}
 	switch (opt) {
 	case 1001:
-		if ((*status = cli_input("--ca", arg, 0)))
-			return -1;
-		if (oab_trust_add_ca(va->trust, arg, &err) < 0)
-			goto fail;
-		return 1;
 	case 1002:
-		if ((*status = cli_input("--trust", arg, 0)))
+		if (cli_anchor_option(&va->trust, opt, arg, status) < 0)
 			return -1;
-		if (oab_trust_add_pinned(va->trust, arg, &err) < 0)
-			goto fail;
-		if (va->n_pinned < CLI_MAX_PINNED)
+		if (opt == 1002 && va->n_pinned < CLI_MAX_PINNED)
 			va->pinned[va->n_pinned++] = arg;
 		return 1;
 	case 1003:
@@ -85,7 +70,9 @@ int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, cons
 	case 1101:
 		if ((*status = cli_input("--crl", arg, 0)))
 			return -1;
-		if (oab_trust_add_crl(va->trust, arg, &err) < 0)
+		if (!va->trust && !(va->trust = oab_trust_new()))
+			oab_err_set(&err, OAB_E_INTERNAL, "out of memory");
+		if (!va->trust || oab_trust_add_crl(va->trust, arg, &err) < 0)
 			goto fail;
 		return 1;
 	case 1102:

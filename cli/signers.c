@@ -47,19 +47,26 @@ void cli_warn(void *arg, const char *msg)
 	fputc('\n', stderr);
 }
 
-int cli_anchor_option(struct oab_trust **t, int opt, const char *arg, int *status)
+int cli_load_anchor(struct oab_trust **t, const char *optname, const char *arg, int pinned,
+		    int *status)
 {
 	struct oab_err err = {0};
 
-	if (opt != 1001 && opt != 1002)
-		return 0;
+	if ((*status = cli_input(optname, arg, 0)))
+		return -1;
 	if (!*t && !(*t = oab_trust_new()))
 		oab_err_set(&err, OAB_E_INTERNAL, "out of memory");
-	else if (opt == 1001 ? oab_trust_add_ca(*t, arg, &err) == 0
-			     : oab_trust_add_pinned(*t, arg, &err) == 0)
+	else if (pinned ? oab_trust_add_pinned(*t, arg, &err) == 0 : oab_trust_add_ca(*t, arg, &err) == 0)
 		return 1;
 	*status = cli_fail(&err);
 	return -1;
+}
+
+int cli_anchor_option(struct oab_trust **t, int opt, const char *arg, int *status)
+{
+	if (opt != 1001 && opt != 1002)
+		return 0;
+	return cli_load_anchor(t, opt == 1001 ? "--ca" : "--trust", arg, opt == 1002, status);
 }
 
 int cli_crl_option(struct cli_crl_args *ca, const char *cmd, int opt, const char *arg,
