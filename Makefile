@@ -36,7 +36,8 @@ LIB_SRC = $(wildcard src/*.c)
 # verify side, which libotabundle-verify holds alone; it links with
 # --no-undefined, so a verify-side call into this list fails the build.
 BUILD_SIDE_SRC = src/writer.c src/pack.c src/keys.c src/pkcs11.c src/sign.c src/source.c \
-	src/manifest_emit.c src/cms_sign.c src/tsa.c
+	src/manifest_emit.c src/cms_sign.c src/tsa.c \
+	src/delta_build.c
 VERIFY_SRC = $(filter-out $(BUILD_SIDE_SRC),$(LIB_SRC))
 VERIFY_OBJ = $(VERIFY_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC = $(wildcard cli/*.c)
