@@ -1037,8 +1037,9 @@ static int grow(void **arr, size_t n, size_t *cap, size_t sz)
 }
 
 /* A decimal number at *p (no sign, no leading zero unless 0) ended by
- * one of the characters in ends; *p moves past it. */
-static int seg_num(const char **p, const char *ends, uint64_t *v)
+ * one of the characters in ends, or by the end of the string if last;
+ * *p moves past it (to its end character). */
+static int seg_num(const char **p, const char *ends, int last, uint64_t *v)
 {
 	char *end;
 
@@ -1046,7 +1047,7 @@ static int seg_num(const char **p, const char *ends, uint64_t *v)
 		return -1;
 	errno = 0;
 	*v = strtoull(*p, &end, 10);
-	if (errno || !strchr(ends, *end))
+	if (errno || (*end ? !strchr(ends, *end) : !last))
 		return -1;
 	*p = end;
 	return 0;
@@ -1066,7 +1067,7 @@ static int parse_segment(struct sctx *c, struct ynode *n, const char *key, struc
 	if (want_kind(c, n, Y_SCALAR, key) < 0)
 		return -1;
 	p = n->s;
-	if (seg_num(&p, " ", &s->frame_size) < 0 || s->frame_size == 0)
+	if (seg_num(&p, " ", 1, &s->frame_size) < 0 || s->frame_size == 0)
 		goto bad;
 	/* a frame is never larger than zstd's bound for its segment */
 	if (s->frame_size > ZSTD_COMPRESSBOUND(seg_len) + 64)
@@ -1078,17 +1079,17 @@ static int parse_segment(struct sctx *c, struct ynode *n, const char *key, struc
 		int copy;
 
 		p++;
-		if (seg_num(&p, "=+", &off) < 0)
+		if (seg_num(&p, "=+", 0, &off) < 0)
 			goto bad;
 		copy = *p == '=';
 		if (copy) {
 			a = off;
 			p++;
-			if (seg_num(&p, "+", &off) < 0)
+			if (seg_num(&p, "+", 0, &off) < 0)
 				goto bad;
 		}
 		p++;
-		if (seg_num(&p, " ", &len) < 0 || len == 0)
+		if (seg_num(&p, " ", 1, &len) < 0 || len == 0)
 			goto bad;
 		if (off > d->base_size || len > d->base_size - off)
 			return yfail(&c->y, n->line, n->col,

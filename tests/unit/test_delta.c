@@ -376,6 +376,16 @@ static void test_manifest_round_trip(void **state)
 					    &err), -1);
 	assert_non_null(strstr(err.msg, "outside the"));
 	free(bad);
+	/* a line ending in an offset without its length (read past its end
+	 * before the fix; the fuzz target found it) */
+	at = strstr(yaml, "segments:\n    - ");
+	assert_non_null(at);
+	at += strlen("segments:\n    - ");
+	assert_true(asprintf(&bad, "%.*s45 8192%s", (int)(at - yaml), yaml, strchr(at, '\n')) > 0);
+	assert_int_equal(oab_manifest_parse(bad, strlen(bad), "m", NULL, OAB_MANIFEST_RESOLVED, &back,
+					    &err), -1);
+	assert_non_null(strstr(err.msg, "expected 'FRAME-SIZE"));
+	free(bad);
 	free(yaml);
 	free(t);
 	packed_free(&pk);
