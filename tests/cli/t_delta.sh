@@ -107,6 +107,21 @@ expect 2 "not a delta payload" \
 	"$O" extract --ca "$PKI/ca.pem" --base boot="$T/old.img" --base rootfs="$T/old.img" -C "$T/x-bad" "$T/v2.oab"
 [ -z "$(ls -A "$T/x-bad")" ] && ok "wrong bases: nothing written" || bad "x-bad: $(ls -A "$T/x-bad")"
 
+# A base on a block device larger than the base: its first base-size bytes
+# count (a loop device over the old image padded to 3 MiB + 8 KiB).
+cp "$T/old.img" "$T/pad.img"
+truncate -s $((3 * 1048576 + 8192)) "$T/pad.img"
+expect 1 "the base given is 3153920 bytes, the delta needs 3145853" \
+	"$O" extract --ca "$PKI/ca.pem" --base rootfs="$T/pad.img" -C "$T/x-bad" "$T/v2.oab"
+if dev=$(losetup -f --show -r "$T/pad.img" 2>/dev/null) && [ -b "$dev" ]; then
+	mkdir -p "$T/x-dev"
+	expect 0 "" "$O" extract -q --ca "$PKI/ca.pem" --base rootfs="$dev" -C "$T/x-dev" "$T/v2.oab"
+	losetup -d "$dev"
+	cmp -s "$T/x-dev/rootfs" "$T/new-grown.img" && ok "block-device base" || bad "block-device base"
+else
+	skip "block-device base: no loop device here (needs root)"
+fi
+
 # The base's hash is signed: edited, the signature check fails.
 tar -xOf "$T/v2.oab" manifest.yaml > "$T/m.yaml"
 sed "s/base-sha256: .*/base-sha256: $(sha256sum < "$T/wrong.img" | cut -d' ' -f1)/" "$T/m.yaml" > "$T/m-edit.yaml"
