@@ -684,8 +684,10 @@ static int bases_from_bundle(struct oab_manifest *m, const struct oab_build_opts
 		size_t i;
 
 		for (i = 0; i < m->n_items; i++)
+			/* compression none asks for the bytes as they are */
 			if (m->items[i].kind == OAB_ITEM_PAYLOAD && !m->items[i].delta_from &&
-			    old->kind == OAB_ITEM_PAYLOAD && strcmp(m->items[i].name, old->name) == 0) {
+			    m->items[i].compression != OAB_COMP_NONE && old->kind == OAB_ITEM_PAYLOAD &&
+			    strcmp(m->items[i].name, old->name) == 0) {
 				it = &m->items[i];
 				break;
 			}

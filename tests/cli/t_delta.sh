@@ -86,6 +86,10 @@ mkdir -p "$T/x-v2"
 expect 0 "" "$O" extract -q --ca "$PKI/ca.pem" --base rootfs="$T/old.img" -C "$T/x-v2" "$T/v2.oab"
 cmp -s "$T/x-v2/rootfs" "$T/new-grown.img" && cmp -s "$T/x-v2/boot" "$T/boot.bin" &&
 	ok "build --base: both payloads extracted" || bad "build --base: extract differs"
+# compression none keeps a payload as it is, also with --base
+sed 's/source: new-grown.img}/source: new-grown.img, compression: none}/' "$T/v2.yaml" > "$T/v2n.yaml"
+expect 0 "" "$O" build -q $SIGN --ca "$PKI/ca.pem" --base "$T/v1.oab" -o "$T/v2n.oab" "$T/v2n.yaml"
+tar -tf "$T/v2n.oab" | grep -qx payloads/rootfs && ok "compression none: stored as is" || bad "v2n: $(tar -tf "$T/v2n.oab")"
 
 # sign copies a delta member as it is (its stored chunks checked).
 expect 0 "" "$O" sign -q -o "$T/v2s.oab" --key "$PKI/second.key" --cert "$PKI/second.pem" \
