@@ -80,6 +80,20 @@ grep -q "delta: needs the base of 3145853 bytes with sha256 $bsha" "$T/.out" &&
 expect 0 "" "$O" inspect --json "$T/v2.oab"
 grep -Eq "\"base-sha256\": ?\"$bsha\"" "$T/.out" && ok "inspect --json: delta.base-sha256" ||
 	bad "inspect --json: no base-sha256"
+# the JSON documents of delta bundles are as otabundle-json(5) documents them
+jdoc() { # jdoc STATUS CMD ARGS...
+	st=$1 cmd=$2
+	shift 2
+	expect "$st" "" "$O" "$cmd" --json "$@" || return
+	out=$(python3 "$OAB_ROOT/tests/cli/jsoncheck.py" "$OAB_ROOT/man/otabundle-json.5" "$cmd" "$st" "$T/.out" 2>&1) &&
+		ok "json $cmd: as documented" || bad "json $cmd: $out"
+}
+jdoc 0 inspect "$T/v2.oab"
+jdoc 0 verify --ca "$PKI/ca.pem" "$T/v2.oab"
+mkdir -p "$T/x-json"
+jdoc 0 extract --ca "$PKI/ca.pem" --base rootfs="$T/old.img" -C "$T/x-json" "$T/v2.oab"
+jdoc 2 extract --ca "$PKI/ca.pem" -C "$T/x-json" -f "$T/v2.oab"
+grep -q '"delta-base"' "$T/.out" && ok "json: detail delta-base" || bad "json: no delta-base detail"
 # verify without a base: the stored chunks only, said so
 expect 0 "" "$O" verify --ca "$PKI/ca.pem" "$T/v2.oab"
 mkdir -p "$T/x-v2"
