@@ -41,7 +41,8 @@ PEER_SRC = $(wildcard src/peer_*.c)
 # verify side, which libotabundle-verify holds alone; it links with
 # --no-undefined, so a verify-side call into this list fails the build.
 BUILD_SIDE_SRC = src/writer.c src/pack.c src/keys.c src/pkcs11.c src/sign.c src/source.c \
-	src/manifest_emit.c src/cms_sign.c src/tsa.c src/export.c $(wildcard src/export_*.c)
+	src/manifest_emit.c src/cms_sign.c src/tsa.c src/export.c $(wildcard src/export_*.c) \
+	src/delta_build.c
 VERIFY_SRC = $(filter-out $(BUILD_SIDE_SRC) $(PEER_SRC),$(LIB_SRC)) src/verify-only/peer_stub.c
 VERIFY_OBJ = $(VERIFY_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC = $(wildcard cli/*.c)
@@ -172,7 +173,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIB_LIBS)
 
-fuzz: all build/fuzz/fuzz_manifest build/fuzz/fuzz_bundle build/fuzz/fuzz_cms
+fuzz: all build/fuzz/fuzz_manifest build/fuzz/fuzz_bundle build/fuzz/fuzz_cms build/fuzz/fuzz_delta
 	@ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) build/fuzz

@@ -47,6 +47,8 @@ const struct cli_opt cli_build_opts[] = {
 	{"unsigned", 0, 'U', NULL, 0, CLI_C_NONE, "build without signing (sign it later)"},
 	{"ultra", 0, 'u', NULL, 0, CLI_C_NONE, "allow zstd levels 20-22 (GiBs of memory)"},
 	{"jobs", 'j', 'j', "N", 0, CLI_C_NONE, "compress with N threads (default: all CPUs)"},
+	{"base", 0, 'B', "OLD", 0, CLI_C_FILE,
+	 "store payloads as deltas against those of bundle OLD (verified with --ca/--trust)"},
 	CLI_JSON_OPT,
 	CLI_QUIET_OPT,
 	CLI_HELP_OPT,
@@ -117,6 +119,11 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		case 'u':
 			o.ultra = 1;
 			break;
+		case 'B':
+			if ((rc = cli_input("base bundle", optarg, 0)))
+				return rc;
+			o.base_bundle = optarg;
+			break;
 		}
 	}
 	cli_json_mode(json);
@@ -124,8 +131,10 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		return cli_usage("build", "expected one MANIFEST argument");
 	if (unsig && (sa.nk || sa.nc))
 		return cli_usage("build", "--unsigned conflicts with --key/--cert");
-	if (unsig && *trust)
+	if (unsig && *trust && !o.base_bundle)
 		return cli_usage("build", "--ca/--trust check the signers: not with --unsigned");
+	if (o.base_bundle && !*trust)
+		return cli_usage("build", "--base: give --ca PEM or --trust PEM to verify the base bundle");
 	if (!unsig && sa.nk == 0)
 		return cli_usage("build", "no signing key: give --key KEY --cert CERT, or --unsigned");
 	if ((rc = cli_signer_finish(&sa, "build")))

@@ -21,7 +21,7 @@ const struct cli_cmd cli_commands[] = {
 	 "                       [--pin SRC] [--pkcs11-module PATH] [--ca PEM | --trust PEM]...\n"
 	 "                       [--source-root DIR]... [--unsigned] [--ultra] [-j N] [--json] [-q]\n"
 	 "                       [--crl PEM]... [--tsa URL [--tsa-timeout SECONDS]]\n"
-	 "                       MANIFEST", 1, cli_build_opts, CLI_C_FILE},
+	 "                       [--base OLD] MANIFEST", 1, cli_build_opts, CLI_C_FILE},
 	{"verify", cmd_verify, "verify a bundle's signature, members and policy",
 	 "verify (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
@@ -34,7 +34,7 @@ const struct cli_cmd cli_commands[] = {
 	 "extract (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
 	 "                       [--allow-weak] [--tsa-ca PEM]... [--force] [--json] [-q]\n"
-	 "                       [--crl PEM]... [--check-revocation]\n"
+	 "                       [--crl PEM]... [--check-revocation] [--base NAME=PATH]...\n"
 	 "                       -C DIR [PAYLOAD...] BUNDLE", 1, cli_extract_opts, CLI_C_FILE},
 	{"sign", cmd_sign, "add (or replace) signatures of a bundle, or sign an exported manifest",
 	 "sign [-o OUT] --key KEY --cert CERT [--key KEY --cert CERT]... [--chain PEM]...\n"

@@ -204,6 +204,11 @@ static void text_manifest(FILE *f, const struct oab_manifest *m, int judged)
 		if (it->compression == OAB_COMP_ZSTD)
 			fprintf(f, "          stored in %zu chunk(s) of %u bytes, each hashed\n",
 				it->n_chunks, it->chunk_size);
+		if (it->delta) {
+			hex32(it->delta->base_sha256, sha);
+			fprintf(f, "          delta: needs the base of %llu bytes with sha256 %s\n",
+				(unsigned long long)it->delta->base_size, sha);
+		}
 	}
 }
 
@@ -367,6 +372,7 @@ static const struct {
 	[OAB_D_CHUNK_HASH] = {"chunk-hash", NULL},
 	[OAB_D_CONTENT_HASH] = {"content-hash", NULL},
 	[OAB_D_MANIFEST] = {"manifest", NULL},
+	[OAB_D_DELTA_BASE] = {"delta-base", " (--base NAME=PATH gives a delta payload its base)"},
 };
 #define N_DETAILS (sizeof(details) / sizeof(details[0]))
 
@@ -551,6 +557,16 @@ void cli_json_manifest(json_t *root, const struct oab_manifest *m)
 				json_array_append_new(ch, json_string(sha));
 			}
 			json_object_set_new(o, "stored-chunks-sha256", ch);
+		}
+		if (it->delta) {
+			json_t *d = json_object();
+
+			hex32(it->delta->base_sha256, sha);
+			json_object_set_new(d, "encoding", json_string(OAB_DELTA_ENCODING));
+			json_object_set_new(d, "base-size", json_integer((json_int_t)it->delta->base_size));
+			json_object_set_new(d, "base-sha256", json_string(sha));
+			json_object_set_new(d, "segments", json_integer((json_int_t)it->delta->n_segments));
+			json_object_set_new(o, "delta", d);
 		}
 		json_array_append_new(items, o);
 	}

@@ -12,13 +12,13 @@ _otabundle() {
 	case $cmd in
 	build)
 		case $prev in
-		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust|--crl) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust|--crl|--base) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--source-root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 		--pass|--pin) COMPREPLY=($(compgen -W 'env: file: fd:' -- "$cur")); return ;;
 		--tsa|--tsa-timeout|-j|--jobs) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --crl --tsa --tsa-timeout --source-root --unsigned --ultra -j --jobs --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --crl --tsa --tsa-timeout --source-root --unsigned --ultra -j --jobs --base --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
@@ -45,12 +45,12 @@ _otabundle() {
 		;;
 	extract)
 		case $prev in
-		--ca|--trust|--crl|--tsa-ca) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--ca|--trust|--crl|--tsa-ca|--base) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		-C|--directory) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 		--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca -C --directory -f --force --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca -C --directory -f --force --base --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi

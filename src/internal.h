@@ -203,8 +203,23 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
  * not add up to its size. fd is the caller's to close. */
 int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, int out_fd,
 			int threads, oab_progress_fn progress, void *parg, struct oab_err *err);
+/* OAB_E_IO: it's source changed while being read (size, times, inode,
+ * or more or fewer bytes than its size). Returns -1. */
+int oab_source_changed(const struct oab_item *it, struct oab_err *err);
 /* stored-chunk-size for an item of this many content bytes. */
 uint32_t oab_chunk_size_for(uint64_t content_size);
+/* SHA-256 of each size-byte piece of a byte stream, as it passes (md:
+ * n hashes, malloc'd); _close ends the current piece (call it once at
+ * the end if fill > 0). ctx from oab_digest_init (a fresh SHA-256). */
+struct oab_chunker {
+	EVP_MD_CTX *ctx;
+	uint32_t size, fill;
+	size_t n, cap;
+	unsigned char (*md)[32];
+};
+int oab_digest_init(EVP_MD_CTX **ctx, struct oab_err *err);
+int oab_chunk_update(struct oab_chunker *c, const unsigned char *p, size_t n);
+int oab_chunk_close(struct oab_chunker *c);
 
 /* payload.c --------------------------------------------------------- */
 /* -1 with an OAB_E_INTERNAL error naming the item if zstd call rc failed. */
@@ -235,6 +250,49 @@ void oab_unpack_free(struct oab_unpack *u);
 
 struct archive;
 struct archive_entry;
+/* delta.c: the verify side of a delta payload (otabundle-format(5)
+ * DELTA ENCODING). _new checks the base at fd (size: a regular file's
+ * st_size must equal base_size, a block device's BLKGETSIZE64 must hold
+ * it; then the SHA-256 of its first base_size bytes) before anything is
+ * decoded; feed takes the member's stored bytes (already checked chunk
+ * by chunk), rebuilds each segment into one buffer and hands it to an
+ * oab_unpack on sink (sizes bounded, content hashed); finish checks every
+ * frame came and the content's size and SHA-256. */
+struct oab_dunpack;
+struct oab_dunpack *oab_delta_unpack_new(const struct oab_item *it, int base_fd,
+					 const struct oab_sink *sink, struct oab_err *err);
+int oab_delta_unpack_feed(struct oab_dunpack *d, const unsigned char *p, size_t n,
+			  struct oab_err *err);
+int oab_delta_unpack_finish(struct oab_dunpack *d, struct oab_err *err);
+void oab_delta_unpack_free(struct oab_dunpack *d);
+/* Size of a base fd: a regular file's size, a block device's
+ * (BLKGETSIZE64); anything else is refused. */
+int oab_delta_base_size(int fd, const char *what, uint64_t *size, int *is_dev,
+			struct oab_err *err);
+/* Free an item's delta description (NULL is fine). */
+void oab_delta_free(struct oab_delta *d);
+
+/* delta_build.c: pack a delta payload: target (open source fd, fstat
+ * before) against base_fd (a regular file, read with pread), the frames
+ * written to out_fd; fills it's sizes, hashes, chunk hashes and
+ * it->delta. */
+struct oab_delta_params {
+	uint32_t segment_size; /* 0: OAB_DELTA_SEGMENT_DEFAULT */
+	uint32_t prefix_max;   /* 0: OAB_DELTA_PREFIX_DEFAULT */
+	int level;             /* 0: OAB_DELTA_LEVEL_DEFAULT */
+};
+#define OAB_DELTA_SEGMENT_DEFAULT (8u * 1024 * 1024)
+#define OAB_DELTA_PREFIX_DEFAULT (16u * 1024 * 1024)
+#define OAB_DELTA_LEVEL_DEFAULT 19
+int oab_delta_pack_fd(struct oab_item *it, int fd, const struct stat *before, int base_fd,
+		      const struct oab_delta_params *prm, int out_fd, int threads,
+		      oab_progress_fn progress, void *parg, struct oab_err *err);
+/* build: the base fd of each item of m (-1: a full payload): delta-from
+ * files (confined like sources) and, with o->base_bundle, the payloads of
+ * that bundle (verified against o->trust) decoded into temp files. */
+int oab_delta_bases_open(struct oab_manifest *m, const struct oab_build_opts *o,
+			 const struct oab_roots *roots, int *fds, struct oab_err *err);
+
 /* reader.c: a bundle read as a tar stream through libarchive, with every
  * raw 512-byte header also checked as it streams past (libarchive hides
  * some): only ustar headers of typeflag '0' (or NUL), '1'-'7' (refused

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zstd.h>
+
 #include "internal.h"
 
 /* the tree's located error (file:line:col), under its short name */
@@ -425,7 +427,7 @@ static char *member_name(const struct oab_item *it)
 	char *out;
 
 	if (asprintf(&out, "%s/%s%s", kind_dir(it->kind), it->name,
-		     it->compression == OAB_COMP_ZSTD ? ".zst" : "") < 0)
+		     it->delta ? ".zdelta" : it->compression == OAB_COMP_ZSTD ? ".zst" : "") < 0)
 		return NULL;
 	return out;
 }
@@ -577,9 +579,9 @@ static struct oab_item *add_item(struct sctx *c, struct oab_manifest *m)
 
 static const char *const res_payload_keys[] = {
 	"!name", "!type", "slot", "compression", "!member", "!size", "!sha256",
-	"!stored-size", "stored-sha256", "stored-chunk-size", "stored-chunks-sha256", NULL};
+	"!stored-size", "stored-sha256", "stored-chunk-size", "stored-chunks-sha256", "delta", NULL};
 static const char *const src_payload_keys[] = {
-	"!name", "!type", "slot", "compression", "!source", NULL};
+	"!name", "!type", "slot", "compression", "!source", "delta-from", NULL};
 static const char *const res_script_keys[] = {
 	"!name", "!hook", "compression", "!member", "!size", "!sha256",
 	"!stored-size", "stored-sha256", "stored-chunk-size", "stored-chunks-sha256", NULL};
@@ -591,6 +593,9 @@ static const char *const src_sbom_keys[] = {"name", "compression", "!source", NU
 
 static const char *const payload_types[] = {"image", "archive", "file", NULL};
 static const char *const script_hooks[] = {"pre-install", "post-install", NULL};
+
+static int parse_delta(struct sctx *c, struct ynode *map, struct oab_item *it,
+		       const char *where);
 
 static int parse_items(struct sctx *c, struct oab_manifest *m, struct ynode *seq,
 		       enum oab_item_kind kind)
@@ -633,7 +638,12 @@ static int parse_items(struct sctx *c, struct oab_manifest *m, struct ynode *seq
 			if (get_enum(c, get(e, "hook"), key, script_hooks, &it->hook) < 0)
 				return -1;
 		}
+		/* a delta payload's member name says so (parse_common checks it) */
+		if (res && get(e, "delta") && !(it->delta = calloc(1, sizeof(*it->delta))))
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
 		if (parse_common(c, e, it, where) < 0)
+			return -1;
+		if (get(e, res ? "delta" : "delta-from") && parse_delta(c, e, it, where) < 0)
 			return -1;
 	}
 	return 0;
@@ -993,6 +1003,10 @@ void oab_manifest_free(struct oab_manifest *m)
 		free(it->source_where);
 		free(it->member);
 		free(it->chunk_sha256);
+		oab_delta_free(it->delta);
+		free(it->delta_from);
+		free(it->delta_from_raw);
+		free(it->delta_from_where);
 	}
 	free(m->items);
 	free(m->source_dir);
@@ -1006,4 +1020,219 @@ const struct oab_item *oab_manifest_find(const struct oab_manifest *m, const cha
 		if (strcmp(m->items[i].name, name) == 0)
 			return &m->items[i];
 	return NULL;
+}
+
+/* ---- delta payloads (otabundle-format(5) DELTA ENCODING) ------------------ */
+
+/* Grow an array of n entries of size sz to hold one more. */
+static int grow(void **arr, size_t n, size_t *cap, size_t sz)
+{
+	void *q;
+	size_t nc;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 8;
+	if (!(q = realloc(*arr, nc * sz)))
+		return -1;
+	*arr = q;
+	*cap = nc;
+	return 0;
+}
+
+/* A decimal number at *p (no sign, no leading zero unless 0) ended by
+ * one of the characters in ends, or by the end of the string if last;
+ * *p moves past it (to its end character). */
+static int seg_num(const char **p, const char *ends, int last, uint64_t *v)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9' || ((*p)[0] == '0' && (*p)[1] >= '0' && (*p)[1] <= '9'))
+		return -1;
+	errno = 0;
+	*v = strtoull(*p, &end, 10);
+	if (errno || (*end ? !strchr(ends, *end) : !last))
+		return -1;
+	*p = end;
+	return 0;
+}
+
+/* One segment: "FRAME-SIZE" then its prefix extents "OFFSET+LENGTH" and
+ * its copies "AT=OFFSET+LENGTH", single spaces: every range inside the
+ * base, the extents totalling at most prefix-max, the copies in order
+ * inside the segment without overlapping. */
+static int parse_segment(struct sctx *c, struct ynode *n, const char *key, struct oab_delta *d,
+			 struct oab_delta_segment *s, uint64_t seg_len)
+{
+	const char *p;
+	uint64_t total = 0, end_at = 0;
+	size_t cap_e = 0, cap_c = 0;
+
+	if (want_kind(c, n, Y_SCALAR, key) < 0)
+		return -1;
+	p = n->s;
+	if (seg_num(&p, " ", 1, &s->frame_size) < 0 || s->frame_size == 0)
+		goto bad;
+	/* a frame is never larger than zstd's bound for its segment */
+	if (s->frame_size > ZSTD_COMPRESSBOUND(seg_len) + 64)
+		return yfail(&c->y, n->line, n->col,
+			     "key '%s': frame of %llu bytes, more than a %llu-byte segment can take",
+			     key, (unsigned long long)s->frame_size, (unsigned long long)seg_len);
+	while (*p == ' ') {
+		uint64_t a = 0, off, len;
+		int copy;
+
+		p++;
+		if (seg_num(&p, "=+", 0, &off) < 0)
+			goto bad;
+		copy = *p == '=';
+		if (copy) {
+			a = off;
+			p++;
+			if (seg_num(&p, "+", 0, &off) < 0)
+				goto bad;
+		}
+		p++;
+		if (seg_num(&p, " ", 1, &len) < 0 || len == 0)
+			goto bad;
+		if (off > d->base_size || len > d->base_size - off)
+			return yfail(&c->y, n->line, n->col,
+				     "key '%s': range %llu+%llu lies outside the %llu-byte base", key,
+				     (unsigned long long)off, (unsigned long long)len,
+				     (unsigned long long)d->base_size);
+		if (copy) {
+			if (a < end_at || a > seg_len || len > seg_len - a)
+				return yfail(&c->y, n->line, n->col,
+					     "key '%s': copy at %llu (%llu bytes) overlaps the one before or leaves the %llu-byte segment",
+					     key, (unsigned long long)a, (unsigned long long)len,
+					     (unsigned long long)seg_len);
+			if (s->n_copies == OAB_DELTA_COPIES_MAX)
+				return yfail(&c->y, n->line, n->col, "key '%s': more than %d copies", key,
+					     OAB_DELTA_COPIES_MAX);
+			if (grow((void **)&s->copies, s->n_copies, &cap_c, sizeof(*s->copies)) < 0)
+				return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+			s->copies[s->n_copies++] = (struct oab_delta_copy){a, off, len};
+			end_at = a + len;
+			continue;
+		}
+		if (s->n_copies)
+			goto bad; /* extents come first */
+		if (len > d->prefix_max - total)
+			return yfail(&c->y, n->line, n->col,
+				     "key '%s': extents total more than prefix-max (%u bytes)", key,
+				     d->prefix_max);
+		total += len;
+		if (s->n_extents == OAB_DELTA_EXTENTS_MAX)
+			return yfail(&c->y, n->line, n->col, "key '%s': more than %d extents", key,
+				     OAB_DELTA_EXTENTS_MAX);
+		if (grow((void **)&s->extents, s->n_extents, &cap_e, sizeof(*s->extents)) < 0)
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+		s->extents[s->n_extents++] = (struct oab_delta_extent){off, len};
+	}
+	if (*p)
+		goto bad;
+	return 0;
+bad:
+	return yfail(&c->y, n->line, n->col,
+		     "key '%s': expected 'FRAME-SIZE OFFSET+LENGTH... AT=OFFSET+LENGTH...' (decimal, single spaces), found '%.40s'",
+		     key, n->s);
+}
+
+static const char *const delta_keys[] = {"!encoding", "!base-size", "!base-sha256",
+					 "!segment-size", "!prefix-max", "!window-log", "level",
+					 "!segments", NULL};
+
+static int parse_delta(struct sctx *c, struct ynode *map, struct oab_item *it,
+		       const char *where)
+{
+	struct oab_delta *d = it->delta;
+	struct ynode *v, *seq;
+	uint64_t u, want, frames = 0;
+	char key[160];
+
+	if (it->compression != OAB_COMP_ZSTD) {
+		v = get(map, c->mode == OAB_MANIFEST_SOURCE ? "delta-from" : "delta");
+		return yfail(&c->y, v->line, v->col,
+			     "'%s': a delta payload is zstd frames: compression none is not allowed",
+			     where);
+	}
+	if (c->mode == OAB_MANIFEST_SOURCE) {
+		char *src = NULL;
+
+		snprintf(key, sizeof(key), "%s.delta-from", where);
+		if (get_str(c, get(map, "delta-from"), key, 4096, S_PATH, &src) < 0)
+			return -1;
+		it->delta_from = join_path(c->basedir, src);
+		it->delta_from_raw = src;
+		if (asprintf(&it->delta_from_where, "%s:%zu:%zu: key '%s'", c->y.label,
+			     get(map, "delta-from")->line, get(map, "delta-from")->col, key) < 0)
+			it->delta_from_where = NULL;
+		if (!it->delta_from || !it->delta_from_where)
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+		return 0;
+	}
+	v = get(map, "delta");
+	snprintf(key, sizeof(key), "%s.delta", where);
+	if (want_kind(c, v, Y_MAP, key) < 0 || check_keys(c, v, key, delta_keys) < 0)
+		return -1;
+#define DKEY(k) (snprintf(key, sizeof(key), "%s.delta.%s", where, k), key)
+	if (want_kind(c, get(v, "encoding"), Y_SCALAR, DKEY("encoding")) < 0)
+		return -1;
+	if (strcmp(get(v, "encoding")->s, OAB_DELTA_ENCODING) != 0)
+		return yfail(&c->y, get(v, "encoding")->line, get(v, "encoding")->col,
+			     "key '%s': expected %s, found '%.40s'", key, OAB_DELTA_ENCODING,
+			     get(v, "encoding")->s);
+	if (get_uint(c, get(v, "base-size"), DKEY("base-size"), INT64_MAX, &d->base_size) < 0 ||
+	    get_sha(c, get(v, "base-sha256"), DKEY("base-sha256"), d->base_sha256) < 0)
+		return -1;
+	if (get_uint(c, get(v, "segment-size"), DKEY("segment-size"), OAB_DELTA_SEGMENT_MAX, &u) < 0)
+		return -1;
+	if (u < OAB_DELTA_SEGMENT_MIN || u % 4096)
+		return yfail(&c->y, get(v, "segment-size")->line, get(v, "segment-size")->col,
+			     "key '%s': expected a multiple of 4096 from %d to %d", key,
+			     OAB_DELTA_SEGMENT_MIN, OAB_DELTA_SEGMENT_MAX);
+	d->segment_size = (uint32_t)u;
+	if (get_uint(c, get(v, "prefix-max"), DKEY("prefix-max"), OAB_DELTA_PREFIX_MAX, &u) < 0)
+		return -1;
+	d->prefix_max = (uint32_t)u;
+	if (get_uint(c, get(v, "window-log"), DKEY("window-log"), OAB_ZSTD_WINDOWLOG_MAX, &u) < 0)
+		return -1;
+	d->window_log = (int)u;
+	if (u < 10 || ((uint64_t)d->prefix_max + d->segment_size) > (UINT64_C(1) << u))
+		return yfail(&c->y, get(v, "window-log")->line, get(v, "window-log")->col,
+			     "key '%s': expected 10 to %d, and a window of at least prefix-max + segment-size bytes",
+			     key, OAB_ZSTD_WINDOWLOG_MAX);
+	if (get(v, "level")) {
+		if (get_uint(c, get(v, "level"), DKEY("level"), 22, &u) < 0)
+			return -1;
+		d->level = (int)u;
+	}
+	seq = get(v, "segments");
+	if (want_kind(c, seq, Y_SEQ, DKEY("segments")) < 0)
+		return -1;
+	want = it->size ? (it->size - 1) / d->segment_size + 1 : 0;
+	if (seq->n != want)
+		return yfail(&c->y, seq->line, seq->col,
+			     "key '%s': %zu segments, expected %llu (%llu bytes in segments of %u)", key,
+			     seq->n, (unsigned long long)want, (unsigned long long)it->size,
+			     d->segment_size);
+	d->segments = oab_calloc_array(seq->n, sizeof(*d->segments));
+	if (!d->segments)
+		return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");
+	d->n_segments = seq->n;
+	for (size_t i = 0; i < seq->n; i++) {
+		uint64_t at = (uint64_t)i * d->segment_size;
+		uint64_t len = it->size - at < d->segment_size ? it->size - at : d->segment_size;
+
+		snprintf(key, sizeof(key), "%s.delta.segments[%zu]", where, i);
+		if (parse_segment(c, seq->kid[i], key, d, &d->segments[i], len) < 0)
+			return -1;
+		frames += d->segments[i].frame_size;
+	}
+#undef DKEY
+	if (frames != it->stored_size)
+		return yfail(&c->y, seq->line, seq->col,
+			     "'%s': the frames total %llu bytes, stored-size is %llu", where,
+			     (unsigned long long)frames, (unsigned long long)it->stored_size);
+	return 0;
 }

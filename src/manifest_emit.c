@@ -101,6 +101,57 @@ static void e_seq(struct emit *em, int start, yaml_sequence_style_t style)
 		ev_emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
 }
 
+/* A delta payload's `delta` map (otabundle-format(5) DELTA ENCODING):
+ * one line per segment, "FRAME-SIZE OFFSET+LENGTH ...". */
+static int e_delta(struct emit *em, const struct oab_delta *d)
+{
+	char b[72], *line = NULL;
+	size_t cap = 0;
+
+	e_key(em, "delta");
+	e_map(em, 1);
+	e_plain(em, "encoding", OAB_DELTA_ENCODING);
+	e_uint(em, "base-size", d->base_size);
+	oab_hex(d->base_sha256, 32, b);
+	e_plain(em, "base-sha256", b);
+	e_uint(em, "segment-size", d->segment_size);
+	e_uint(em, "prefix-max", d->prefix_max);
+	e_uint(em, "window-log", (uint64_t)d->window_log);
+	e_uint(em, "level", (uint64_t)d->level);
+	e_key(em, "segments");
+	e_seq(em, 1, YAML_BLOCK_SEQUENCE_STYLE);
+	for (size_t i = 0; i < d->n_segments; i++) {
+		const struct oab_delta_segment *s = &d->segments[i];
+		size_t need = 24 + s->n_extents * 44 + s->n_copies * 66, at;
+
+		if (need > cap) {
+			void *p = realloc(line, need);
+
+			if (!p) {
+				free(line);
+				return -1;
+			}
+			line = p;
+			cap = need;
+		}
+		at = (size_t)snprintf(line, cap, "%llu", (unsigned long long)s->frame_size);
+		for (size_t k = 0; k < s->n_extents; k++)
+			at += (size_t)snprintf(line + at, cap - at, " %llu+%llu",
+					       (unsigned long long)s->extents[k].offset,
+					       (unsigned long long)s->extents[k].length);
+		for (size_t k = 0; k < s->n_copies; k++)
+			at += (size_t)snprintf(line + at, cap - at, " %llu=%llu+%llu",
+					       (unsigned long long)s->copies[k].at,
+					       (unsigned long long)s->copies[k].offset,
+					       (unsigned long long)s->copies[k].length);
+		e_scalar(em, line, YAML_PLAIN_SCALAR_STYLE);
+	}
+	free(line);
+	e_seq(em, 0, 0);
+	e_map(em, 0);
+	return 0;
+}
+
 static void e_item(struct emit *em, const struct oab_item *it)
 {
 	char b[72];
@@ -137,6 +188,8 @@ static void e_item(struct emit *em, const struct oab_item *it)
 		}
 		e_seq(em, 0, YAML_BLOCK_SEQUENCE_STYLE);
 	}
+	if (it->delta && e_delta(em, it->delta) < 0)
+		em->failed = 1;
 	e_map(em, 0);
 }
 

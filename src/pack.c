@@ -18,7 +18,7 @@
 
 #include "internal.h"
 
-static int digest_init(EVP_MD_CTX **ctx, struct oab_err *err)
+int oab_digest_init(EVP_MD_CTX **ctx, struct oab_err *err)
 {
 	*ctx = EVP_MD_CTX_new();
 	if (!*ctx || EVP_DigestInit_ex(*ctx, EVP_sha256(), NULL) != 1)
@@ -37,15 +37,7 @@ uint32_t oab_chunk_size_for(uint64_t content_size)
 	return (uint32_t)cs;
 }
 
-/* SHA-256 of each chunk_size piece of a byte stream, as it passes. */
-struct chunker {
-	EVP_MD_CTX *ctx;
-	uint32_t size, fill;
-	size_t n, cap;
-	unsigned char (*md)[32];
-};
-
-static int chunk_close(struct chunker *c)
+int oab_chunk_close(struct oab_chunker *c)
 {
 	unsigned int dl;
 
@@ -66,7 +58,7 @@ static int chunk_close(struct chunker *c)
 	return 0;
 }
 
-static int chunk_update(struct chunker *c, const unsigned char *p, size_t n)
+int oab_chunk_update(struct oab_chunker *c, const unsigned char *p, size_t n)
 {
 	while (n > 0) {
 		size_t take = c->size - c->fill;
@@ -78,7 +70,7 @@ static int chunk_update(struct chunker *c, const unsigned char *p, size_t n)
 		c->fill += (uint32_t)take;
 		p += take;
 		n -= take;
-		if (c->fill == c->size && chunk_close(c) < 0)
+		if (c->fill == c->size && oab_chunk_close(c) < 0)
 			return -1;
 	}
 	return 0;
@@ -109,7 +101,7 @@ int oab_payload_pack(struct oab_item *it, int out_fd, int threads,
 
 /* The source changed under us: size, times or inode differ from before,
  * or it gave more or fewer bytes than its size said. */
-static int changed(const struct oab_item *it, struct oab_err *err)
+int oab_source_changed(const struct oab_item *it, struct oab_err *err)
 {
 	char esc[4 * 80 + 4];
 	const char *src = it->source_raw ? it->source_raw : it->source;
@@ -123,7 +115,7 @@ int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, 
 			int threads, oab_progress_fn progress, void *parg, struct oab_err *err)
 {
 	struct oab_hasher *hin = NULL;
-	struct chunker ch = {0};
+	struct oab_chunker ch = {0};
 	ZSTD_CCtx *cc = NULL;
 	/* Input is read into in[cur] and lent to the hashing thread (no
 	 * copy); in[cur] is refilled only after its ticket was hashed. */
@@ -140,7 +132,7 @@ int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, 
 	int rc = -1;
 
 	if (fstat(fd, &now) < 0 || !oab_stat_same(before, &now))
-		return changed(it, err);
+		return oab_source_changed(it, err);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (int i = 0; i < 3; i++)
 		ins[i] = malloc(PACK_IN_BUF);
@@ -153,7 +145,7 @@ int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, 
 		goto out;
 	if (it->compression == OAB_COMP_ZSTD) {
 		ch.size = oab_chunk_size_for((uint64_t)st.st_size);
-		if (digest_init(&ch.ctx, err) < 0)
+		if (oab_digest_init(&ch.ctx, err) < 0)
 			goto out;
 	}
 	if (it->compression == OAB_COMP_ZSTD) {
@@ -192,7 +184,7 @@ int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, 
 		total += (uint64_t)n;
 		last = (size_t)n < PACK_IN_BUF;
 		if (total > (uint64_t)st.st_size) {
-			changed(it, err);
+			oab_source_changed(it, err);
 			goto out;
 		}
 		tickets[cur] = oab_hasher_lend(hin, in, (size_t)n);
@@ -212,7 +204,7 @@ int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, 
 				left = ZSTD_compressStream2(cc, &ob, &ib, mode);
 				/* A source shorter than its pledged size. */
 				if (ZSTD_isError(left) && ZSTD_getErrorCode(left) == ZSTD_error_srcSize_wrong) {
-					changed(it, err);
+					oab_source_changed(it, err);
 					goto out;
 				}
 				if (oab_zcheck(left, "compression", it->name, err) < 0)
@@ -220,7 +212,7 @@ int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, 
 				if (ob.pos) {
 					if (oab_write_all(out_fd, out, ob.pos) < 0)
 						goto werr;
-					if (chunk_update(&ch, out, ob.pos) < 0)
+					if (oab_chunk_update(&ch, out, ob.pos) < 0)
 						goto serr;
 					stored += ob.pos;
 					if (base >= 0)
@@ -236,7 +228,7 @@ int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, 
 	/* Same size, times and inode as before the first byte was read: a
 	 * rewrite in place (which keeps the size) shows in mtime and ctime. */
 	if (total != (uint64_t)st.st_size || fstat(fd, &now) < 0 || !oab_stat_same(before, &now)) {
-		changed(it, err);
+		oab_source_changed(it, err);
 		goto out;
 	}
 	it->size = total;
@@ -244,7 +236,7 @@ int oab_payload_pack_fd(struct oab_item *it, int fd, const struct stat *before, 
 	if (oab_hasher_final(hin, it->sha256, err) < 0)
 		goto out;
 	if (cc) {
-		if (ch.fill && chunk_close(&ch) < 0)
+		if (ch.fill && oab_chunk_close(&ch) < 0)
 			goto serr;
 		free(it->chunk_sha256);
 		it->chunk_size = ch.size;

@@ -673,6 +673,8 @@ struct oab_reader {
 	int broken;    /* out of step: nothing more can be read */
 	int finished;  /* oab_reader_next gave 0 */
 	unsigned char *buf;
+	struct oab_base *bases; /* oab_reader_set_base (names owned) */
+	size_t n_bases;
 };
 
 /* Fail and mark the reader out of step. */
@@ -1016,6 +1018,7 @@ int oab_reader_next(struct oab_reader *r, const struct oab_item **item, struct o
  * and decoded into the sink. */
 struct feed {
 	struct oab_unpack *u;
+	struct oab_dunpack *d; /* a delta payload with its base */
 	struct archive *w;
 };
 
@@ -1026,7 +1029,53 @@ static int feed_stored(void *arg, const unsigned char *p, size_t n, struct oab_e
 	if (f->w && archive_write_data(f->w, p, n) != (la_ssize_t)n)
 		return oab_err_set(err, OAB_E_IO, "writing the new bundle: %s",
 				   archive_error_string(f->w));
-	return oab_unpack_feed(f->u, p, n, err);
+	if (f->d)
+		return oab_delta_unpack_feed(f->d, p, n, err);
+	/* a delta payload without its base: the stored chunks are checked
+	 * (oab_member_chunks), nothing can be decoded */
+	return f->u ? oab_unpack_feed(f->u, p, n, err) : 0;
+}
+
+int oab_reader_set_base(struct oab_reader *r, const char *name, int fd, struct oab_err *err)
+{
+	void *p;
+
+	if (!r || !name || fd < 0)
+		return oab_err_set(err, OAB_E_USAGE, "oab_reader_set_base: no reader, name or fd");
+	for (size_t i = 0; i < r->n_bases; i++)
+		if (strcmp(r->bases[i].name, name) == 0)
+			return oab_err_set(err, OAB_E_USAGE, "%s: a base for '%s' was given already",
+					   r->label, name);
+	if (r->n_bases >= OAB_MAX_ITEMS)
+		return oab_err_set(err, OAB_E_USAGE, "%s: more than %d bases", r->label, OAB_MAX_ITEMS);
+	p = realloc(r->bases, (r->n_bases + 1) * sizeof(*r->bases));
+	if (!p)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	r->bases = p;
+	if (!(r->bases[r->n_bases].name = oab_strdup(name)))
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	r->bases[r->n_bases++].fd = fd;
+	return 0;
+}
+
+/* A delta payload to be written, and no base for it. */
+static int no_base(const struct oab_item *it, struct oab_err *err)
+{
+	char want[65];
+
+	oab_hex(it->delta->base_sha256, 32, want);
+	oab_err_set(err, OAB_E_USAGE,
+		    "'%s' is a delta payload: it needs its base (%llu bytes, sha256 %s); nothing written",
+		    it->name, (unsigned long long)it->delta->base_size, want);
+	return oab_err_detail(err, OAB_D_DELTA_BASE, it->member, -1, want, NULL);
+}
+
+static int reader_base(const struct oab_reader *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_bases; i++)
+		if (strcmp(r->bases[i].name, name) == 0)
+			return r->bases[i].fd;
+	return -1;
 }
 
 int oab_reader_read(struct oab_reader *r, struct oab_sink *sink, struct oab_err *err)
@@ -1051,9 +1100,27 @@ int oab_reader_read(struct oab_reader *r, struct oab_sink *sink, struct oab_err 
 		if (sink->begin && sink->begin(sink, it, err) < 0)
 			return stop(r);
 	}
-	f.u = oab_unpack_new_sink(it, sink, err);
-	if (!f.u)
+	if (it->delta) {
+		int bfd = reader_base(r, it->name);
+		char want[65];
+
+		if (bfd < 0 && sink->kind != OAB_SINK_DISCARD && sink->kind != OAB_SINK_ARCHIVE) {
+			no_base(it, err);
+			oab_report_add_check(r->rep, 0, "delta-base", it->member, "no base given");
+			return stop(r);
+		}
+		/* the base is checked (size, SHA-256) before any frame is read */
+		if (bfd >= 0 && !(f.d = oab_delta_unpack_new(it, bfd, sink, err))) {
+			oab_report_add_check(r->rep, 0, "delta-base", it->member, "%s", err->msg);
+			return stop(r);
+		}
+		if (bfd >= 0)
+			oab_report_add_check(r->rep, 1, "delta-base", it->member, "%llu bytes, sha256 %s",
+					     (unsigned long long)it->delta->base_size,
+					     (oab_hex(it->delta->base_sha256, 32, want), want));
+	} else if (!(f.u = oab_unpack_new_sink(it, sink, err))) {
 		return stop(r);
+	}
 	if (it->compression == OAB_COMP_ZSTD) {
 		if (oab_member_chunks(r->a, it, feed_stored, &f, r->o.progress, r->o.progress_arg,
 				      err) < 0)
@@ -1087,11 +1154,16 @@ int oab_reader_read(struct oab_reader *r, struct oab_sink *sink, struct oab_err 
 			goto fail;
 		}
 	}
-	if (oab_unpack_finish(f.u, err) < 0)
+	if (f.d ? oab_delta_unpack_finish(f.d, err) < 0 : f.u && oab_unpack_finish(f.u, err) < 0)
 		goto fail;
 	oab_hex(it->sha256, 32, want);
-	oab_report_add_check(r->rep, 1, "member-hash", it->member, "%llu bytes, sha256 %s",
-			     (unsigned long long)it->size, want);
+	if (f.d || f.u)
+		oab_report_add_check(r->rep, 1, "member-hash", it->member, "%llu bytes, sha256 %s",
+				     (unsigned long long)it->size, want);
+	else /* a delta payload without its base */
+		oab_report_add_check(r->rep, 1, "member-hash", it->member,
+				     "stored chunks checked; content (%llu bytes, sha256 %s) not rebuilt: no base given",
+				     (unsigned long long)it->size, want);
 	rc = 0;
 	goto out;
 fail:
@@ -1112,6 +1184,7 @@ fail:
 	}
 out:
 	oab_unpack_free(f.u);
+	oab_delta_unpack_free(f.d);
 	return rc;
 }
 
@@ -1126,6 +1199,9 @@ void oab_reader_free(struct oab_reader *r)
 	free(r->yaml);
 	free(r->sig);
 	free(r->buf);
+	for (size_t i = 0; i < r->n_bases; i++)
+		free((char *)r->bases[i].name);
+	free(r->bases);
 	free(r);
 }
 
@@ -1350,6 +1426,29 @@ static int extract_targets(int fd, int dirfd, const char *label, const struct oa
 	return 0;
 }
 
+/* Every base names a delta payload, and every chosen delta payload has
+ * one, before anything is read. */
+static int extract_bases(struct oab_reader *r, const struct oab_manifest *m,
+			 const struct oab_extract_opts *xo, struct oab_err *err)
+{
+	for (size_t i = 0; i < xo->n_bases; i++) {
+		const struct oab_item *it = oab_manifest_find(m, xo->bases[i].name);
+
+		if (!it || !it->delta)
+			return oab_err_set(err, OAB_E_USAGE, "%s: a base for '%s', which is not a delta payload",
+					   r->label, xo->bases[i].name);
+		if (oab_reader_set_base(r, xo->bases[i].name, xo->bases[i].fd, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < m->n_items; i++) {
+		const struct oab_item *it = &m->items[i];
+
+		if (it->delta && wanted(xo, it->name) && reader_base(r, it->name) < 0)
+			return no_base(it, err);
+	}
+	return 0;
+}
+
 /* extract: a fresh anonymous temp file in the target folder for each
  * wanted item (a FILE sink: holes for zero blocks, O_DIRECT writer). */
 struct xstate {
@@ -1407,7 +1506,8 @@ int oab_extract(int fd, const char *label, const struct oab_verify_opts *opts,
 		oab_err_set(err, OAB_E_IO, "extract folder '%s': %s", xo->dir, strerror(errno));
 		goto out;
 	}
-	if (extract_targets(fd, dirfd, r->label, x.m, xo, err) < 0)
+	if (extract_targets(fd, dirfd, r->label, x.m, xo, err) < 0 ||
+	    extract_bases(r, x.m, xo, err) < 0)
 		goto out;
 	x.outs = oab_calloc_array(x.m->n_items, sizeof(*x.outs));
 	tg = oab_calloc_array(x.m->n_items, sizeof(*tg));

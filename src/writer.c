@@ -348,6 +348,7 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	size_t ylen = 0, siglen = 0;
 	struct oab_roots roots = {.mdir_fd = -1};
 	struct stat *seen = NULL, st;
+	int *bases = NULL; /* per item: the base of a delta payload, or -1 */
 	int rc = -1, placed = 1;
 
 	if (!o->output)
@@ -379,7 +380,10 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	 * before minutes of compression. */
 	slot = oab_calloc_array(m->n_items, sizeof(*slot));
 	seen = oab_calloc_array(m->n_items, sizeof(*seen));
-	if (!slot || !seen) {
+	bases = oab_calloc_array(m->n_items, sizeof(*bases));
+	for (size_t i = 0; bases && i < m->n_items; i++)
+		bases[i] = -1;
+	if (!slot || !seen || !bases) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -397,6 +401,8 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	    oab_crls_for_signing(o->crl_files, o->n_crl_files, (int64_t)time(NULL), o->warn,
 				 o->warn_arg, &crls, err) < 0)
 		goto out;
+	if (oab_delta_bases_open(m, o, &roots, bases, err) < 0)
+		goto out;
 	if (oab_outfile_open(&out, o->output, err) < 0)
 		goto out;
 	/* Every member straight into the output file, after a slot for its
@@ -412,8 +418,15 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 		fd = oab_source_open(&roots, &m->items[i], &st, err);
 		if (fd < 0)
 			goto out;
-		prc = oab_payload_pack_fd(&m->items[i], fd, &seen[i], out.fd, threads, o->progress,
-					  o->progress_arg, err);
+		if (bases[i] >= 0) {
+			struct oab_delta_params prm = {.level = m->items[i].level_line ? m->items[i].level : 0};
+
+			prc = oab_delta_pack_fd(&m->items[i], fd, &seen[i], bases[i], &prm, out.fd, threads,
+						o->progress, o->progress_arg, err);
+		} else {
+			prc = oab_payload_pack_fd(&m->items[i], fd, &seen[i], out.fd, threads,
+						  o->progress, o->progress_arg, err);
+		}
 		close(fd);
 		if (prc < 0)
 			goto out;
@@ -475,6 +488,10 @@ out:
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	free(slot);
 	free(seen);
+	for (size_t i = 0; bases && i < m->n_items; i++)
+		if (bases[i] >= 0)
+			close(bases[i]);
+	free(bases);
 	oab_roots_close(&roots);
 	free(yaml);
 	free(sig);

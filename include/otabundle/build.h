@@ -132,6 +132,12 @@ struct oab_build_opts {
 	 * answers wrongly fails the call (OAB_E_IO) and nothing is written. */
 	const char *tsa_url;
 	int tsa_timeout;
+	/* Delta bundles (otabundle(1) DELTA BUNDLES): a bundle holding the
+	 * previous release. It is verified against trust (required:
+	 * OAB_E_USAGE without) before anything is written; each payload of m
+	 * without delta-from that has a full payload of the same name in it
+	 * is stored as a delta against that payload's content. NULL: none. */
+	const char *base_bundle;
 };
 
 #define OAB_TSA_TIMEOUT_DEFAULT 30

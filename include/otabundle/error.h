@@ -63,6 +63,7 @@ enum oab_detail {
 	OAB_D_CHUNK_HASH,           /* a stored chunk's SHA-256 is wrong (chunk set) */
 	OAB_D_CONTENT_HASH,         /* a member's content SHA-256 is wrong */
 	OAB_D_MANIFEST,             /* the signed manifest does not parse */
+	OAB_D_DELTA_BASE,           /* a delta payload's base is missing or not the signed one */
 };
 
 /* Caller-allocated; zero-initialise or call oab_err_clear() before use.

@@ -90,6 +90,50 @@ struct oab_item {
 	unsigned char (*chunk_sha256)[32];
 	int line; /* line in the manifest where the item starts (for messages) */
 	int level_line, level_col; /* where `compression` is written; 0 if absent */
+	/* A delta payload (otabundle-format(5) DELTA ENCODING): its content
+	 * is rebuilt from a base; NULL for a full payload. Owned by the item. */
+	struct oab_delta *delta;
+	/* build: `delta-from` (SOURCE mode), like source, source_raw and
+	 * source_where; NULL when absent or read from a bundle */
+	char *delta_from, *delta_from_raw, *delta_from_where;
+};
+
+/* Delta payloads: the content is cut into segments of segment_size
+ * bytes (the last may be shorter). Segment k is its copies (ranges of the
+ * base copied as they are, at recorded places of the segment) and, in
+ * between, its residual: the rest of its bytes in order, stored as one
+ * zstd frame of frame_size bytes (the frames follow each other in the
+ * member) compressed against a prefix, the base's bytes at its extents
+ * one after the other. Limits a signed manifest is held to: */
+#define OAB_DELTA_ENCODING "zstd-prefix-copy"
+#define OAB_DELTA_SEGMENT_MIN (64 * 1024)
+#define OAB_DELTA_SEGMENT_MAX (16 * 1024 * 1024)
+#define OAB_DELTA_PREFIX_MAX (64 * 1024 * 1024)
+#define OAB_DELTA_EXTENTS_MAX 1024 /* prefix extents per segment */
+#define OAB_DELTA_COPIES_MAX 1024  /* copies per segment */
+struct oab_delta_extent {
+	uint64_t offset, length; /* bytes of the base */
+};
+struct oab_delta_copy {
+	uint64_t at;             /* in the segment */
+	uint64_t offset, length; /* bytes of the base */
+};
+struct oab_delta_segment {
+	uint64_t frame_size;
+	size_t n_extents;
+	struct oab_delta_extent *extents;
+	size_t n_copies; /* in order of at, not overlapping */
+	struct oab_delta_copy *copies;
+};
+struct oab_delta {
+	unsigned char base_sha256[32]; /* the base's content: what it must be */
+	uint64_t base_size;
+	uint32_t segment_size;
+	uint32_t prefix_max;   /* a segment's extents total at most this */
+	int window_log;        /* frames' window at most 2^window_log */
+	int level;             /* zstd level used (information only) */
+	size_t n_segments;     /* ceil(size / segment_size) */
+	struct oab_delta_segment *segments;
 };
 
 struct oab_meta {
@@ -223,11 +267,23 @@ struct oab_verify_opts {
 	const struct oab_trust *tsa_trust;
 };
 
+/* The base a delta payload is rebuilt from: an open, seekable fd (a
+ * regular file or a block device; read with pread, never written or
+ * closed). Its first base-size bytes must have the signed base-sha256. */
+struct oab_base {
+	const char *name; /* the payload's name */
+	int fd;
+};
+
 struct oab_extract_opts {
 	const char *dir;               /* target folder (must exist) */
 	const char *const *names;      /* items to write; n_names == 0: all */
 	size_t n_names;
 	int force;                     /* replace existing files; 0: refuse */
+	/* bases of delta payloads; a chosen delta payload without one is
+	 * refused (OAB_E_USAGE, OAB_D_DELTA_BASE) before anything is read */
+	const struct oab_base *bases;
+	size_t n_bases;
 };
 
 struct oab_signer_report {
@@ -398,6 +454,18 @@ OAB_API int oab_reader_next(struct oab_reader *r, const struct oab_item **item,
 OAB_API int oab_reader_read(struct oab_reader *r, struct oab_sink *sink, struct oab_err *err);
 
 OAB_API void oab_reader_free(struct oab_reader *r);
+
+/* Give the base of the delta payload name (see struct oab_base): before
+ * oab_reader_read() of that item, which then checks the base's size and
+ * SHA-256 before decoding anything (a mismatch is OAB_E_REJECTED,
+ * OAB_D_DELTA_BASE, naming the expected and found hash), rebuilds the
+ * content segment by segment in bounded memory (prefix-max +
+ * segment-size + 1 MiB + zstd's context) and checks its SHA-256 as for a full
+ * payload. A delta payload read without a base: into a discard sink its
+ * stored chunks are checked (the content cannot be rebuilt); into any
+ * other sink it is refused (OAB_E_USAGE, OAB_D_DELTA_BASE). */
+OAB_API int oab_reader_set_base(struct oab_reader *r, const char *name, int fd,
+				struct oab_err *err);
 
 /* Sinks. Each constructor returns NULL only when out of memory.
  * discard: the content is checked and dropped (what verify does).

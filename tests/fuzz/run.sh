@@ -9,7 +9,8 @@ b=${2:-build/fuzz}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$b/work
 rm -rf "$work"
-mkdir -p "$work/in" "$b/corpus-manifest" "$b/corpus-bundle" "$b/corpus-cms" "$root/tests/fuzz/crashes"
+mkdir -p "$work/in" "$b/corpus-manifest" "$b/corpus-bundle" "$b/corpus-cms" "$b/corpus-delta" \
+	"$root/tests/fuzz/crashes"
 sh "$root/scripts/mkpki.sh" "$work/pki" >/dev/null 2>&1
 # Small inputs so that mutations reach every member quickly.
 printf 'rootfs image\n%.0s' $(seq 1 200) > "$work/in/rootfs.ext4"
@@ -53,9 +54,29 @@ for c in int ca; do
 done
 "$O" sign -q --detached -o "$b/corpus-cms/crls.sig" --key "$work/pki/signer.key" --cert "$work/pki/signer.pem" \
 	--chain "$work/pki/chain.pem" --crl "$work/int.crl" --crl "$work/ca.crl" "$work/signed.yaml"
+# fuzz_delta: real deltas against its fixed base (one grown and edited,
+# one with every 4 KiB block moved), as "HEADER, segment lines, --, member".
+OAB_FUZZ_WRITE_BASE="$work/dbase.img" "$b/fuzz_delta"
+{ cat "$work/dbase.img"; printf 'new text %.0s' $(seq 1 4000); } > "$work/dnew1.img"
+printf 'edited' | dd of="$work/dnew1.img" bs=1 seek=70000 conv=notrunc status=none
+for i in $(seq 63 -1 0); do dd if="$work/dbase.img" bs=4096 skip="$i" count=1 status=none; done > "$work/dnew2.img"
+for k in 1 2; do
+	printf 'format: 1\nbundle: {name: d, version: "1", security-version: 1, compatible: [d]}\npayloads:\n  - {name: rootfs, type: image, source: dnew%s.img, delta-from: dbase.img, compression: "zstd:3"}\n' \
+		"$k" > "$work/d$k.yaml"
+	"$O" build -q --unsigned -o "$work/d$k.oab" "$work/d$k.yaml"
+	tar -xOf "$work/d$k.oab" manifest.yaml > "$work/d$k.m"
+	{
+		printf '%s %s %s %s\n' "$(sed -n 's/^  size: //p' "$work/d$k.m")" \
+			"$(sed -n 's/^    segment-size: //p' "$work/d$k.m")" \
+			"$(sed -n 's/^    prefix-max: //p' "$work/d$k.m")" "$(sed -n 's/^    window-log: //p' "$work/d$k.m")"
+		sed -n 's/^    - //p' "$work/d$k.m"
+		printf -- '--\n'
+		tar -xOf "$work/d$k.oab" payloads/rootfs.zdelta
+	} > "$b/corpus-delta/seed$k"
+done
 export OAB_FUZZ_CA="$work/pki/ca.pem" OAB_FUZZ_MANIFEST="$work/signed.yaml"
 status=0
-for t in manifest bundle cms; do
+for t in manifest bundle cms delta; do
 	echo "== fuzz_$t for ${secs}s"
 	if ! "$b/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=20 \
 		-artifact_prefix="$root/tests/fuzz/crashes/$t-" -print_final_stats=1 \
@@ -68,7 +89,7 @@ done
 # Every saved crash is replayed as a regression test.
 for c in "$root"/tests/fuzz/regressions/*; do
 	[ -e "$c" ] || continue
-	case $(basename "$c") in manifest-*) t=manifest ;; cms-*) t=cms ;; *) t=bundle ;; esac
+	case $(basename "$c") in manifest-*) t=manifest ;; cms-*) t=cms ;; delta-*) t=delta ;; *) t=bundle ;; esac
 	"$b/fuzz_$t" "$c" >/dev/null 2>&1 || { echo "regression $(basename "$c") crashes"; status=1; }
 done
 exit $status
