@@ -7,6 +7,7 @@
 # Environment:
 #   BENCH_DELTA_SIZES    image sizes in MiB (default "256 1024")
 #   BENCH_DELTA_RUNS     timed runs of each command (default 1; medians)
+#   BENCH_DELTA_ZSTD     zstd --patch-from levels (default "3 19")
 #   BENCH_DELTA_SLOW     1 to run zstd -19 --patch-from above 256 MiB too
 #                        (default 0: ~6 min and ~4 GiB of RSS at 1 GiB)
 #   BENCH_BSDIFF_MAX_MIB largest image bsdiff runs on (default 256; it
@@ -31,6 +32,7 @@ root=$(dirname "$here")
 SIZES=${BENCH_DELTA_SIZES:-256 1024}
 RUNS=${BENCH_DELTA_RUNS:-1}
 SLOW=${BENCH_DELTA_SLOW:-0}
+ZLEVELS=${BENCH_DELTA_ZSTD:-3 19}
 BSDIFF_MAX=${BENCH_BSDIFF_MAX_MIB:-256}
 SEED=${BENCH_PAIR_SEED:-1}
 for s in $SIZES; do
@@ -38,6 +40,9 @@ for s in $SIZES; do
 	[ "$s" -ge 64 ] || { echo "delta: sizes must be >= 64 MiB" >&2; exit 2; }
 done
 case $RUNS in '' | *[!0-9]* | 0) echo "delta: BENCH_DELTA_RUNS must be an integer >= 1" >&2; exit 2 ;; esac
+for l in $ZLEVELS; do
+	case $l in '' | *[!0-9]*) echo "delta: BENCH_DELTA_ZSTD must be zstd levels" >&2; exit 2 ;; esac
+done
 case $BSDIFF_MAX in '' | *[!0-9]*) echo "delta: BENCH_BSDIFF_MAX_MIB must be an integer" >&2; exit 2 ;; esac
 
 say() { printf '%s\n' "$*" >&2; }
@@ -143,9 +148,9 @@ for size in $SIZES; do
 		status=1; NOTE[xd]="FAILED"
 	fi
 	rm -f dec
-	for lvl in 3 19; do
+	for lvl in $ZLEVELS; do
 		id=zs$lvl
-		if [ "$lvl" = 19 ] && [ "$size" -gt 256 ] && [ "$SLOW" != 1 ]; then
+		if [ "$lvl" -ge 19 ] && [ "$size" -gt 256 ] && [ "$SLOW" != 1 ]; then
 			NOTE[$id]="skipped: takes ~6 min and ~4 GiB of RSS at 1 GiB (BENCH_DELTA_SLOW=1 runs it)"
 			continue
 		fi
@@ -213,8 +218,7 @@ for size in $SIZES; do
 		printf '| otabundle full bundle (zstd:3, signed) | %s | 100 %% | %.2f | %s | | |\n' "$(mb "$full")" "${W[full_enc]}" "$(mibs "${R[full_enc]}")"
 	fi
 	row xd "xdelta3 -9 -e -s OLD (decode: xdelta3 -d)"
-	row zs3 "zstd --patch-from=OLD --long=$wlog -3"
-	row zs19 "zstd --patch-from=OLD --long=$wlog -19"
+	for lvl in $ZLEVELS; do row "zs$lvl" "zstd --patch-from=OLD --long=$wlog -$lvl"; done
 	row bs "bsdiff (decode: bspatch)"
 	row ob "otabundle build --base OLD.oab (decode: extract --base; size: delta members)"
 	[ -z "${S[ob_bundle]:-}" ] || echo "(otabundle delta bundle as a whole: $(mb "${S[ob_bundle]}") MB.)"
