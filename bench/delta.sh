@@ -233,7 +233,9 @@ for size in $SIZES; do
 	t1="delta member size ≤ 1.10× xdelta3 -9" t2="delta member size ≤ 5 % of the full bundle"
 	t3="apply peak RSS ≤ 64 MiB" t4="apply time (hash checks included) ≤ 1.5× xdelta3 -d"
 	t5="delta build time ≤ 2× xdelta3 -e -9"
-	if [ -n "${NOTE[ob]:-}" ] || [ -n "${NOTE[xd]:-}" ] || [ -n "${NOTE[full]:-}" ]; then
+	if [ "${NOTE[ob]:-}" = FAILED ]; then
+		for t in "$t1" "$t2" "$t3" "$t4" "$t5"; do printf -- '- FAIL %s: the otabundle command failed\n' "$t"; done
+	elif [ -n "${NOTE[ob]:-}" ] || [ -n "${NOTE[xd]:-}" ] || [ -n "${NOTE[full]:-}" ]; then
 		why=${NOTE[ob]:-${NOTE[xd]:-${NOTE[full]}}}
 		for t in "$t1" "$t2" "$t3" "$t4" "$t5"; do printf -- '- n/a %s: %s\n' "$t" "$why"; done
 	else

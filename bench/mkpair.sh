@@ -17,8 +17,9 @@
 # files, found nowhere in OLD.
 # Times are fixed as with SOURCE_DATE_EPOCH: every inode of OLD has atime,
 # ctime, mtime and crtime = epoch 1 (E1); in NEW the rebuilt and added files
-# have E2 = E1 + 1 day, the rest E1; the file systems share UUID and hash
-# seed (from SEED) and carry E1 / E2 as their creation times.
+# have E2 = E1 + 1 day, the rest E1; the file systems share a fixed UUID and
+# hash seed (OLD is the same for every SEED) and carry E1 / E2 as their
+# creation times.
 # Prints a one-line summary on stdout. Needs python3, mke2fs, debugfs.
 set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: mkpair.sh SIZE_MIB OLD NEW [SEED]" >&2; exit 2; }
@@ -29,7 +30,7 @@ case $seed in '' | *[!0-9]*) echo "mkpair: SEED must be an integer" >&2; exit 2 
 case $pct in '' | *[!0-9.]*) echo "mkpair: BENCH_PAIR_PCT must be a number" >&2; exit 2 ;; esac
 E1=1767225600 # 2026-01-01 00:00:00 UTC
 E2=$((E1 + 86400))
-uuid=$(printf '%08x-0000-4000-8000-%012x' "$seed" "$seed")
+uuid=6f746162-756e-4465-8c65-62656e636831 # fixed: OLD does not depend on SEED
 
 stage=$(mktemp -d "$(dirname "$new")/mkpair.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
