@@ -10,6 +10,8 @@
 #   BENCH_RIVALS    0 to skip mender-artifact/rauc (default 1)
 #   BENCH_INSTALL   0 to never apt-get install anything (default 1)
 #   BENCH_KEEP      1 to keep the work folder
+#   BENCH_MAIN      0 to skip build/verify/extract and their floors (the
+#                   rivals still run when the export section needs them)
 #   BENCH_EXPORT    0 to skip the export section (otabundle export against
 #                   the peers' own builders; needs BENCH_RIVALS=1)
 #   BENCH_DELTA     0 to skip the delta section (bench/delta.sh: release
@@ -36,6 +38,7 @@ BASE=${BENCH_DIR:-/var/tmp}
 RIVALS=${BENCH_RIVALS:-1}
 INSTALL=${BENCH_INSTALL:-1}
 EXPORT=${BENCH_EXPORT:-1}
+MAIN=${BENCH_MAIN:-1}
 DELTA=${BENCH_DELTA:-1}
 case $SIZE in '' | *[!0-9]*) echo "bench: BENCH_SIZE_MIB must be an integer" >&2; exit 2 ;; esac
 case $RUNS in '' | *[!0-9]* | 0) echo "bench: BENCH_RUNS must be an integer >= 1" >&2; exit 2 ;; esac
@@ -363,8 +366,9 @@ export OTAB
 SIGN_S="${SIGN[*]}" STORED_S="${STORED[*]}" RAUC_S="${RAUC_SIGN[*]}"
 export SIGN_S STORED_S RAUC_S
 
-GROUPS_LIST=("ob_build fl_build fs_build pipe_build" "ob_verify fl_verify" "ob_extract fl_extract fs_extract"
-	"sha_in sha_st" "ob_small fl_small")
+GROUPS_LIST=()
+[ "$MAIN" = 1 ] && GROUPS_LIST=("ob_build fl_build fs_build pipe_build" "ob_verify fl_verify"
+	"ob_extract fl_extract fs_extract" "sha_in sha_st" "ob_small fl_small")
 rivals=""
 if [ $have_mender = 1 ]; then rivals="mender"; [ $mender_zstd = 1 ] && rivals="$rivals mender_z"; fi
 [ $have_rauc = 1 ] && rivals="$rivals rauc rauc_z"
@@ -426,77 +430,79 @@ peak() { awk '{ if ($2 > m) m = $2 } END { printf "%.1f", m / 1024 }' "res/$1"; 
 sizeof() { local s; s=$(tail -1 "res/$1" | awk '{ print $3 }'); [ "$s" = - ] && echo - || echo "$(mib "$s") MiB"; }
 ratio() { awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 
-echo
-echo "image: $SIZE MiB ext4 ($(mib "$IMG_BYTES") MiB input), files.tar $(mib "$TAR_BYTES") MiB; medians of $RUNS run(s); peak RSS = max over runs"
-echo
-echo "| command | median s | ratio to floor | CPU s | peak RSS MiB | output size |"
-echo "|---|---:|---:|---:|---:|---:|"
 order_ex="ex_rauc ex_swupdate ex_mender swu_pipe swu_stored"
 order="ob_build fl_build fs_build pipe_build ob_verify fl_verify ob_extract fl_extract fs_extract sha_in sha_st ob_small fl_small mender mender_z rauc rauc_z"
-for id in $order; do
-	case $id in
-	mender | mender_z) [ $have_mender = 1 ] || continue ;;
-	rauc | rauc_z) [ $have_rauc = 1 ] || continue ;;
-	esac
-	if [ "$id" = mender_z ] && [ $mender_zstd = 0 ]; then
-		echo "| mender-artifact --compression zstd_* | not supported by this version | | | | |"
-		continue
+if [ "$MAIN" = 1 ]; then
+	echo
+	echo "image: $SIZE MiB ext4 ($(mib "$IMG_BYTES") MiB input), files.tar $(mib "$TAR_BYTES") MiB; medians of $RUNS run(s); peak RSS = max over runs"
+	echo
+	echo "| command | median s | ratio to floor | CPU s | peak RSS MiB | output size |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	for id in $order; do
+		case $id in
+		mender | mender_z) [ $have_mender = 1 ] || continue ;;
+		rauc | rauc_z) [ $have_rauc = 1 ] || continue ;;
+		esac
+		if [ "$id" = mender_z ] && [ $mender_zstd = 0 ]; then
+			echo "| mender-artifact --compression zstd_* | not supported by this version | | | | |"
+			continue
+		fi
+		if [ -n "${DEAD[$id]:-}" ] || [ ! -s "res/$id" ]; then
+			echo "| ${LABEL[$id]} | FAILED (see above) | | | | |"
+			continue
+		fi
+		f=${FLOOR[$id]}
+		if [ "$f" = "$id" ]; then rt="1.00 (floor)"; else rt="$(ratio "$id" "$f")×"; fi
+		printf '| %s | %.2f | %s | %.2f | %s | %s |\n' "${LABEL[$id]}" "$(median "$id")" "$rt" "$(cpu "$id")" "$(peak "$id")" "$(sizeof "$id")"
+	done
+	[ "$RIVALS" = 1 ] && [ $have_mender = 0 ] && echo "| mender-artifact | not installed | | | | |"
+	[ "$RIVALS" = 1 ] && [ $have_rauc = 0 ] && echo "| rauc | not installed | | | | |"
+	echo
+	echo "Ratios of the rivals are to the build floor (zstd -3 of the image + files.tar)."
+	[ $have_rauc = 1 ] && echo "rauc signed with: $rauc_signer."
+	echo
+	# What the floors leave out: otabundle also computes the SHA-256 of every
+	# input byte and of every stored byte. That hashing (the user CPU time of
+	# the two openssl rows: their system time is reading, which the floor
+	# already pays), spread perfectly over all CPUs next to the floor's own CPU
+	# time, gives the fastest wall time the floor's work plus that hashing can
+	# take on this machine (never below the floor itself). otabundle's own zstd
+	# calls may cost a little less CPU than the zstd CLI's: the Core use line
+	# below works from build's measured CPU time instead.
+	ncpu=$(nproc)
+	BUILD_LIMIT=1.15 # the build time target, × its floor
+	bound() { # FLOOR_ID: ideal wall s / ratio to the floor
+		awk -v fw="$(median "$1")" -v fc="$(cpu "$1")" -v a="$(ucpu sha_in)" -v b="$(ucpu sha_st)" -v n="$ncpu" \
+			'BEGIN { w = (fc + a + b) / n; if (w < fw) w = fw; printf "%.2f s = %.2f×", w, (fw > 0) ? w / fw : 0 }'
+	}
+	echo "Bound (floor's CPU s + the two SHA-256 rows' user CPU s, spread perfectly over $ncpu CPUs, never below the floor):"
+	echo "build ≥ $(bound fl_build) its floor; extract ≥ $(bound fl_extract) its floor (before any fsync)."
+	# How busy a command keeps the CPUs (median CPU s / (CPUs x median wall s)),
+	# and how busy build would have to keep them to meet BUILD_LIMIT with
+	# the CPU time it spends: above ~100 % the target is out of this machine's
+	# reach without doing less work.
+	busy() { awk -v w="$(median "$1")" -v c="$(cpu "$1")" -v n="$ncpu" 'BEGIN { printf "%.0f %%", (w > 0) ? 100 * c / (n * w) : 0 }'; }
+	if [ -s res/ob_build ] && [ -s res/fl_build ]; then
+		need=$(awk -v c="$(cpu ob_build)" -v l="$BUILD_LIMIT" -v fw="$(median fl_build)" -v n="$ncpu" 'BEGIN { printf "%.0f %%", (fw > 0) ? 100 * c / (n * l * fw) : 0 }')
+		echo "Core use: build keeps the $ncpu CPUs $(busy ob_build) busy, its floor $(busy fl_build); with build's $(cpu ob_build) CPU s, ${BUILD_LIMIT}× its floor needs $need."
 	fi
-	if [ -n "${DEAD[$id]:-}" ] || [ ! -s "res/$id" ]; then
-		echo "| ${LABEL[$id]} | FAILED (see above) | | | | |"
-		continue
-	fi
-	f=${FLOOR[$id]}
-	if [ "$f" = "$id" ]; then rt="1.00 (floor)"; else rt="$(ratio "$id" "$f")×"; fi
-	printf '| %s | %.2f | %s | %.2f | %s | %s |\n' "${LABEL[$id]}" "$(median "$id")" "$rt" "$(cpu "$id")" "$(peak "$id")" "$(sizeof "$id")"
-done
-[ "$RIVALS" = 1 ] && [ $have_mender = 0 ] && echo "| mender-artifact | not installed | | | | |"
-[ "$RIVALS" = 1 ] && [ $have_rauc = 0 ] && echo "| rauc | not installed | | | | |"
-echo
-echo "Ratios of the rivals are to the build floor (zstd -3 of the image + files.tar)."
-[ $have_rauc = 1 ] && echo "rauc signed with: $rauc_signer."
-echo
-# What the floors leave out: otabundle also computes the SHA-256 of every
-# input byte and of every stored byte. That hashing (the user CPU time of
-# the two openssl rows: their system time is reading, which the floor
-# already pays), spread perfectly over all CPUs next to the floor's own CPU
-# time, gives the fastest wall time the floor's work plus that hashing can
-# take on this machine (never below the floor itself). otabundle's own zstd
-# calls may cost a little less CPU than the zstd CLI's: the Core use line
-# below works from build's measured CPU time instead.
-ncpu=$(nproc)
-BUILD_LIMIT=1.15 # the build time target, × its floor
-bound() { # FLOOR_ID: ideal wall s / ratio to the floor
-	awk -v fw="$(median "$1")" -v fc="$(cpu "$1")" -v a="$(ucpu sha_in)" -v b="$(ucpu sha_st)" -v n="$ncpu" \
-		'BEGIN { w = (fc + a + b) / n; if (w < fw) w = fw; printf "%.2f s = %.2f×", w, (fw > 0) ? w / fw : 0 }'
-}
-echo "Bound (floor's CPU s + the two SHA-256 rows' user CPU s, spread perfectly over $ncpu CPUs, never below the floor):"
-echo "build ≥ $(bound fl_build) its floor; extract ≥ $(bound fl_extract) its floor (before any fsync)."
-# How busy a command keeps the CPUs (median CPU s / (CPUs x median wall s)),
-# and how busy build would have to keep them to meet BUILD_LIMIT with
-# the CPU time it spends: above ~100 % the target is out of this machine's
-# reach without doing less work.
-busy() { awk -v w="$(median "$1")" -v c="$(cpu "$1")" -v n="$ncpu" 'BEGIN { printf "%.0f %%", (w > 0) ? 100 * c / (n * w) : 0 }'; }
-if [ -s res/ob_build ] && [ -s res/fl_build ]; then
-	need=$(awk -v c="$(cpu ob_build)" -v l="$BUILD_LIMIT" -v fw="$(median fl_build)" -v n="$ncpu" 'BEGIN { printf "%.0f %%", (fw > 0) ? 100 * c / (n * l * fw) : 0 }')
-	echo "Core use: build keeps the $ncpu CPUs $(busy ob_build) busy, its floor $(busy fl_build); with build's $(cpu ob_build) CPU s, ${BUILD_LIMIT}× its floor needs $need."
+	echo
+	echo "Targets:"
+	target() { # NAME VALUE LIMIT UNIT: PASS if VALUE <= LIMIT
+		local ok
+		ok=$(awk -v v="$2" -v l="$3" 'BEGIN { print (v <= l) ? "PASS" : "FAIL" }')
+		printf -- '- %s %s: %s%s (limit %s%s)\n' "$ok" "$1" "$2" "$4" "$3" "$4"
+	}
+	target "build time ≤ ${BUILD_LIMIT}× floor" "$(ratio ob_build fl_build)" "$BUILD_LIMIT" "×"
+	target "build time ≤ the same work by stock tools in one pipeline" "$(ratio ob_build pipe_build)" 1.00 "×"
+	target "verify time ≤ 1.2× floor" "$(ratio ob_verify fl_verify)" 1.2 "×"
+	target "extract time ≤ 1.2× floor" "$(ratio ob_extract fl_extract)" 1.2 "×"
+	zr=$(peak fl_build)
+	target "build peak RSS within 16 MiB of zstd -T0 -3 ($zr MiB)" "$(peak ob_build)" "$(awk -v z="$zr" 'BEGIN { printf "%.1f", z + 16 }')" " MiB"
+	target "verify peak RSS ≤ 32 MiB" "$(peak ob_verify)" 32 " MiB"
+	target "extract peak RSS ≤ 32 MiB" "$(peak ob_extract)" 32 " MiB"
+	target "small-files build ≤ 1.5× tar | zstd" "$(ratio ob_small fl_small)" 1.5 "×"
 fi
-echo
-echo "Targets:"
-target() { # NAME VALUE LIMIT UNIT: PASS if VALUE <= LIMIT
-	local ok
-	ok=$(awk -v v="$2" -v l="$3" 'BEGIN { print (v <= l) ? "PASS" : "FAIL" }')
-	printf -- '- %s %s: %s%s (limit %s%s)\n' "$ok" "$1" "$2" "$4" "$3" "$4"
-}
-target "build time ≤ ${BUILD_LIMIT}× floor" "$(ratio ob_build fl_build)" "$BUILD_LIMIT" "×"
-target "build time ≤ the same work by stock tools in one pipeline" "$(ratio ob_build pipe_build)" 1.00 "×"
-target "verify time ≤ 1.2× floor" "$(ratio ob_verify fl_verify)" 1.2 "×"
-target "extract time ≤ 1.2× floor" "$(ratio ob_extract fl_extract)" 1.2 "×"
-zr=$(peak fl_build)
-target "build peak RSS within 16 MiB of zstd -T0 -3 ($zr MiB)" "$(peak ob_build)" "$(awk -v z="$zr" 'BEGIN { printf "%.1f", z + 16 }')" " MiB"
-target "verify peak RSS ≤ 32 MiB" "$(peak ob_verify)" 32 " MiB"
-target "extract peak RSS ≤ 32 MiB" "$(peak ob_extract)" 32 " MiB"
-target "small-files build ≤ 1.5× tar | zstd" "$(ratio ob_small fl_small)" 1.5 "×"
 
 # ---------------------------------------------------------------- export report
 if [ "$EXPORT" = 1 ] && [ "$RIVALS" = 1 ]; then
