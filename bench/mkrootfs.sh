@@ -9,6 +9,8 @@
 # file list when the system files are exhausted, so any size works), then
 # `mke2fs -t ext4 -d STAGE` on an image already sized to SIZE_MIB.
 # STAGE is removed at the end. Prints a one-line summary on stdout.
+# With MKROOTFS_STAGE_ONLY=1 it stops after filling STAGE (kept, image left
+# empty) and prints the number of entries instead (bench/mkpair.sh).
 set -euo pipefail
 size_mib=$1 img=$2 stage=$3 pct=${4:-70}
 SOURCES=${BENCH_SOURCES:-"/usr/bin /usr/sbin /usr/lib /usr/libexec /usr/share /usr/include"}
@@ -100,6 +102,7 @@ for r in $rounds; do
 	tar -C / --no-recursion -cf - -T "$lists/round.$r" | tar -C "$stage/$r" -xf -
 done
 rm -rf "$lists"
+if [ "${MKROOTFS_STAGE_ONLY:-0}" = 1 ]; then echo "$entries"; exit 0; fi
 
 # Enough inodes: the default ratio may not cover many small files.
 nopt=""

@@ -10,6 +10,12 @@
 #   BENCH_RIVALS    0 to skip mender-artifact/rauc (default 1)
 #   BENCH_INSTALL   0 to never apt-get install anything (default 1)
 #   BENCH_KEEP      1 to keep the work folder
+#   BENCH_MAIN      0 to skip build/verify/extract and their floors (the
+#                   rivals still run when the export section needs them)
+#   BENCH_EXPORT    0 to skip the export section (otabundle export against
+#                   the peers' own builders; needs BENCH_RIVALS=1)
+#   BENCH_DELTA     0 to skip the delta section (bench/delta.sh: release
+#                   pairs of 256 MiB and 1 GiB, its own BENCH_DELTA_* settings)
 #
 # Every command runs BENCH_RUNS times, alternating with its floor (the order
 # of each group is reversed on even runs), after a `sync`, with warm caches.
@@ -31,6 +37,9 @@ RUNS=${BENCH_RUNS:-5}
 BASE=${BENCH_DIR:-/var/tmp}
 RIVALS=${BENCH_RIVALS:-1}
 INSTALL=${BENCH_INSTALL:-1}
+EXPORT=${BENCH_EXPORT:-1}
+MAIN=${BENCH_MAIN:-1}
+DELTA=${BENCH_DELTA:-1}
 case $SIZE in '' | *[!0-9]*) echo "bench: BENCH_SIZE_MIB must be an integer" >&2; exit 2 ;; esac
 case $RUNS in '' | *[!0-9]* | 0) echo "bench: BENCH_RUNS must be an integer >= 1" >&2; exit 2 ;; esac
 [ "$SIZE" -ge 64 ] || { echo "bench: BENCH_SIZE_MIB must be >= 64" >&2; exit 2; }
@@ -172,6 +181,115 @@ if [ $have_rauc = 1 ]; then
 	rm -rf out/probe-in out/probe.raucb
 fi
 
+# ---------------------------------------------------------------- export setup
+# otabundle export (issue 14) against each peer's own builder on the same
+# input. A format whose export is missing prints "n/a (command not
+# available)". Mender 3.9 carries one payload: its export starts from a
+# rootfs-only bundle, as mender-artifact gets the image alone.
+EXPORTS=()
+declare -A EXPORT_NA EXPORT_CHECK
+EXPORT_MAP=""
+if [ "$EXPORT" = 1 ] && [ "$RIVALS" = 1 ]; then
+	exhelp=$("$OTAB" export --help 2>&1) || exhelp=""
+	for f in rauc swupdate mender; do
+		if [ -z "$exhelp" ]; then EXPORT_NA[$f]="n/a (command not available)"
+		elif ! grep -q "$f" <<< "$exhelp"; then EXPORT_NA[$f]="n/a (command not available: export --help does not name $f)"
+		else EXPORTS+=("$f"); fi
+	done
+	[ $have_rauc = 1 ] || EXPORT_NA[rauc_peer]="rauc not installed"
+	[ $have_mender = 1 ] || EXPORT_NA[mender_peer]="mender-artifact not installed"
+	if command -v cpio >/dev/null; then
+		# The stock SWUpdate pipeline, from the raw inputs (compressed as
+		# the bundle's) and from the bundle's stored members.
+		swu_dir() { # DIR IMAGE...: sw-description, its signature, DIR.swu (images in DIR)
+			local d=$1 img=("${@:2}") dev f
+			{
+				printf 'software = {\n  version = "1.0.0";\n  hardware-compatibility: [ "bench-device" ];\n  images: (\n'
+				local i=0 sep=""
+				for f in "${img[@]}"; do
+					if [ $i = 0 ]; then dev='type = "raw"; device = "/dev/mmcblk0p2";'
+					else dev='type = "archive"; path = "/data";'; fi
+					printf '%s    { filename = "%s"; %s compressed = "zstd"; sha256 = "%s"; }' "$sep" "$f" "$dev" \
+						"$(sha256sum < "$d/$f" | cut -d' ' -f1)"
+					sep=$',\n'
+					i=$((i + 1))
+				done
+				printf '\n  );\n};\n'
+			} > "$d/sw-description"
+			openssl cms -sign -binary -nosmimecap -outform DER -in "$d/sw-description" -out "$d/sw-description.sig" \
+				-signer pki/signer.pem -inkey pki/signer.key -certfile pki/chain.pem || return 1
+			(cd "$d" && printf '%s\n' sw-description sw-description.sig "${img[@]}" | cpio -o -H crc --quiet) > "$d.swu"
+		}
+		export -f swu_dir
+		# The pipeline's output must be a .swu SWUpdate installs. swupdate
+		# keeps its sockets in TMPDIR: a private one, as other runs may share /tmp.
+		mkdir -p "$work/swtmp"
+		if command -v swupdate >/dev/null; then
+			mkdir -p out/probe
+			head -c 65536 /dev/urandom | zstd -q > out/probe/rootfs.ext4.zst
+			head -c 65536 /dev/urandom | zstd -q > out/probe/files.tar.zst
+			cat pki/chain.pem pki/ca.pem > out/probe-ca.pem
+			if ! { swu_dir out/probe rootfs.ext4.zst files.tar.zst &&
+				TMPDIR=$work/swtmp swupdate -c -i out/probe.swu -k out/probe-ca.pem --cert-purpose codeSigning -H bench:bench-device; } >"$work/log/swu-probe" 2>&1; then
+				say "bench: swupdate -c rejects the stock pipeline's .swu:"; tail -5 "$work/log/swu-probe" >&2
+				exit 1
+			fi
+			rm -rf out/probe out/probe.swu out/probe-ca.pem
+		fi
+	else
+		EXPORT_NA[swupdate_peer]="cpio not installed"
+	fi
+	if [ ${#EXPORTS[@]} -gt 0 ]; then
+		# The bench bundle with the SWUpdate targets of the stock pipeline
+		# (the export: map, issue 14), and a rootfs-only one for Mender.
+		{
+			cat full.yaml
+			printf 'export:\n  swupdate:\n    items:\n      rootfs:\n        device: /dev/mmcblk0p2\n'
+			printf '      files:\n        path: /data\n'
+		} > export.yaml
+		printf 'format: 1\nbundle:\n  name: bench\n  version: "1.0.0"\n  security-version: 1\n  compatible: [bench-device]\n' > rootfs.yaml
+		printf 'payloads:\n  - name: rootfs\n    type: image\n    source: rootfs.ext4\n    compression: zstd:3\n' >> rootfs.yaml
+		"$OTAB" build -q -o rootfs.oab "${SIGN[@]}" rootfs.yaml ||
+			{ say "bench: building the rootfs-only bundle failed"; exit 1; }
+		# An otabundle without these SWUpdate keys exports the plain bundle.
+		if ! "$OTAB" build -q -o export.oab "${SIGN[@]}" export.yaml 2>"$work/log/export-yaml"; then
+			EXPORT_MAP="the export: map was refused ($(tail -1 "$work/log/export-yaml")): the exports start from the plain bench bundle"
+			ln bundle.oab export.oab
+		fi
+	fi
+	# Each export once, checked by the peer's own tool (a fast export the
+	# peer rejects would make a meaningless row). Not fatal: the result is
+	# printed under the table; a failing export is reported by its row.
+	printf '[system]\ncompatible=bench-device\nbootloader=noop\n\n[keyring]\npath=%s\ncheck-purpose=codesign\n' \
+		"$work/pki/ca.pem" > pki/rauc-system.conf
+	cat pki/chain.pem pki/ca.pem > pki/swu-ca.pem
+	openssl pkey -in pki/signer.key -pubout -out pki/signer-pub.pem 2>/dev/null
+	for f in "${EXPORTS[@]}"; do
+		case $f in
+		rauc) ext=raucb in=export.oab peer=rauc; chk=(rauc info --keyring pki/ca.pem --conf pki/rauc-system.conf) ;;
+		swupdate) ext=swu in=export.oab peer=swupdate; chk=(env "TMPDIR=$work/swtmp" swupdate -c -k pki/swu-ca.pem --cert-purpose codeSigning -H bench:bench-device -i) ;;
+		mender) ext=mender in=rootfs.oab peer=mender-artifact; chk=(mender-artifact validate -k pki/signer-pub.pem) ;;
+		esac
+		if ! "$OTAB" export -q --to "$f" -o "out/check.$ext" "${SIGN[@]}" --ca pki/ca.pem "$in" >"$work/log/check-$f" 2>&1; then
+			if grep -q 'not implemented' "$work/log/check-$f"; then # a stub: not timed
+				EXPORT_NA[$f]="n/a (command not available: $(tail -1 "$work/log/check-$f"))"
+			else
+				EXPORT_CHECK[$f]="export FAILED: $(tail -1 "$work/log/check-$f")"
+			fi
+		elif ! command -v "$peer" >/dev/null; then
+			EXPORT_CHECK[$f]="not checked ($peer not installed)"
+		elif "${chk[@]}" "out/check.$ext" >>"$work/log/check-$f" 2>&1; then
+			EXPORT_CHECK[$f]="accepted by \`${chk[*]} OUT\`"
+		else
+			EXPORT_CHECK[$f]="REJECTED by \`${chk[*]} OUT\` (log: $(grep -v '^$' "$work/log/check-$f" | tail -1))"
+		fi
+		rm -f "out/check.$ext"
+	done
+	ok=()
+	for f in "${EXPORTS[@]}"; do [ -n "${EXPORT_NA[$f]:-}" ] || ok+=("$f"); done
+	EXPORTS=("${ok[@]}")
+fi
+
 # ---------------------------------------------------------------- commands
 # Each command: label, its floor (for the ratio), and a size function.
 declare -A LABEL FLOOR SIZEOF
@@ -193,6 +311,11 @@ def mender "mender-artifact write rootfs-image (default compression, rootfs only
 def mender_z "mender-artifact write rootfs-image --compression zstd_fastest (rootfs only)" fl_build "fsize out/mz.mender"
 def rauc "rauc bundle (verity, mksquashfs default: gzip, rootfs + files)" fl_build "fsize out/r.raucb"
 def rauc_z "rauc bundle (verity, mksquashfs -comp zstd -Xcompression-level 3, rootfs + files)" fl_build "fsize out/rz.raucb"
+def ex_rauc "otabundle export --to rauc (bundle: rootfs + files)" rauc "fsize out/e.raucb"
+def ex_swupdate "otabundle export --to swupdate (bundle: rootfs + files)" swu_pipe "fsize out/e.swu"
+def ex_mender "otabundle export --to mender (bundle: rootfs only)" mender "fsize out/e.mender"
+def swu_pipe "stock SWUpdate pipeline: zstd -T0 -3, sha256sum, openssl cms -sign, cpio -H crc (rootfs + files)" swu_pipe "fsize out/s.swu"
+def swu_stored "info: the same from the bundle's stored members (sha256sum, openssl cms, cpio; no compression)" swu_pipe "fsize out/t.swu"
 
 cmd_ob_build() { "$OTAB" build -q -o out/b.oab "${SIGN[@]}" full.yaml; }
 cmd_fl_build() { zstd -q -T0 -3 -c rootfs.ext4 > out/r.zst && zstd -q -T0 -3 -c files.tar > out/f.zst; }
@@ -224,19 +347,36 @@ cmd_mender() { mender-artifact write rootfs-image -f rootfs.ext4 -t bench-device
 cmd_mender_z() { mender-artifact write rootfs-image -f rootfs.ext4 -t bench-device -n bench -o out/mz.mender --no-progress -k pki/signer-ec.key --compression zstd_fastest; }
 cmd_rauc() { rauc bundle "${RAUC_SIGN[@]}" rauc-in out/r.raucb; }
 cmd_rauc_z() { rauc bundle "${RAUC_SIGN[@]}" --mksquashfs-args="-comp zstd -Xcompression-level 3" rauc-in out/rz.raucb; }
+cmd_ex_rauc() { "$OTAB" export -q --to rauc -o out/e.raucb "${SIGN[@]}" --ca pki/ca.pem export.oab; }
+cmd_ex_swupdate() { "$OTAB" export -q --to swupdate -o out/e.swu "${SIGN[@]}" --ca pki/ca.pem export.oab; }
+cmd_ex_mender() { "$OTAB" export -q --to mender -o out/e.mender "${SIGN[@]}" --ca pki/ca.pem rootfs.oab; }
+cmd_swu_pipe() {
+	mkdir -p out/s && zstd -q -T0 -3 -c rootfs.ext4 > out/s/rootfs.ext4.zst && zstd -q -T0 -3 -c files.tar > out/s/files.tar.zst &&
+		swu_dir out/s rootfs.ext4.zst files.tar.zst
+}
+cmd_swu_stored() {
+	mkdir -p out/t && cp --reflink=auto "${STORED[0]}" out/t/rootfs.ext4.zst && cp --reflink=auto "${STORED[1]}" out/t/files.tar.zst &&
+		swu_dir out/t rootfs.ext4.zst files.tar.zst
+}
 export -f cmd_ob_build cmd_fl_build cmd_fs_build cmd_pipe_build cmd_ob_verify cmd_fl_verify cmd_ob_extract \
-	cmd_fl_extract cmd_fs_extract cmd_sha_in cmd_sha_st cmd_ob_small cmd_fl_small cmd_mender cmd_mender_z cmd_rauc cmd_rauc_z
+	cmd_fl_extract cmd_fs_extract cmd_sha_in cmd_sha_st cmd_ob_small cmd_fl_small cmd_mender cmd_mender_z cmd_rauc cmd_rauc_z \
+	cmd_ex_rauc cmd_ex_swupdate cmd_ex_mender cmd_swu_pipe cmd_swu_stored
 export OTAB
 # Arrays cannot be exported: the wrapper re-creates them.
 SIGN_S="${SIGN[*]}" STORED_S="${STORED[*]}" RAUC_S="${RAUC_SIGN[*]}"
 export SIGN_S STORED_S RAUC_S
 
-GROUPS_LIST=("ob_build fl_build fs_build pipe_build" "ob_verify fl_verify" "ob_extract fl_extract fs_extract"
-	"sha_in sha_st" "ob_small fl_small")
+GROUPS_LIST=()
+[ "$MAIN" = 1 ] && GROUPS_LIST=("ob_build fl_build fs_build pipe_build" "ob_verify fl_verify"
+	"ob_extract fl_extract fs_extract" "sha_in sha_st" "ob_small fl_small")
 rivals=""
 if [ $have_mender = 1 ]; then rivals="mender"; [ $mender_zstd = 1 ] && rivals="$rivals mender_z"; fi
 [ $have_rauc = 1 ] && rivals="$rivals rauc rauc_z"
 [ -n "$rivals" ] && GROUPS_LIST+=("$rivals")
+exgroup=""
+for f in "${EXPORTS[@]}"; do exgroup="$exgroup ex_$f"; done
+[ "$EXPORT" = 1 ] && [ "$RIVALS" = 1 ] && [ -z "${EXPORT_NA[swupdate_peer]:-}" ] && exgroup="$exgroup swu_pipe swu_stored"
+[ -n "$exgroup" ] && GROUPS_LIST+=("$exgroup")
 declare -A DEAD
 
 # run ID: one timed run; appends "WALL_S PEAK_RSS_KIB SIZE_BYTES|- CPU_S USER_S" to res/ID.
@@ -272,7 +412,7 @@ for r in $(seq 1 "$RUNS"); do
 		for id in "${ids[@]}"; do
 			[ -z "${DEAD[$id]:-}" ] || continue
 			case $id in
-			mender* | rauc*)
+			mender* | rauc* | ex_* | swu_*)
 				if ! run "$id"; then DEAD[$id]=1; failed_rivals="$failed_rivals $id"; fi ;;
 			*) run "$id" || exit 1 ;;
 			esac
@@ -290,87 +430,148 @@ peak() { awk '{ if ($2 > m) m = $2 } END { printf "%.1f", m / 1024 }' "res/$1"; 
 sizeof() { local s; s=$(tail -1 "res/$1" | awk '{ print $3 }'); [ "$s" = - ] && echo - || echo "$(mib "$s") MiB"; }
 ratio() { awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 
-echo
-echo "image: $SIZE MiB ext4 ($(mib "$IMG_BYTES") MiB input), files.tar $(mib "$TAR_BYTES") MiB; medians of $RUNS run(s); peak RSS = max over runs"
-echo
-echo "| command | median s | ratio to floor | CPU s | peak RSS MiB | output size |"
-echo "|---|---:|---:|---:|---:|---:|"
+order_ex="ex_rauc ex_swupdate ex_mender swu_pipe swu_stored"
 order="ob_build fl_build fs_build pipe_build ob_verify fl_verify ob_extract fl_extract fs_extract sha_in sha_st ob_small fl_small mender mender_z rauc rauc_z"
-for id in $order; do
-	case $id in
-	mender | mender_z) [ $have_mender = 1 ] || continue ;;
-	rauc | rauc_z) [ $have_rauc = 1 ] || continue ;;
-	esac
-	if [ "$id" = mender_z ] && [ $mender_zstd = 0 ]; then
-		echo "| mender-artifact --compression zstd_* | not supported by this version | | | | |"
-		continue
+if [ "$MAIN" = 1 ]; then
+	echo
+	echo "image: $SIZE MiB ext4 ($(mib "$IMG_BYTES") MiB input), files.tar $(mib "$TAR_BYTES") MiB; medians of $RUNS run(s); peak RSS = max over runs"
+	echo
+	echo "| command | median s | ratio to floor | CPU s | peak RSS MiB | output size |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	for id in $order; do
+		case $id in
+		mender | mender_z) [ $have_mender = 1 ] || continue ;;
+		rauc | rauc_z) [ $have_rauc = 1 ] || continue ;;
+		esac
+		if [ "$id" = mender_z ] && [ $mender_zstd = 0 ]; then
+			echo "| mender-artifact --compression zstd_* | not supported by this version | | | | |"
+			continue
+		fi
+		if [ -n "${DEAD[$id]:-}" ] || [ ! -s "res/$id" ]; then
+			echo "| ${LABEL[$id]} | FAILED (see above) | | | | |"
+			continue
+		fi
+		f=${FLOOR[$id]}
+		if [ "$f" = "$id" ]; then rt="1.00 (floor)"; else rt="$(ratio "$id" "$f")×"; fi
+		printf '| %s | %.2f | %s | %.2f | %s | %s |\n' "${LABEL[$id]}" "$(median "$id")" "$rt" "$(cpu "$id")" "$(peak "$id")" "$(sizeof "$id")"
+	done
+	[ "$RIVALS" = 1 ] && [ $have_mender = 0 ] && echo "| mender-artifact | not installed | | | | |"
+	[ "$RIVALS" = 1 ] && [ $have_rauc = 0 ] && echo "| rauc | not installed | | | | |"
+	echo
+	echo "Ratios of the rivals are to the build floor (zstd -3 of the image + files.tar)."
+	[ $have_rauc = 1 ] && echo "rauc signed with: $rauc_signer."
+	echo
+	# What the floors leave out: otabundle also computes the SHA-256 of every
+	# input byte and of every stored byte. That hashing (the user CPU time of
+	# the two openssl rows: their system time is reading, which the floor
+	# already pays), spread perfectly over all CPUs next to the floor's own CPU
+	# time, gives the fastest wall time the floor's work plus that hashing can
+	# take on this machine (never below the floor itself). otabundle's own zstd
+	# calls may cost a little less CPU than the zstd CLI's: the Core use line
+	# below works from build's measured CPU time instead.
+	ncpu=$(nproc)
+	BUILD_LIMIT=1.15 # the build time target, × its floor
+	bound() { # FLOOR_ID: ideal wall s / ratio to the floor
+		awk -v fw="$(median "$1")" -v fc="$(cpu "$1")" -v a="$(ucpu sha_in)" -v b="$(ucpu sha_st)" -v n="$ncpu" \
+			'BEGIN { w = (fc + a + b) / n; if (w < fw) w = fw; printf "%.2f s = %.2f×", w, (fw > 0) ? w / fw : 0 }'
+	}
+	echo "Bound (floor's CPU s + the two SHA-256 rows' user CPU s, spread perfectly over $ncpu CPUs, never below the floor):"
+	echo "build ≥ $(bound fl_build) its floor; extract ≥ $(bound fl_extract) its floor (before any fsync)."
+	# How busy a command keeps the CPUs (median CPU s / (CPUs x median wall s)),
+	# and how busy build would have to keep them to meet BUILD_LIMIT with
+	# the CPU time it spends: above ~100 % the target is out of this machine's
+	# reach without doing less work.
+	busy() { awk -v w="$(median "$1")" -v c="$(cpu "$1")" -v n="$ncpu" 'BEGIN { printf "%.0f %%", (w > 0) ? 100 * c / (n * w) : 0 }'; }
+	if [ -s res/ob_build ] && [ -s res/fl_build ]; then
+		need=$(awk -v c="$(cpu ob_build)" -v l="$BUILD_LIMIT" -v fw="$(median fl_build)" -v n="$ncpu" 'BEGIN { printf "%.0f %%", (fw > 0) ? 100 * c / (n * l * fw) : 0 }')
+		echo "Core use: build keeps the $ncpu CPUs $(busy ob_build) busy, its floor $(busy fl_build); with build's $(cpu ob_build) CPU s, ${BUILD_LIMIT}× its floor needs $need."
 	fi
-	if [ -n "${DEAD[$id]:-}" ] || [ ! -s "res/$id" ]; then
-		echo "| ${LABEL[$id]} | FAILED (see above) | | | | |"
-		continue
-	fi
-	f=${FLOOR[$id]}
-	if [ "$f" = "$id" ]; then rt="1.00 (floor)"; else rt="$(ratio "$id" "$f")×"; fi
-	printf '| %s | %.2f | %s | %.2f | %s | %s |\n' "${LABEL[$id]}" "$(median "$id")" "$rt" "$(cpu "$id")" "$(peak "$id")" "$(sizeof "$id")"
-done
-[ "$RIVALS" = 1 ] && [ $have_mender = 0 ] && echo "| mender-artifact | not installed | | | | |"
-[ "$RIVALS" = 1 ] && [ $have_rauc = 0 ] && echo "| rauc | not installed | | | | |"
-echo
-echo "Ratios of the rivals are to the build floor (zstd -3 of the image + files.tar)."
-[ $have_rauc = 1 ] && echo "rauc signed with: $rauc_signer."
-echo
-# What the floors leave out: otabundle also computes the SHA-256 of every
-# input byte and of every stored byte. That hashing (the user CPU time of
-# the two openssl rows: their system time is reading, which the floor
-# already pays), spread perfectly over all CPUs next to the floor's own CPU
-# time, gives the fastest wall time the floor's work plus that hashing can
-# take on this machine (never below the floor itself). otabundle's own zstd
-# calls may cost a little less CPU than the zstd CLI's: the Core use line
-# below works from build's measured CPU time instead.
-ncpu=$(nproc)
-BUILD_LIMIT=1.15 # the build time target, × its floor
-bound() { # FLOOR_ID: ideal wall s / ratio to the floor
-	awk -v fw="$(median "$1")" -v fc="$(cpu "$1")" -v a="$(ucpu sha_in)" -v b="$(ucpu sha_st)" -v n="$ncpu" \
-		'BEGIN { w = (fc + a + b) / n; if (w < fw) w = fw; printf "%.2f s = %.2f×", w, (fw > 0) ? w / fw : 0 }'
-}
-echo "Bound (floor's CPU s + the two SHA-256 rows' user CPU s, spread perfectly over $ncpu CPUs, never below the floor):"
-echo "build ≥ $(bound fl_build) its floor; extract ≥ $(bound fl_extract) its floor (before any fsync)."
-# How busy a command keeps the CPUs (median CPU s / (CPUs x median wall s)),
-# and how busy build would have to keep them to meet BUILD_LIMIT with
-# the CPU time it spends: above ~100 % the target is out of this machine's
-# reach without doing less work.
-busy() { awk -v w="$(median "$1")" -v c="$(cpu "$1")" -v n="$ncpu" 'BEGIN { printf "%.0f %%", (w > 0) ? 100 * c / (n * w) : 0 }'; }
-if [ -s res/ob_build ] && [ -s res/fl_build ]; then
-	need=$(awk -v c="$(cpu ob_build)" -v l="$BUILD_LIMIT" -v fw="$(median fl_build)" -v n="$ncpu" 'BEGIN { printf "%.0f %%", (fw > 0) ? 100 * c / (n * l * fw) : 0 }')
-	echo "Core use: build keeps the $ncpu CPUs $(busy ob_build) busy, its floor $(busy fl_build); with build's $(cpu ob_build) CPU s, ${BUILD_LIMIT}× its floor needs $need."
+	echo
+	echo "Targets:"
+	target() { # NAME VALUE LIMIT UNIT: PASS if VALUE <= LIMIT
+		local ok
+		ok=$(awk -v v="$2" -v l="$3" 'BEGIN { print (v <= l) ? "PASS" : "FAIL" }')
+		printf -- '- %s %s: %s%s (limit %s%s)\n' "$ok" "$1" "$2" "$4" "$3" "$4"
+	}
+	target "build time ≤ ${BUILD_LIMIT}× floor" "$(ratio ob_build fl_build)" "$BUILD_LIMIT" "×"
+	target "build time ≤ the same work by stock tools in one pipeline" "$(ratio ob_build pipe_build)" 1.00 "×"
+	target "verify time ≤ 1.2× floor" "$(ratio ob_verify fl_verify)" 1.2 "×"
+	target "extract time ≤ 1.2× floor" "$(ratio ob_extract fl_extract)" 1.2 "×"
+	zr=$(peak fl_build)
+	target "build peak RSS within 16 MiB of zstd -T0 -3 ($zr MiB)" "$(peak ob_build)" "$(awk -v z="$zr" 'BEGIN { printf "%.1f", z + 16 }')" " MiB"
+	target "verify peak RSS ≤ 32 MiB" "$(peak ob_verify)" 32 " MiB"
+	target "extract peak RSS ≤ 32 MiB" "$(peak ob_extract)" 32 " MiB"
+	target "small-files build ≤ 1.5× tar | zstd" "$(ratio ob_small fl_small)" 1.5 "×"
 fi
-echo
-echo "Targets:"
-target() { # NAME VALUE LIMIT UNIT: PASS if VALUE <= LIMIT
-	local ok
-	ok=$(awk -v v="$2" -v l="$3" 'BEGIN { print (v <= l) ? "PASS" : "FAIL" }')
-	printf -- '- %s %s: %s%s (limit %s%s)\n' "$ok" "$1" "$2" "$4" "$3" "$4"
-}
-target "build time ≤ ${BUILD_LIMIT}× floor" "$(ratio ob_build fl_build)" "$BUILD_LIMIT" "×"
-target "build time ≤ the same work by stock tools in one pipeline" "$(ratio ob_build pipe_build)" 1.00 "×"
-target "verify time ≤ 1.2× floor" "$(ratio ob_verify fl_verify)" 1.2 "×"
-target "extract time ≤ 1.2× floor" "$(ratio ob_extract fl_extract)" 1.2 "×"
-zr=$(peak fl_build)
-target "build peak RSS within 16 MiB of zstd -T0 -3 ($zr MiB)" "$(peak ob_build)" "$(awk -v z="$zr" 'BEGIN { printf "%.1f", z + 16 }')" " MiB"
-target "verify peak RSS ≤ 32 MiB" "$(peak ob_verify)" 32 " MiB"
-target "extract peak RSS ≤ 32 MiB" "$(peak ob_extract)" 32 " MiB"
-target "small-files build ≤ 1.5× tar | zstd" "$(ratio ob_small fl_small)" 1.5 "×"
+
+# ---------------------------------------------------------------- export report
+if [ "$EXPORT" = 1 ] && [ "$RIVALS" = 1 ]; then
+	echo
+	echo "## Export"
+	echo
+	echo "otabundle export of the bench bundle ($SIZE MiB image) to each peer format against the peer's own builder on the same input (medians of $RUNS, alternating). The export verifies the bundle first and writes the verified member bytes; SWUpdate has no builder: its row is the stock pipeline."
+	echo
+	echo "| command | median s | CPU s | peak RSS MiB | output size | time vs peer | size vs peer |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	exrow() { # ID: a row, or why there is none
+		local id=$1
+		if [ -n "${DEAD[$id]:-}" ]; then echo "| ${LABEL[$id]} | FAILED (see above) | | | | | |"; return; fi
+		[ -s "res/$id" ] || return 1
+		printf '| %s | %.2f | %.2f | %s | %s |' "${LABEL[$id]}" "$(median "$id")" "$(cpu "$id")" "$(peak "$id")" "$(sizeof "$id")"
+	}
+	for f in rauc swupdate mender; do
+		case $f in
+		rauc) peers="rauc rauc_z" ;;
+		swupdate) peers="swu_pipe swu_stored" ;;
+		mender) peers="mender" ;;
+		esac
+		if [ -n "${EXPORT_NA[$f]:-}" ]; then
+			echo "| otabundle export --to $f | ${EXPORT_NA[$f]} | | | | | |"
+		elif exrow "ex_$f"; then
+			[ -n "${DEAD[ex_$f]:-}" ] || printf ' | |\n'
+		else
+			echo "| otabundle export --to $f | not run | | | | | |"
+		fi
+		for p in $peers; do
+			case $p in
+			rauc*) na=${EXPORT_NA[rauc_peer]:-} ;; swu*) na=${EXPORT_NA[swupdate_peer]:-} ;; *) na=${EXPORT_NA[mender_peer]:-} ;;
+			esac
+			if [ -n "$na" ]; then echo "| ${LABEL[$p]} | $na | | | | | |"; continue; fi
+			if exrow "$p"; then
+				if [ -n "${DEAD[$p]:-}" ]; then :
+				elif [ -n "${EXPORT_NA[$f]:-}" ] || [ -n "${DEAD[ex_$f]:-}" ] || [ ! -s "res/ex_$f" ]; then printf ' | |\n'
+				else printf ' %s× | %s× |\n' "$(ratio "ex_$f" "$p")" \
+					"$(awk -v a="$(tail -1 "res/ex_$f" | awk '{ print $3 }')" -v b="$(tail -1 "res/$p" | awk '{ print $3 }')" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
+				fi
+			fi
+		done
+	done
+	echo
+	echo "Time and size vs peer: the export's over that peer row's."
+	[ -z "$EXPORT_MAP" ] || echo "Note: $EXPORT_MAP."
+	for f in rauc swupdate mender; do
+		[ -z "${EXPORT_CHECK[$f]:-}" ] || echo "Export to $f, checked once before the timed runs: ${EXPORT_CHECK[$f]}."
+	done
+	[ $have_rauc = 1 ] && echo "rauc signed with: $rauc_signer; the exports with the bench's signer."
+fi
 echo
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min; the bench itself keeps ~1-2 CPUs busy)."
 echo "Wall time well above CPU time for a multi-threaded command below means it was starved by other work."
 echo
 echo "Raw runs (wall s / CPU user+sys s / peak RSS MiB, in run order):"
-for id in $order; do
+for id in $order $order_ex; do
 	[ -s "res/$id" ] || continue
 	printf -- '- %s: %s\n' "$id" "$(awk '{ printf "%s%s/%s/%.1f", (NR > 1 ? ", " : ""), $1, $4, $2 / 1024 }' "res/$id")"
 done
+
+# ---------------------------------------------------------------- delta
+delta_rc=0
+if [ "$DELTA" = 1 ]; then
+	BENCH_PKI=$work/pki bash "$here/delta.sh" "$OTAB" "$work/delta" || delta_rc=$?
+fi
 if [ -n "$failed_rivals" ]; then
-	say "bench: rival command(s) failed:$failed_rivals"
+	say "bench: rival or export command(s) failed:$failed_rivals"
 	exit 1
 fi
+[ $delta_rc -eq 0 ] || { say "bench: the delta section failed (exit $delta_rc)"; exit 1; }
 exit 0
