@@ -16,7 +16,7 @@ WARNFLAGS = -std=c17 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Ws
 # The verify side (an updater on a device) needs neither libp11, libcurl nor
 # jansson; `make VERIFY_ONLY=1` builds and installs only that library.
 VERIFY_ONLY ?=
-VERIFY_PKGS = libarchive libcrypto yaml-0.1 libzstd
+VERIFY_PKGS = libarchive libcrypto yaml-0.1 libzstd libconfig
 LIB_PKGS = $(VERIFY_PKGS) $(if $(VERIFY_ONLY),,libp11 libcurl)
 CLI_PKGS = $(if $(VERIFY_ONLY),,jansson)
 # Hardening (a sanitizer build sets HARDEN_CFLAGS= : ASan replaces FORTIFY's checks).

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* peer_swupdate.h - SWUpdate .swu limits (audit and export). */
+#ifndef OAB_PEER_SWUPDATE_H
+#define OAB_PEER_SWUPDATE_H
+
+#define OAB_SWU_MAX_DESC (1024 * 1024) /* sw-description bytes */
+#define OAB_SWU_MAX_MEMBERS 4096       /* cpio members */
+#define OAB_SWU_MAX_NAME 255           /* cpio member name bytes */
+#define OAB_SWU_MAX_DEPTH 32           /* sw-description nesting */
+#define OAB_SWU_MAX_TAIL 65536         /* zero padding after TRAILER!!! */
+#define OAB_SWU_MAX_MEMBER 0xffffffffULL /* cpio newc/crc: 8 hex digits of size */
+
+struct oab_report;
+struct oab_verify_opts;
+int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
+		  struct oab_report *rep, int check, struct oab_err *err);
+
+#endif
