@@ -473,6 +473,116 @@ static struct oab_manifest *synth(struct swu_refs *rs, const char *label)
 
 /* ---- the audit -------------------------------------------------------- */
 
+char *oab_swu_member_name(const struct oab_item *it)
+{
+	const char *b = strrchr(it->member, '/');
+
+	return strdup(it->kind == OAB_ITEM_SCRIPT ? it->name : b ? b + 1 : it->member);
+}
+
+/* What the audit keeps of every member (verify). */
+struct swu_seen {
+	char **name;
+	unsigned char (*sha)[32];
+	uint64_t *size;
+	size_t n;
+	unsigned char *yaml, *osig; /* an export's manifest.yaml and manifest.sig */
+	size_t ylen, oslen;
+};
+
+static void move_report(struct oab_report *to, struct oab_report *from)
+{
+	struct oab_signer_report *ns;
+
+	for (size_t i = 0; i < from->n_checks; i++) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "otabundle.%s", from->checks[i].id);
+		oab_report_add_check(to, from->checks[i].ok, id, from->checks[i].subject,
+				     from->checks[i].detail ? "%s" : NULL, from->checks[i].detail);
+	}
+	to->n_unrecorded += from->n_unrecorded;
+	if (from->n_signers &&
+	    (ns = realloc(to->signers, (to->n_signers + from->n_signers) * sizeof(*ns)))) {
+		to->signers = ns;
+		memcpy(ns + to->n_signers, from->signers, from->n_signers * sizeof(*ns));
+		to->n_signers += from->n_signers;
+		from->n_signers = 0;
+	}
+}
+
+/* An export carries otabundle's own manifest.yaml and manifest.sig, which
+ * SWUpdate skips: verified as verify verifies a bundle (signature, trust,
+ * threshold, policy), and every item checked against the member that holds
+ * it (payloads and SBOM as stored, scripts as content). 1 if it verified,
+ * 0 if it did not (err set), -1 on a failure of another kind. */
+static int embedded(const struct swu_seen *sn, const struct oab_verify_opts *o, int64_t now,
+		    struct oab_report *rep, struct oab_err *err)
+{
+	struct oab_report *t = oab_report_new();
+	struct oab_manifest *m = NULL;
+	CMS_ContentInfo *cms = NULL;
+	int rc = -1, bad = 0;
+
+	if (!t)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	if (!(cms = oab_cms_parse(sn->osig, sn->oslen, err))) {
+		oab_report_add_check(t, 0, "signature", NULL, "%s", err->msg);
+		goto done;
+	}
+	if (oab_trust_evaluate(o->trust, cms, sn->yaml, sn->ylen, now, o->threshold, o->allow_weak, o,
+			       t, err) < 0)
+		goto done;
+	if (oab_manifest_parse((const char *)sn->yaml, sn->ylen, "manifest.yaml", NULL,
+			       OAB_MANIFEST_RESOLVED, &m, err) < 0) {
+		err->code = OAB_E_REJECTED;
+		oab_err_detail(err, OAB_D_MANIFEST, "manifest.yaml", -1, NULL, NULL);
+		oab_report_add_check(t, 0, "manifest", NULL, "%s", err->msg);
+		goto done;
+	}
+	oab_report_add_check(t, 1, "manifest", NULL, "%s %s, %zu items", m->name, m->version,
+			     m->n_items);
+	if (oab_policy_check(m, o, now, t, err) < 0)
+		goto done;
+	for (size_t i = 0; i < m->n_items; i++) {
+		const struct oab_item *it = &m->items[i];
+		const unsigned char *want = it->kind == OAB_ITEM_SCRIPT ? it->sha256 : it->stored_sha256;
+		uint64_t wsz = it->kind == OAB_ITEM_SCRIPT ? it->size : it->stored_size;
+		char *nm = oab_swu_member_name(it);
+		size_t k = 0;
+
+		if (!nm) {
+			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+			goto out;
+		}
+		while (k < sn->n && strcmp(sn->name[k], nm) != 0)
+			k++;
+		if (k == sn->n || sn->size[k] != wsz || CRYPTO_memcmp(sn->sha[k], want, 32) != 0) {
+			oab_report_add_check(t, 0, "member-hash", it->member, "%s '%s' in the .swu",
+					     k == sn->n ? "no member" : "does not match member", nm);
+			if (!bad++)
+				rej(err, k == sn->n ? OAB_D_STRUCTURE : OAB_D_CONTENT_HASH, it->member,
+				    "manifest.yaml: item '%s': %s member '%s' of the .swu", it->name,
+				    k == sn->n ? "no" : "does not match", nm);
+		} else {
+			oab_report_add_check(t, 1, "member-hash", it->member, "member '%s'", nm);
+		}
+		free(nm);
+	}
+	rc = bad ? 0 : 1;
+	goto out;
+done:
+	rc = err->code == OAB_E_REJECTED ? 0 : -1;
+	if (err->code == OAB_E_REJECTED && strncmp(err->msg, "manifest.yaml", 13) != 0)
+		oab_err_prefix(err, "otabundle manifest in the .swu: ");
+out:
+	move_report(rep, t);
+	oab_report_free(t);
+	oab_manifest_free(m);
+	CMS_ContentInfo_free(cms);
+	return rc;
+}
+
 /* Messages of the shared CMS code name otabundle's member. */
 static void sig_name(struct oab_err *err)
 {
@@ -536,13 +646,14 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 	static const struct oab_verify_opts zero;
 	struct swu_in in = {.fd = fd, .label = label ? label : "bundle", .fmt = -1};
 	struct swu_refs rs = {0};
+	struct swu_seen sn = {0};
 	struct swu_hdr h;
 	unsigned char *desc = NULL, *sig = NULL;
-	size_t dlen = 0, slen = 0, members = 0, unlisted = 0, bad = 0;
-	char **names = NULL, first_unlisted[3][400];
+	size_t dlen = 0, slen = 0, unlisted = 0, bad = 0;
+	char first_unlisted[3][400];
 	CMS_ContentInfo *cms = NULL;
 	EVP_MD_CTX *md = NULL;
-	int st, rc = -1, pending = 0;
+	int st, rc = -1, pending = 0, emb = 0;
 	int64_t now;
 
 	if (!o)
@@ -554,8 +665,10 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 	}
 	in.buf = malloc(OAB_IO_BUF);
 	md = EVP_MD_CTX_new();
-	names = oab_calloc_array(OAB_SWU_MAX_MEMBERS, sizeof(char *));
-	if (!in.buf || !md || !names) {
+	sn.name = oab_calloc_array(OAB_SWU_MAX_MEMBERS, sizeof(char *));
+	sn.sha = oab_calloc_array(OAB_SWU_MAX_MEMBERS, sizeof(*sn.sha));
+	sn.size = oab_calloc_array(OAB_SWU_MAX_MEMBERS, sizeof(*sn.size));
+	if (!in.buf || !md || !sn.name || !sn.sha || !sn.size) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -580,7 +693,7 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 			goto out;
 		rep->signed_bundle = 1;
 	} else {
-		pending = st; /* unsigned: this header is the first artefact's */
+		pending = st; /* unsigned: this header is the first file's */
 	}
 	if (sig && !(cms = oab_cms_parse(sig, slen, err))) {
 		sig_name(err);
@@ -609,36 +722,35 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 		oab_report_add_check(rep, 0, "manifest", "sw-description", "%s", err->msg);
 		goto out;
 	}
-	if (check) {
+	if (check)
 		oab_report_add_check(rep, 1, "manifest", "sw-description", "version %s, %zu files",
 				     rs.version, rs.n);
-		if (swu_policy(&rs, o, rep, err) < 0)
-			goto out;
-	}
 	while (pending || (st = cpio_next(&in, &h, err)) == 1) {
 		struct swu_ref *r = NULL;
+		unsigned char *keep = NULL;
 		char got[65], want[65];
-		unsigned char dg[32];
+		unsigned char *dg;
 
 		pending = 0;
-		if (members == OAB_SWU_MAX_MEMBERS) {
+		if (sn.n == OAB_SWU_MAX_MEMBERS) {
 			rej(err, OAB_D_STRUCTURE, NULL, "%s: more than %d cpio members", in.label,
 			    OAB_SWU_MAX_MEMBERS);
 			goto out;
 		}
-		for (size_t i = 0; i < members; i++)
-			if (strcmp(names[i], h.name) == 0) {
+		for (size_t i = 0; i < sn.n; i++)
+			if (strcmp(sn.name[i], h.name) == 0) {
 				oab_report_add_check(rep, 0, "extra-members", h.esc, "member '%s' appears twice", h.esc);
 				rej(err, OAB_D_STRUCTURE, h.esc,
 				    "member '%s': appears twice (the verifier and SWUpdate could pick different copies)",
 				    h.esc);
 				goto out;
 			}
-		if (!(names[members] = strdup(h.name))) {
+		if (!(sn.name[sn.n] = strdup(h.name))) {
 			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 			goto out;
 		}
-		members++;
+		dg = sn.sha[sn.n];
+		sn.size[sn.n++] = h.filesize;
 		for (size_t i = 0; i < rs.n && !r; i++)
 			if (strcmp(rs.r[i].file, h.name) == 0)
 				r = &rs.r[i];
@@ -650,10 +762,9 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 			r->seen = 1;
 			r->size = h.filesize;
 		}
-		if (!r || !check) {
-			/* inspect reads no payload; unlisted members SWUpdate skips
-			 * (their crc is still checked when verifying) */
-			if (!check && lseek(fd, (off_t)h.filesize, SEEK_CUR) >= 0) {
+		if (!check) {
+			/* inspect reads no file data */
+			if (lseek(fd, (off_t)h.filesize, SEEK_CUR) >= 0) {
 				in.off += h.filesize;
 				if (in_pad(&in, h.esc, err) < 0)
 					goto out;
@@ -662,18 +773,21 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 			}
 			continue;
 		}
-		if (!r->has_sha) {
-			oab_report_add_check(rep, 0, "member-hash", h.esc, "no sha256 in sw-description");
-			if (!bad++)
-				rej(err, OAB_D_MANIFEST, h.esc,
-				    "member '%s': sw-description gives no sha256 (SWUpdate needs one for every file of a signed .swu)",
-				    h.esc);
+		/* an export's own manifest and signature, kept (bounded) */
+		if (!r && strcmp(h.name, "manifest.yaml") == 0 && h.filesize <= OAB_MAX_MANIFEST_BYTES)
+			keep = sn.yaml = malloc((size_t)h.filesize + 1), sn.ylen = h.filesize;
+		else if (!r && strcmp(h.name, "manifest.sig") == 0 && h.filesize <= OAB_MAX_SIG_BYTES)
+			keep = sn.osig = malloc((size_t)h.filesize + 1), sn.oslen = h.filesize;
+		if ((strcmp(h.name, "manifest.yaml") == 0 && !r && !sn.yaml) ||
+		    (strcmp(h.name, "manifest.sig") == 0 && !r && !sn.osig && h.filesize <= OAB_MAX_SIG_BYTES)) {
+			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+			goto out;
 		}
 		if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
 			oab_err_set(err, OAB_E_INTERNAL, "SHA-256 failed");
 			goto out;
 		}
-		if (cpio_data(&in, &h, md, NULL, err) < 0) {
+		if (cpio_data(&in, &h, md, keep, err) < 0) {
 			oab_report_add_check(rep, 0, err->detail == OAB_D_CONTENT_HASH ? "member-hash" : "member-read",
 					     h.esc, "%s", err->msg);
 			if (err->detail != OAB_D_CONTENT_HASH)
@@ -681,12 +795,22 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 			bad++;
 			continue;
 		}
+		if (keep)
+			keep[h.filesize] = 0;
 		if (EVP_DigestFinal_ex(md, dg, NULL) != 1) {
 			oab_err_set(err, OAB_E_INTERNAL, "SHA-256 failed");
 			goto out;
 		}
-		if (!r->has_sha)
+		if (!r)
 			continue;
+		if (!r->has_sha) {
+			oab_report_add_check(rep, 0, "member-hash", h.esc, "no sha256 in sw-description");
+			if (!bad++)
+				rej(err, OAB_D_MANIFEST, h.esc,
+				    "member '%s': sw-description gives no sha256 (SWUpdate needs one for every file of a signed .swu)",
+				    h.esc);
+			continue;
+		}
 		oab_hex(dg, 32, got);
 		oab_hex(r->sha, 32, want);
 		if (CRYPTO_memcmp(dg, r->sha, 32) != 0) {
@@ -731,6 +855,13 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 			    bad == 1 ? "" : "s");
 		goto out;
 	}
+	if (check && sn.yaml && sn.osig) {
+		emb = embedded(&sn, o, now, rep, err);
+		if (emb <= 0)
+			goto out;
+	} else if (check && swu_policy(&rs, o, rep, err) < 0) {
+		goto out;
+	}
 	rc = 0;
 out:
 	if (rs.version && !rep->manifest)
@@ -740,9 +871,13 @@ out:
 		for (size_t i = 0; i < rep->n_checks; i++)
 			if (!rep->checks[i].ok)
 				rep->verified = 0;
-	for (size_t i = 0; names && i < members; i++)
-		free(names[i]);
-	free(names);
+	for (size_t i = 0; sn.name && i < sn.n; i++)
+		free(sn.name[i]);
+	free(sn.name);
+	free(sn.sha);
+	free(sn.size);
+	free(sn.yaml);
+	free(sn.osig);
 	refs_free(&rs);
 	EVP_MD_CTX_free(md);
 	CMS_ContentInfo_free(cms);

@@ -15,4 +15,13 @@ struct oab_verify_opts;
 int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 		  struct oab_report *rep, int check, struct oab_err *err);
 
+/* The name an item's member gets in an export: payloads and the SBOM as
+ * stored (their member's base name), scripts as content (their item name). */
+struct oab_item;
+char *oab_swu_member_name(const struct oab_item *it);
+/* The sw-description an export of m carries (deterministic for m). */
+struct oab_manifest;
+int oab_swu_description(const struct oab_manifest *m, char **out, size_t *len,
+			struct oab_err *err);
+
 #endif
