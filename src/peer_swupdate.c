@@ -17,7 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "internal.h"
+#include "peer.h"
 #include "peer_swupdate.h"
 
 struct swu_hdr {
@@ -866,6 +866,8 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 out:
 	if (rs.version && !rep->manifest)
 		rep->manifest = synth(&rs, in.label);
+	if (!rep->format)
+		rep->format = strdup("swupdate");
 	rep->verified = check && rc == 0 && rep->n_unrecorded == 0;
 	if (check && rc == 0)
 		for (size_t i = 0; i < rep->n_checks; i++)

@@ -10,11 +10,6 @@
 #define OAB_SWU_MAX_TAIL 65536         /* zero padding after TRAILER!!! */
 #define OAB_SWU_MAX_MEMBER 0xffffffffULL /* cpio newc/crc: 8 hex digits of size */
 
-struct oab_report;
-struct oab_verify_opts;
-int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
-		  struct oab_report *rep, int check, struct oab_err *err);
-
 /* The name an item's member gets in an export: payloads and the SBOM as
  * stored (their member's base name), scripts as content (their item name). */
 struct oab_item;
