@@ -20,6 +20,8 @@ const struct cli_opt cli_export_native_opts[] = {
 	CLI_TSA_CA_OPT,
 	/* ---- RAUC options ---- */
 	/* ---- SWUpdate options ---- */
+	{"cpio-crc", 0, 5201, NULL, 0, CLI_C_NONE,
+	 "swupdate: write cpio crc headers (070702, a checksum per member), not newc"},
 	/* ---- Mender options ---- */
 	CLI_JSON_OPT,
 	CLI_QUIET_OPT,
@@ -61,6 +63,9 @@ static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 			break;
 		case 'o':
 			o.output = optarg;
+			break;
+		case 5201: /* SWUpdate */
+			o.swupdate_crc = 1;
 			break;
 		case 'J':
 			json = 1;

@@ -196,8 +196,43 @@ static int cpio_next(struct swu_in *in, struct swu_hdr *h, struct oab_err *err)
 
 /* The member's data: hashed into md (may be NULL), kept whole in keep
  * (may be NULL; then at most keepmax bytes), the crc byte sum checked. */
+/* Stored chunk hashes of a zstd item (otabundle-format(5)) as its member
+ * streams past: bad counts the chunks that did not match. */
+struct chunker {
+	const struct oab_item *it;
+	EVP_MD_CTX *md;
+	uint64_t pos;
+	size_t k;
+	size_t bad;
+};
+
+static int chunk_feed(struct chunker *c, const unsigned char *p, size_t n)
+{
+	while (n) {
+		uint64_t room = c->it->chunk_size - c->pos % c->it->chunk_size;
+		size_t take = n < room ? n : (size_t)room;
+		unsigned char dg[32];
+
+		if (c->pos % c->it->chunk_size == 0 && EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
+			return -1;
+		if (EVP_DigestUpdate(c->md, p, take) != 1)
+			return -1;
+		c->pos += take;
+		p += take;
+		n -= take;
+		if (c->pos % c->it->chunk_size == 0 || c->pos == c->it->stored_size) {
+			if (EVP_DigestFinal_ex(c->md, dg, NULL) != 1)
+				return -1;
+			if (c->k >= c->it->n_chunks || CRYPTO_memcmp(dg, c->it->chunk_sha256[c->k], 32))
+				c->bad++;
+			c->k++;
+		}
+	}
+	return 0;
+}
+
 static int cpio_data(struct swu_in *in, const struct swu_hdr *h, EVP_MD_CTX *md,
-		     unsigned char *keep, struct oab_err *err)
+		     unsigned char *keep, struct chunker *ck, struct oab_err *err)
 {
 	uint64_t left = h->filesize;
 	uint32_t sum = 0;
@@ -215,10 +250,12 @@ static int cpio_data(struct swu_in *in, const struct swu_hdr *h, EVP_MD_CTX *md,
 		if (h->crc)
 			for (size_t i = 0; i < n; i++)
 				sum += p[i];
-		if (md && EVP_DigestUpdate(md, p, n) != 1)
+		if ((md && EVP_DigestUpdate(md, p, n) != 1) || (ck && chunk_feed(ck, p, n) < 0))
 			return oab_err_set(err, OAB_E_INTERNAL, "SHA-256 failed");
 		left -= n;
 	}
+	if (in_pad(in, h->esc, err) < 0)
+		return -1;
 	if (h->crc && sum != h->check) {
 		char w[16], g[16];
 
@@ -228,7 +265,7 @@ static int cpio_data(struct swu_in *in, const struct swu_hdr *h, EVP_MD_CTX *md,
 			    h->esc, w, g);
 		return oab_err_detail(err, OAB_D_CONTENT_HASH, h->esc, -1, w, g);
 	}
-	return in_pad(in, h->esc, err);
+	return 0;
 }
 
 /* After TRAILER!!!: cpio pads to a block; only zero bytes may follow. */
@@ -511,76 +548,130 @@ static void move_report(struct oab_report *to, struct oab_report *from)
 	}
 }
 
-/* An export carries otabundle's own manifest.yaml and manifest.sig, which
- * SWUpdate skips: verified as verify verifies a bundle (signature, trust,
- * threshold, policy), and every item checked against the member that holds
- * it (payloads and SBOM as stored, scripts as content). 1 if it verified,
- * 0 if it did not (err set), -1 on a failure of another kind. */
-static int embedded(const struct swu_seen *sn, const struct oab_verify_opts *o, int64_t now,
-		    struct oab_report *rep, struct oab_err *err)
-{
-	struct oab_report *t = oab_report_new();
-	struct oab_manifest *m = NULL;
-	CMS_ContentInfo *cms = NULL;
-	int rc = -1, bad = 0;
+/* An export carries otabundle's own manifest.yaml and manifest.sig right
+ * after sw-description.sig (SWUpdate skips them): verified as verify
+ * verifies a bundle (signature, trust, threshold, policy), then every item
+ * is checked against the member that holds it as it streams past
+ * (payloads and SBOM as stored: whole or chunk by chunk; scripts as
+ * content). Its checks go to t, moved to the report with an "otabundle."
+ * prefix. */
+struct swu_emb {
+	struct oab_report *t;
+	struct oab_manifest *m;
+	char **names;        /* each item's member name in the .swu */
+	unsigned char *seen; /* each item checked */
+	size_t bad;
+};
 
-	if (!t)
+static void emb_free(struct swu_emb *e)
+{
+	for (size_t i = 0; e->m && e->names && i < e->m->n_items; i++)
+		free(e->names[i]);
+	free(e->names);
+	free(e->seen);
+	oab_manifest_free(e->m);
+	oab_report_free(e->t);
+}
+
+/* 1 verified, 0 not (err set, checks in e->t), -1 another failure. */
+static int emb_open(struct swu_emb *e, const struct swu_seen *sn, const struct oab_verify_opts *o,
+		    int64_t now, struct oab_err *err)
+{
+	CMS_ContentInfo *cms = NULL;
+	int rc = 0;
+
+	if (!(e->t = oab_report_new()))
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 	if (!(cms = oab_cms_parse(sn->osig, sn->oslen, err))) {
-		oab_report_add_check(t, 0, "signature", NULL, "%s", err->msg);
-		goto done;
+		oab_report_add_check(e->t, 0, "signature", NULL, "%s", err->msg);
+		goto out;
 	}
 	if (oab_trust_evaluate(o->trust, cms, sn->yaml, sn->ylen, now, o->threshold, o->allow_weak, o,
-			       t, err) < 0)
-		goto done;
+			       e->t, err) < 0)
+		goto out;
 	if (oab_manifest_parse((const char *)sn->yaml, sn->ylen, "manifest.yaml", NULL,
-			       OAB_MANIFEST_RESOLVED, &m, err) < 0) {
+			       OAB_MANIFEST_RESOLVED, &e->m, err) < 0) {
 		err->code = OAB_E_REJECTED;
 		oab_err_detail(err, OAB_D_MANIFEST, "manifest.yaml", -1, NULL, NULL);
-		oab_report_add_check(t, 0, "manifest", NULL, "%s", err->msg);
-		goto done;
+		oab_report_add_check(e->t, 0, "manifest", NULL, "%s", err->msg);
+		goto out;
 	}
-	oab_report_add_check(t, 1, "manifest", NULL, "%s %s, %zu items", m->name, m->version,
-			     m->n_items);
-	if (oab_policy_check(m, o, now, t, err) < 0)
-		goto done;
-	for (size_t i = 0; i < m->n_items; i++) {
-		const struct oab_item *it = &m->items[i];
-		const unsigned char *want = it->kind == OAB_ITEM_SCRIPT ? it->sha256 : it->stored_sha256;
-		uint64_t wsz = it->kind == OAB_ITEM_SCRIPT ? it->size : it->stored_size;
-		char *nm = oab_swu_member_name(it);
-		size_t k = 0;
-
-		if (!nm) {
-			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	oab_report_add_check(e->t, 1, "manifest", NULL, "%s %s, %zu items", e->m->name,
+			     e->m->version, e->m->n_items);
+	if (oab_policy_check(e->m, o, now, e->t, err) < 0)
+		goto out;
+	e->names = oab_calloc_array(e->m->n_items, sizeof(char *));
+	e->seen = oab_calloc_array(e->m->n_items, 1);
+	if (!e->names || !e->seen) {
+		rc = oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < e->m->n_items; i++)
+		if (!(e->names[i] = oab_swu_member_name(&e->m->items[i]))) {
+			rc = oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 			goto out;
 		}
-		while (k < sn->n && strcmp(sn->name[k], nm) != 0)
-			k++;
-		if (k == sn->n || sn->size[k] != wsz || CRYPTO_memcmp(sn->sha[k], want, 32) != 0) {
-			oab_report_add_check(t, 0, "member-hash", it->member, "%s '%s' in the .swu",
-					     k == sn->n ? "no member" : "does not match member", nm);
-			if (!bad++)
-				rej(err, k == sn->n ? OAB_D_STRUCTURE : OAB_D_CONTENT_HASH, it->member,
-				    "manifest.yaml: item '%s': %s member '%s' of the .swu", it->name,
-				    k == sn->n ? "no" : "does not match", nm);
-		} else {
-			oab_report_add_check(t, 1, "member-hash", it->member, "member '%s'", nm);
-		}
-		free(nm);
-	}
-	rc = bad ? 0 : 1;
-	goto out;
-done:
-	rc = err->code == OAB_E_REJECTED ? 0 : -1;
-	if (err->code == OAB_E_REJECTED && strncmp(err->msg, "manifest.yaml", 13) != 0)
-		oab_err_prefix(err, "otabundle manifest in the .swu: ");
+	rc = 1;
 out:
-	move_report(rep, t);
-	oab_report_free(t);
-	oab_manifest_free(m);
 	CMS_ContentInfo_free(cms);
+	if (rc == 0 && err->code != OAB_E_REJECTED)
+		rc = -1;
+	if (rc == 0)
+		oab_err_prefix(err, "otabundle manifest in the .swu: ");
 	return rc;
+}
+
+static const struct oab_item *emb_item(struct swu_emb *e, const char *name, size_t *idx)
+{
+	for (size_t i = 0; e->names && i < e->m->n_items; i++)
+		if (strcmp(e->names[i], name) == 0) {
+			*idx = i;
+			return &e->m->items[i];
+		}
+	return NULL;
+}
+
+/* After the member of item idx streamed past: dg its SHA-256, ck its
+ * chunk hashes (zstd). */
+static void emb_member(struct swu_emb *e, size_t idx, uint64_t size, const unsigned char *dg,
+		       const struct chunker *ck, struct oab_err *err)
+{
+	const struct oab_item *it = &e->m->items[idx];
+	int script = it->kind == OAB_ITEM_SCRIPT;
+	uint64_t want = script ? it->size : it->stored_size;
+	const char *why = NULL;
+
+	e->seen[idx] = 1;
+	if (size != want)
+		why = "size differs from the manifest";
+	else if (!script && it->compression == OAB_COMP_ZSTD)
+		why = ck->bad || ck->k != it->n_chunks ? "stored chunk sha256 mismatch" : NULL;
+	else if (CRYPTO_memcmp(dg, script ? it->sha256 : it->stored_sha256, 32) != 0)
+		why = "sha256 mismatch";
+	oab_report_add_check(e->t, !why, "member-hash", it->member, "%s member '%s'",
+			     why ? why : "matches", e->names[idx]);
+	if (why && !e->bad++) {
+		oab_err_set(err, OAB_E_REJECTED, "manifest.yaml: item '%s': member '%s' of the .swu: %s",
+			    it->name, e->names[idx], why);
+		oab_err_detail(err, OAB_D_CONTENT_HASH, it->member, -1, NULL, NULL);
+	}
+}
+
+/* At the end: every item was checked. */
+static void emb_end(struct swu_emb *e, struct oab_err *err)
+{
+	for (size_t i = 0; i < e->m->n_items; i++) {
+		if (e->seen[i])
+			continue;
+		oab_report_add_check(e->t, 0, "member-order", e->m->items[i].member,
+				     "no member '%s' after manifest.sig", e->names[i]);
+		if (!e->bad++) {
+			oab_err_set(err, OAB_E_REJECTED,
+				    "manifest.yaml: item '%s': no member '%s' after manifest.sig in the .swu",
+				    e->m->items[i].name, e->names[i]);
+			oab_err_detail(err, OAB_D_STRUCTURE, e->m->items[i].member, -1, NULL, NULL);
+		}
+	}
 }
 
 /* Messages of the shared CMS code name otabundle's member. */
@@ -606,7 +697,7 @@ static int small_member(struct swu_in *in, const struct swu_hdr *h, size_t limit
 	*out = malloc((size_t)h->filesize + 1);
 	if (!*out)
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	if (cpio_data(in, h, NULL, *out, err) < 0)
+	if (cpio_data(in, h, NULL, *out, NULL, err) < 0)
 		return -1;
 	(*out)[h->filesize] = 0;
 	*len = h->filesize;
@@ -647,13 +738,15 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 	struct swu_in in = {.fd = fd, .label = label ? label : "bundle", .fmt = -1};
 	struct swu_refs rs = {0};
 	struct swu_seen sn = {0};
+	struct swu_emb e = {0};
+	struct chunker ck = {0};
 	struct swu_hdr h;
 	unsigned char *desc = NULL, *sig = NULL;
 	size_t dlen = 0, slen = 0, unlisted = 0, bad = 0;
 	char first_unlisted[3][400];
 	CMS_ContentInfo *cms = NULL;
 	EVP_MD_CTX *md = NULL;
-	int st, rc = -1, pending = 0, emb = 0;
+	int st, rc = -1, pending = 0;
 	int64_t now;
 
 	if (!o)
@@ -665,10 +758,11 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 	}
 	in.buf = malloc(OAB_IO_BUF);
 	md = EVP_MD_CTX_new();
+	ck.md = EVP_MD_CTX_new();
 	sn.name = oab_calloc_array(OAB_SWU_MAX_MEMBERS, sizeof(char *));
 	sn.sha = oab_calloc_array(OAB_SWU_MAX_MEMBERS, sizeof(*sn.sha));
 	sn.size = oab_calloc_array(OAB_SWU_MAX_MEMBERS, sizeof(*sn.size));
-	if (!in.buf || !md || !sn.name || !sn.sha || !sn.size) {
+	if (!in.buf || !md || !ck.md || !sn.name || !sn.sha || !sn.size) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -727,6 +821,8 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 				     rs.version, rs.n);
 	while (pending || (st = cpio_next(&in, &h, err)) == 1) {
 		struct swu_ref *r = NULL;
+		const struct oab_item *eit = NULL;
+		size_t eidx = 0;
 		unsigned char *keep = NULL;
 		char got[65], want[65];
 		unsigned char *dg;
@@ -768,7 +864,7 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 				in.off += h.filesize;
 				if (in_pad(&in, h.esc, err) < 0)
 					goto out;
-			} else if (cpio_data(&in, &h, NULL, NULL, err) < 0) {
+			} else if (cpio_data(&in, &h, NULL, NULL, NULL, err) < 0) {
 				goto out;
 			}
 			continue;
@@ -787,7 +883,12 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 			oab_err_set(err, OAB_E_INTERNAL, "SHA-256 failed");
 			goto out;
 		}
-		if (cpio_data(&in, &h, md, keep, err) < 0) {
+		if (e.m && (eit = emb_item(&e, h.name, &eidx)) && eit->kind != OAB_ITEM_SCRIPT &&
+		    eit->compression == OAB_COMP_ZSTD && h.filesize == eit->stored_size) {
+			ck.it = eit;
+			ck.pos = ck.k = ck.bad = 0;
+		}
+		if (cpio_data(&in, &h, md, keep, ck.it ? &ck : NULL, err) < 0) {
 			oab_report_add_check(rep, 0, err->detail == OAB_D_CONTENT_HASH ? "member-hash" : "member-read",
 					     h.esc, "%s", err->msg);
 			if (err->detail != OAB_D_CONTENT_HASH)
@@ -800,6 +901,20 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 		if (EVP_DigestFinal_ex(md, dg, NULL) != 1) {
 			oab_err_set(err, OAB_E_INTERNAL, "SHA-256 failed");
 			goto out;
+		}
+		if (eit)
+			emb_member(&e, eidx, h.filesize, dg, &ck, err);
+		ck.it = NULL;
+		/* otabundle's manifest and signature, as the second and third
+		 * members after sw-description.sig: checked before the rest */
+		if (keep && sn.yaml && sn.osig && !e.t && sn.n == 2) {
+			st = emb_open(&e, &sn, o, now, err);
+			if (st < 0)
+				goto out;
+			if (st == 0) {
+				move_report(rep, e.t);
+				goto out;
+			}
 		}
 		if (!r)
 			continue;
@@ -855,9 +970,10 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 			    bad == 1 ? "" : "s");
 		goto out;
 	}
-	if (check && sn.yaml && sn.osig) {
-		emb = embedded(&sn, o, now, rep, err);
-		if (emb <= 0)
+	if (e.m) {
+		emb_end(&e, err);
+		move_report(rep, e.t);
+		if (e.bad)
 			goto out;
 	} else if (check && swu_policy(&rs, o, rep, err) < 0) {
 		goto out;
@@ -880,6 +996,8 @@ out:
 	free(sn.size);
 	free(sn.yaml);
 	free(sn.osig);
+	emb_free(&e);
+	EVP_MD_CTX_free(ck.md);
 	refs_free(&rs);
 	EVP_MD_CTX_free(md);
 	CMS_ContentInfo_free(cms);

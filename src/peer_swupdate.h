@@ -14,9 +14,16 @@
  * stored (their member's base name), scripts as content (their item name). */
 struct oab_item;
 char *oab_swu_member_name(const struct oab_item *it);
-/* The sw-description an export of m carries (deterministic for m). */
+/* export_swupdate.c: the SHA-256 of each of m's members as stored
+ * (*out: m->n_items of them, malloc'd), reading the bundle at fd again
+ * through the verifying reader where the manifest has only chunk hashes;
+ * then the sw-description an export of m carries (deterministic for m). */
 struct oab_manifest;
-int oab_swu_description(const struct oab_manifest *m, char **out, size_t *len,
-			struct oab_err *err);
+struct oab_verify_opts;
+int oab_swu_stored_hashes(int fd, const char *label, const struct oab_verify_opts *vo,
+			  const struct oab_manifest *m, unsigned char (**out)[32],
+			  struct oab_err *err);
+int oab_swu_description(const struct oab_manifest *m, const unsigned char (*stored)[32],
+			char **out, size_t *len, struct oab_err *err);
 
 #endif

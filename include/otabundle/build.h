@@ -255,6 +255,12 @@ struct oab_export_opts {
 	void *progress_arg;
 	/* ---- RAUC ---- */
 	/* ---- SWUpdate ---- */
+	int swupdate_crc;   /* 1: cpio crc (070702, a byte sum per member); 0: newc */
+	/* attach-signature: a detached DER CMS over the sw-description that
+	 * export-manifest --to swupdate wrote, made in a signing room; used
+	 * instead of signers (n_signers 0), checked over it before anything is
+	 * written (and its signers judged against trust, if given) */
+	const char *swupdate_signature;
 	/* ---- Mender ---- */
 };
 
