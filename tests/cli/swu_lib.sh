@@ -64,6 +64,20 @@ SWD
 	)
 }
 
+# swu_pack DIR FORMAT FILE...: DIR/native.swu from DIR/sw-description (signed
+# here by the test signer) and the FILEs of DIR, in that order.
+swu_pack() {
+	(
+		set -e
+		cd "$1"
+		fmt=$2
+		shift 2
+		openssl cms -sign -binary -nosmimecap -outform DER -in sw-description -out sw-description.sig \
+			-signer "$PKI/signer.pem" -inkey "$PKI/signer.key" -certfile "$PKI/int.pem" -md sha256
+		printf '%s\n' sw-description sw-description.sig "$@" | cpio -o -H "$fmt" --quiet > native.swu
+	)
+}
+
 # swu_offset FILE MEMBER: offset of MEMBER's data in a cpio newc/crc file.
 swu_offset() {
 	python3 - "$1" "$2" <<'PY'

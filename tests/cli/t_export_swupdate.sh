@@ -96,6 +96,30 @@ expect 0 "" "$O" export -q --to swupdate -o "$T/one2.swu" $S1 $CA "$T/b2.oab"
 expect 1 "sw-description.sig.*1 distinct trusted signing key, 2 required|no trusted|2 required" \
 	"$O" verify $CA --threshold 2 "$T/one2.swu"
 
+# ---- a SoftHSM2 token key signs the export ---------------------------------
+MOD=$(for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do [ -e "$m" ] && echo "$m" && break; done)
+if [ -z "$MOD" ]; then
+	if [ -n "${CI:-}" ]; then bad "SoftHSM2 not installed (make deps)"; else skip "SoftHSM2 not installed"; fi
+else
+	export SOFTHSM2_CONF="$T/softhsm2.conf"
+	mkdir "$T/tokens"
+	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" > "$SOFTHSM2_CONF"
+	printf 'Tok3n-PIN-19\n' > "$T/pin"
+	softhsm2-util --init-token --free --label swu --pin Tok3n-PIN-19 --so-pin so-1234 >/dev/null
+	pkcs11-tool --module "$MOD" --login --pin Tok3n-PIN-19 --keypairgen --key-type EC:prime256v1 --id 01 --label ec >/dev/null 2>&1
+	printf 'openssl_conf = oc\n[oc]\nengines = es\n[es]\npkcs11 = p11\n[p11]\nengine_id = pkcs11\nMODULE_PATH = %s\n' "$MOD" > "$T/eng.cnf"
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n' > "$T/leaf.ext"
+	OPENSSL_CONF="$T/eng.cnf" openssl req -new -engine pkcs11 -keyform engine \
+		-key "pkcs11:token=swu;object=ec;type=private;pin-value=Tok3n-PIN-19" -subj "/CN=hsm-swu" -out "$T/hsm.csr" >/dev/null 2>&1
+	openssl x509 -req -in "$T/hsm.csr" -CA "$PKI/int.pem" -CAkey "$PKI/int.key" -CAcreateserial \
+		-days 365 -extfile "$T/leaf.ext" -out "$T/hsm.pem" 2>/dev/null || bad "certificate for the token key"
+	expect 0 "" "$O" export -q --to swupdate -o "$T/hsm.swu" --key "pkcs11:token=swu;object=ec;type=private" \
+		--cert "$T/hsm.pem" --chain "$PKI/chain.pem" --pin "file:$T/pin" --pkcs11-module "$MOD" $CA "$T/b.oab"
+	swu_check "$T/hsm.swu" && ok "swupdate -c accepts an export signed on the token" || { bad "swupdate refused the token export"; tail -3 "$T/swu.log"; }
+	expect 0 "" "$O" verify $CA "$T/hsm.swu"
+	grep -q "CN=hsm-swu" "$T/.out" && ok "token signer reported" || bad "token signer missing"
+fi
+
 # ---- reproducible with SOURCE_DATE_EPOCH, apart from the signature --------
 # Compared: every cpio header (all fields, with the signature's size
 # blanked) and every member's bytes, except sw-description.sig's data.
@@ -140,5 +164,81 @@ for fmt in newc crc; do
 	expect 1 "not trusted" "$O" verify --ca "$PKI/rogue.pem" "$N"
 	expect 1 "carry no security version \(1 required\)" "$O" verify $CA --min-security-version 1 "$N"
 done
+
+# ---- hostile archives fail closed with one clear line ---------------------
+N=$T/nnewc/native.swu
+python3 - "$N" "$T" <<'PY'
+import sys
+src, t = sys.argv[1], sys.argv[2]
+d = bytearray(open(src, 'rb').read())
+def members(d):
+    o, out = 0, []
+    while True:
+        ns, fs = int(d[o+94:o+102], 16), int(d[o+54:o+62], 16)
+        name = bytes(d[o+110:o+110+ns-1]).decode(); s = (o + 110 + ns + 3) & ~3
+        out.append((name, o, s, fs))
+        if name == 'TRAILER!!!':
+            return out
+        o = (s + fs + 3) & ~3
+m = members(d)
+def entry(name, data, magic=b'070701'):
+    n = name.encode() + b'\0'
+    h = magic + b''.join(b'%08X' % v for v in (9, 0o100644, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(n), 0))
+    e = h + n
+    e += b'\0' * ((4 - len(e) % 4) % 4) + data
+    return e + b'\0' * ((4 - len(e) % 4) % 4)
+def w(name, b):
+    open('%s/h-%s.swu' % (t, name), 'wb').write(b)
+desc, img, trl = m[0], m[2], m[-1]
+w('trunc-header', d[:50])
+w('trunc-name', d[:112])
+w('trunc-desc', d[:desc[2] + 10])
+w('trunc-image', d[:img[2] + 1000])
+w('trunc-trailer', d[:trl[1]])
+x = bytearray(d); x[desc[1]+54:desc[1]+62] = b'FFFFFFFF'; w('huge-desc', x)
+x = bytearray(d); x[desc[1]+94:desc[1]+102] = b'FFFFFFFF'; w('huge-name', x)
+x = bytearray(d); x[desc[1]+14:desc[1]+22] = b'0000z644'; w('nonhex', x)
+w('path-name', d[:trl[1]] + entry('../evil', b'x') + d[trl[1]:])
+w('dup-member', d[:trl[1]] + entry('post.sh', b'#!/bin/sh\n') + d[trl[1]:])
+w('after-trailer', d + b'junk')
+w('mixed', d[:trl[1]] + entry('extra', b'y', b'070702') + d[trl[1]:])
+w('not-swu', entry('hello.txt', b'hi') + d[trl[1]:])
+w('missing-image', d[:img[1]] + d[img[2] + img[3] + ((4 - (img[2] + img[3]) % 4) % 4):])
+PY
+hostile() { # NAME REGEX
+	expect 1 "$2" "$O" verify $CA "$T/h-$1.swu"
+	[ "$(wc -l < "$T/.err")" -eq 1 ] && ok "$1: one line" || bad "$1: $(wc -l < "$T/.err") lines of error"
+}
+hostile trunc-header "truncated in a cpio header"
+hostile trunc-name "truncated in a cpio member name"
+hostile trunc-desc "truncated in member 'sw-description'"
+hostile trunc-image "truncated in member 'rootfs.img.zst'"
+hostile trunc-trailer "truncated in a cpio header"
+hostile huge-desc "member 'sw-description': 4294967295 bytes, more than 1048576"
+hostile huge-name "cpio name size 4294967295 \(expected 2 to 256"
+hostile nonhex "cpio header field mode is not 8 hex digits"
+hostile path-name "member '../evil': a path, not a plain file name"
+hostile dup-member "member 'post.sh': appears twice"
+hostile after-trailer "data after the cpio trailer"
+hostile mixed "cpio newc and crc headers mixed"
+hostile not-swu "first cpio member is 'hello.txt', not 'sw-description': not a .swu"
+hostile missing-image "member 'rootfs.img.zst': named in sw-description but missing"
+expect 1 "truncated" "$O" inspect "$T/h-trunc-desc.swu"
+# Signed but hostile sw-description texts: refused after the signature.
+mkdir "$T/inc" "$T/deep" "$T/nosha" "$T/unsigned"
+printf 'software = { version = "1"; @include "/etc/passwd"\n};\n' > "$T/inc/sw-description"
+swu_pack "$T/inc" newc && hostile_f=$T/inc/native.swu
+expect 1 "@include is refused" "$O" verify $CA "$T/inc/native.swu"
+python3 -c 'print("software = { version = \"1\"; " + "a = { " * 40 + "b = 1;" + " };" * 40 + " };")' > "$T/deep/sw-description"
+swu_pack "$T/deep" newc
+expect 1 "nested deeper than 32 levels" "$O" verify $CA "$T/deep/native.swu"
+printf 'x\n' > "$T/nosha/f.bin"
+printf 'software = { version = "1"; hardware-compatibility = ["1.0"]; images = ( { filename = "f.bin"; type = "raw"; device = "/dev/x"; } ); };\n' > "$T/nosha/sw-description"
+swu_pack "$T/nosha" newc f.bin
+expect 1 "member 'f.bin': sw-description gives no sha256" "$O" verify $CA "$T/nosha/native.swu"
+cp "$T/nosha/sw-description" "$T/nosha/f.bin" "$T/unsigned/"
+(cd "$T/unsigned" && printf '%s\n' sw-description f.bin | cpio -o -H newc --quiet > native.swu)
+expect 1 "not signed \(no member 'sw-description.sig' after 'sw-description'\)" "$O" verify $CA "$T/unsigned/native.swu"
+expect 0 "" "$O" inspect "$T/unsigned/native.swu"
 
 finish
