@@ -410,6 +410,7 @@ static int room_signature(const struct oab_export_ctx *c, const char *desc, size
 	if (!(cms = oab_cms_parse((unsigned char *)buf, len, err)) ||
 	    oab_cms_check(cms, (const unsigned char *)desc, dlen, &ids, err) < 0) {
 		err->code = OAB_E_USAGE;
+		oab_swu_sig_name(err);
 		oab_err_prefix(err, "signature '%s' (not a DER CMS over this bundle's sw-description): ",
 			       path);
 		goto out;
@@ -426,6 +427,7 @@ static int room_signature(const struct oab_export_ctx *c, const char *desc, size
 				       0, c->vopts, rep, err) < 0) {
 			oab_report_free(rep);
 			err->code = OAB_E_KEY;
+			oab_swu_sig_name(err);
 			oab_err_prefix(err, "signature '%s': ", path);
 			goto out;
 		}
@@ -548,3 +550,24 @@ out:
 	return rc;
 }
 
+
+int oab_export_tbs_swupdate(struct oab_export_ctx *c, struct oab_err *err)
+{
+	unsigned char (*stored)[32] = NULL;
+	char *desc = NULL;
+	size_t dlen = 0;
+	int rc = -1;
+
+	if (oab_swu_stored_hashes(c->bundle_fd, c->label, c->vopts, c->m, &stored, err) < 0 ||
+	    oab_swu_description(c->m, (const unsigned char (*)[32])stored, &desc, &dlen, err) < 0)
+		goto out;
+	if (oab_write_all(c->out_fd, desc, dlen) < 0) {
+		oab_err_set(err, OAB_E_IO, "writing sw-description: %s", strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(stored);
+	free(desc);
+	return rc;
+}

@@ -674,8 +674,7 @@ static void emb_end(struct swu_emb *e, struct oab_err *err)
 	}
 }
 
-/* Messages of the shared CMS code name otabundle's member. */
-static void sig_name(struct oab_err *err)
+void oab_swu_sig_name(struct oab_err *err)
 {
 	char *p = strstr(err->msg, "'manifest.sig'");
 	char tail[OAB_ERR_MAX];
@@ -790,7 +789,7 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 		pending = st; /* unsigned: this header is the first file's */
 	}
 	if (sig && !(cms = oab_cms_parse(sig, slen, err))) {
-		sig_name(err);
+		oab_swu_sig_name(err);
 		oab_report_add_check(rep, 0, "signature", NULL, "%s", err->msg);
 		if (check || err->code != OAB_E_REJECTED)
 			goto out;
@@ -805,7 +804,7 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 		}
 		if (oab_trust_evaluate(o->trust, cms, desc, dlen, now, o->threshold, o->allow_weak, o,
 				       rep, err) < 0) {
-			sig_name(err);
+			oab_swu_sig_name(err);
 			goto out;
 		}
 	} else if (cms && oab_trust_evaluate(NULL, cms, desc, dlen, now, 1, 0, NULL, rep, err) < 0) {

@@ -10,6 +10,10 @@
 #define OAB_SWU_MAX_TAIL 65536         /* zero padding after TRAILER!!! */
 #define OAB_SWU_MAX_MEMBER 0xffffffffULL /* cpio newc/crc: 8 hex digits of size */
 
+/* Messages of the shared CMS code name otabundle's 'manifest.sig': name
+ * 'sw-description.sig' instead. */
+struct oab_err;
+void oab_swu_sig_name(struct oab_err *err);
 /* The name an item's member gets in an export: payloads and the SBOM as
  * stored (their member's base name), scripts as content (their item name). */
 struct oab_item;
@@ -25,5 +29,10 @@ int oab_swu_stored_hashes(int fd, const char *label, const struct oab_verify_opt
 			  struct oab_err *err);
 int oab_swu_description(const struct oab_manifest *m, const unsigned char (*stored)[32],
 			char **out, size_t *len, struct oab_err *err);
+
+/* export-manifest --to swupdate: the sw-description an export signs,
+ * into c->out_fd (export.c's signing-room writer). */
+struct oab_export_ctx;
+int oab_export_tbs_swupdate(struct oab_export_ctx *c, struct oab_err *err);
 
 #endif

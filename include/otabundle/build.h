@@ -271,6 +271,15 @@ struct oab_export_opts {
 OAB_API int oab_export(const char *bundle, const struct oab_export_opts *opts,
 		       struct oab_err *err);
 
+/* Signing room for an export (otabundle-export(5)): verify bundle as
+ * oab_export does, then write to opts->output (atomically) the exact bytes
+ * the format signs, deterministic for the bundle: for SWUpdate its
+ * sw-description. A detached DER CMS over them made in the room then goes
+ * to oab_export as opts->swupdate_signature (no signers needed). Formats
+ * without a signing room: OAB_E_USAGE. Signers in opts are not used. */
+OAB_API int oab_export_tbs(const char *bundle, const struct oab_export_opts *opts,
+			   struct oab_err *err);
+
 #ifdef __cplusplus
 }
 #endif

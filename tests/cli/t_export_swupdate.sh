@@ -122,7 +122,8 @@ fi
 
 # ---- reproducible with SOURCE_DATE_EPOCH, apart from the signature --------
 # Compared: every cpio header (all fields, with the signature's size
-# blanked) and every member's bytes, except sw-description.sig's data.
+# blanked) and every member's bytes, except sw-description.sig's data, and
+# the zero padding after the trailer (whose length follows the signature's).
 cpio_dump() {
 	python3 - "$1" <<'PY'
 import sys, hashlib
@@ -136,7 +137,8 @@ while True:
         h = h[:54] + b'-' * 8 + h[62:]; data = b''
     print(h.decode(), name, hashlib.sha256(data).hexdigest())
     if name == 'TRAILER!!!':
-        print('tail', len(d) - s)
+        # zero padding to a 512-byte block (its length follows the signature's)
+        print('tail zero', d[s:].count(0) == len(d) - s, 'size % 512 =', len(d) % 512)
         break
     o = (s + fs + 3) & ~3
 PY
@@ -147,6 +149,30 @@ cpio_dump "$T/r1.swu" > "$T/r1.dump" && cpio_dump "$T/r2.swu" > "$T/r2.dump" &&
 	cmp -s "$T/r1.dump" "$T/r2.dump" && ok "two exports: identical but for the signature bytes" ||
 	{ bad "exports differ"; diff "$T/r1.dump" "$T/r2.dump" | head -5; }
 grep -q "$(printf '%08X' 1700000000)" "$T/r1.dump" && ok "member times are SOURCE_DATE_EPOCH" || bad "mtime"
+
+# ---- signing room: export-manifest --to, a CMS made elsewhere, attach-signature --to
+expect 0 "" "$O" export-manifest --to swupdate -o "$T/room.desc" $CA "$T/b.oab"
+cpio -i --quiet --to-stdout sw-description < "$T/r1.swu" | cmp -s - "$T/room.desc" &&
+	ok "export-manifest --to swupdate writes the sw-description export signs" || bad "room sw-description differs"
+SOURCE_DATE_EPOCH=1 expect 0 "" "$O" export-manifest --to swupdate -o "$T/room2.desc" $CA "$T/b.oab"
+cmp -s "$T/room.desc" "$T/room2.desc" && ok "to-be-signed bytes do not depend on the time" || bad "room bytes vary"
+openssl cms -sign -binary -nosmimecap -outform DER -md sha256 -in "$T/room.desc" -signer "$PKI/second.pem" \
+	-inkey "$PKI/second.key" -certfile "$PKI/int.pem" -out "$T/room.sig"
+expect 0 "" "$O" attach-signature -q --to swupdate -o "$T/room.swu" $CA "$T/room.sig" "$T/b.oab"
+swu_check "$T/room.swu" && ok "swupdate -c accepts the room-signed export" || bad "swupdate refused the room export"
+expect 0 "" "$O" verify $CA "$T/room.swu"
+grep -q "CN=second" "$T/.out" && ok "room signer reported" || bad "room signer"
+openssl cms -sign -binary -nosmimecap -outform DER -in "$T/acme-gateway.yaml" -signer "$PKI/second.pem" \
+	-inkey "$PKI/second.key" -out "$T/other.sig"
+expect 2 "signature '.*other.sig' \(not a DER CMS over this bundle's sw-description\)" \
+	"$O" attach-signature --to swupdate -o "$T/room-x.swu" $CA "$T/other.sig" "$T/b.oab"
+openssl cms -sign -binary -nosmimecap -outform DER -in "$T/room.desc" -signer "$PKI/rogue.pem" \
+	-inkey "$PKI/rogue.key" -out "$T/rogue.sig"
+expect 4 "signature '.*rogue.sig': .*not trusted" \
+	"$O" attach-signature --to swupdate -o "$T/room-x.swu" $CA "$T/rogue.sig" "$T/b.oab"
+[ -e "$T/room-x.swu" ] && bad "refused attach wrote an output" || ok "refused attach wrote nothing"
+expect 2 "no signing room for this format yet" "$O" export-manifest --to mender -o "$T/m.tbs" $CA "$T/b.oab"
+expect 2 "no trust anchor" "$O" export-manifest --to swupdate -o "$T/room3.desc" "$T/b.oab"
 
 # ---- native .swu files, made the documented way ---------------------------
 for fmt in newc crc; do
