@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <libconfig.h>
 #include <openssl/evp.h>
 
@@ -320,8 +322,9 @@ static int content_bytes(void *arg, const void *p, size_t n)
 
 /* The SHA-256 of every member as stored, which sw-description names: the
  * signed manifest has it for members stored as they are, and for zstd
- * members only per chunk, so those are read once through the verifying
- * reader first (each chunk checked as it passes). */
+ * members only per chunk, so those are read once more first: each stored
+ * chunk checked against m's chunk hashes (no decompressing: the whole
+ * bundle verified just before), then hashed. */
 struct stored_md {
 	EVP_MD_CTX *md;
 };
@@ -341,8 +344,9 @@ int oab_swu_stored_hashes(int fd, const char *label, const struct oab_verify_opt
 {
 	unsigned char (*h)[32] = oab_calloc_array(m->n_items, 32);
 	struct stored_md sm = {EVP_MD_CTX_new()};
-	struct oab_reader *r = NULL;
-	const struct oab_item *it;
+	struct oab_tarin *t = NULL;
+	struct archive_entry *e;
+	size_t next = 0;
 	int st = -1, need = 0;
 
 	*out = NULL;
@@ -362,28 +366,38 @@ int oab_swu_stored_hashes(int fd, const char *label, const struct oab_verify_opt
 		oab_err_set(err, OAB_E_IO, "%s: cannot read it again: %s", label, strerror(errno));
 		goto out;
 	}
-	if (oab_reader_open(fd, label, vo, &r, err) < 0 || oab_reader_authenticate(r, err) < 0)
+	if (!(t = oab_tarin_open(fd, label, err)))
 		goto out;
-	for (size_t i = 0; (st = oab_reader_next(r, &it, err)) == 1; i++) {
-		struct oab_sink s = {.kind = OAB_SINK_ARCHIVE, .fd = -1, .stored = hash_stored,
-				     .stored_arg = &sm};
+	while (next < m->n_items && (st = oab_tarin_next(t, &e, err)) == 1) {
+		const struct oab_item *it = &m->items[next];
+		const char *name = archive_entry_pathname(e);
 
-		if (it->compression != OAB_COMP_ZSTD)
-			continue; /* read (and checked) by the next oab_reader_next */
-		if (i >= m->n_items || strcmp(it->member, m->items[i].member) != 0) {
-			st = oab_err_set(err, OAB_E_INTERNAL, "%s: read another manifest", label);
+		if (strcmp(name, "manifest.yaml") == 0 || strcmp(name, "manifest.sig") == 0)
+			continue;
+		if (strcmp(name, it->member) != 0 ||
+		    (uint64_t)archive_entry_size(e) != it->stored_size) {
+			st = oab_err_set(err, OAB_E_REJECTED,
+					 "%s: member '%s' changed since it was verified", label, it->member);
 			break;
 		}
-		if (EVP_DigestInit_ex(sm.md, EVP_sha256(), NULL) != 1 || oab_reader_read(r, &s, err) < 0 ||
-		    EVP_DigestFinal_ex(sm.md, h[i], NULL) != 1) {
+		next++;
+		if (it->compression != OAB_COMP_ZSTD)
+			continue;
+		if (EVP_DigestInit_ex(sm.md, EVP_sha256(), NULL) != 1 ||
+		    oab_member_chunks(oab_tarin_archive(t), it, hash_stored, &sm, vo ? vo->progress : NULL,
+				      vo ? vo->progress_arg : NULL, err) < 0 ||
+		    EVP_DigestFinal_ex(sm.md, h[next - 1], NULL) != 1) {
 			if (err->code == OAB_OK)
 				oab_err_set(err, OAB_E_INTERNAL, "SHA-256 failed");
 			st = -1;
 			break;
 		}
 	}
+	if (st >= 0 && next < m->n_items)
+		st = oab_err_set(err, OAB_E_REJECTED, "%s: member '%s' missing since it was verified",
+				 label, m->items[next].member);
 out:
-	oab_reader_free(r);
+	oab_tarin_free(t);
 	EVP_MD_CTX_free(sm.md);
 	if (st < 0) {
 		free(h);
