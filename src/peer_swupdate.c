@@ -22,7 +22,7 @@
 
 struct swu_hdr {
 	int crc;              /* 070702: data checksum in check */
-	uint32_t mode, filesize, namesize, check;
+	uint32_t mode, mtime, filesize, namesize, check;
 	char name[OAB_SWU_MAX_NAME + 1];
 	char esc[400];        /* name, escaped for messages */
 	uint64_t at;          /* offset of the header */
@@ -44,7 +44,6 @@ struct swu_ref {
 	unsigned char sha[32];
 	int has_sha;
 	int script;
-	int zstd;
 	int seen;
 	uint64_t size;
 };
@@ -54,6 +53,7 @@ struct swu_refs {
 	size_t n;
 	char *version;
 	char *description;
+	int64_t created; /* sw-description's cpio time */
 	char **hw;
 	size_t n_hw;
 };
@@ -157,6 +157,7 @@ static int cpio_next(struct swu_in *in, struct swu_hdr *h, struct oab_err *err)
 				   "%s: offset %llu: cpio header field %s is not 8 hex digits", in->label,
 				   (unsigned long long)h->at, field[i]);
 	h->mode = v[1];
+	h->mtime = v[5];
 	h->filesize = v[6];
 	h->namesize = v[11];
 	h->check = v[12];
@@ -325,7 +326,7 @@ static int ref_add(struct swu_refs *rs, const config_setting_t *g, const char *f
 		   struct oab_err *err)
 {
 	const char *sha = str_member(g, "sha256"), *type = str_member(g, "type"),
-		   *comp = str_member(g, "compressed"), *target = str_member(g, "device");
+		   *target = str_member(g, "device");
 	struct swu_ref nr = {0}, *r;
 	char esc[400];
 
@@ -356,8 +357,6 @@ static int ref_add(struct swu_refs *rs, const config_setting_t *g, const char *f
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 	rs->r = r;
 	nr.script = script;
-	/* zlib and zstd as SWUpdate knows them; anything else it refuses */
-	nr.zstd = comp && strcmp(comp, "zstd") == 0;
 	nr.file = strdup(file);
 	nr.type = type ? strdup(type) : NULL;
 	nr.target = target ? strdup(target) : NULL;
@@ -479,6 +478,8 @@ static struct oab_manifest *synth(struct swu_refs *rs, const char *label)
 	if (!m)
 		return NULL;
 	m->format = OAB_FORMAT_VERSION;
+	m->has_created = 1;
+	m->created = rs->created;
 	m->name = strdup(base);
 	m->version = strdup(rs->version);
 	m->description = rs->description ? strdup(rs->description) : NULL;
@@ -500,7 +501,9 @@ static struct oab_manifest *synth(struct swu_refs *rs, const char *label)
 		it->member = strdup(r->file);
 		it->type = r->type ? strdup(r->type) : NULL;
 		it->slot = r->target ? strdup(r->target) : NULL;
-		it->compression = r->zstd ? OAB_COMP_ZSTD : OAB_COMP_NONE;
+		/* sha256 and sizes are the stored bytes' (SWUpdate decompresses
+		 * "compressed" files itself) */
+		it->compression = OAB_COMP_NONE;
 		it->size = it->stored_size = r->size;
 		memcpy(it->sha256, r->sha, 32);
 		memcpy(it->stored_sha256, r->sha, 32);
@@ -778,6 +781,7 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 		oab_report_add_check(rep, 0, "manifest", "sw-description", "%s", err->msg);
 		goto out;
 	}
+	rs.created = h.mtime;
 	st = cpio_next(&in, &h, err);
 	if (st < 0)
 		goto out;
