@@ -873,14 +873,20 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 			continue;
 		}
 		/* an export's own manifest and signature, kept (bounded) */
-		if (!r && strcmp(h.name, "manifest.yaml") == 0 && h.filesize <= OAB_MAX_MANIFEST_BYTES)
-			keep = sn.yaml = malloc((size_t)h.filesize + 1), sn.ylen = h.filesize;
-		else if (!r && strcmp(h.name, "manifest.sig") == 0 && h.filesize <= OAB_MAX_SIG_BYTES)
-			keep = sn.osig = malloc((size_t)h.filesize + 1), sn.oslen = h.filesize;
-		if ((strcmp(h.name, "manifest.yaml") == 0 && !r && !sn.yaml) ||
-		    (strcmp(h.name, "manifest.sig") == 0 && !r && !sn.osig && h.filesize <= OAB_MAX_SIG_BYTES)) {
-			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-			goto out;
+		if (!r && sn.n <= 2 &&
+		    ((strcmp(h.name, "manifest.yaml") == 0 && h.filesize <= OAB_MAX_MANIFEST_BYTES) ||
+		     (strcmp(h.name, "manifest.sig") == 0 && h.filesize <= OAB_MAX_SIG_BYTES))) {
+			if (!(keep = malloc((size_t)h.filesize + 1))) {
+				oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+				goto out;
+			}
+			if (strcmp(h.name, "manifest.yaml") == 0) {
+				sn.yaml = keep;
+				sn.ylen = h.filesize;
+			} else {
+				sn.osig = keep;
+				sn.oslen = h.filesize;
+			}
 		}
 		if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
 			oab_err_set(err, OAB_E_INTERNAL, "SHA-256 failed");

@@ -266,5 +266,17 @@ cp "$T/nosha/sw-description" "$T/nosha/f.bin" "$T/unsigned/"
 (cd "$T/unsigned" && printf '%s\n' sw-description f.bin | cpio -o -H newc --quiet > native.swu)
 expect 1 "not signed \(no member 'sw-description.sig' after 'sw-description'\)" "$O" verify $CA "$T/unsigned/native.swu"
 expect 0 "" "$O" inspect "$T/unsigned/native.swu"
+# Members named like otabundle's but not its (too big, or garbage) after
+# sw-description.sig: a big one is skipped as unlisted, a bad one is refused.
+mkdir "$T/big"
+cp "$T/nnewc/rootfs.img.zst" "$T/nnewc/post.sh" "$T/nnewc/sw-description" "$T/big/"
+head -c 5000000 /dev/zero > "$T/big/manifest.yaml"
+swu_pack "$T/big" newc manifest.yaml rootfs.img.zst post.sh
+expect 0 "" "$O" verify $CA "$T/big/native.swu"
+grep -q "skipped by SWUpdate: manifest.yaml" "$T/.out" && ok "an oversized manifest.yaml is an unlisted member" || bad "big manifest.yaml"
+printf 'x: 1\n' > "$T/big/manifest.yaml"
+printf 'junk' > "$T/big/manifest.sig"
+swu_pack "$T/big" newc manifest.yaml manifest.sig rootfs.img.zst post.sh
+expect 1 "otabundle manifest in the .swu: .*not a DER CMS" "$O" verify $CA "$T/big/native.swu"
 
 finish
