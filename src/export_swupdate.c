@@ -407,6 +407,20 @@ out:
 	return 0;
 }
 
+int oab_swu_check_sizes(const struct oab_manifest *m, struct oab_err *err)
+{
+	for (size_t i = 0; i < m->n_items; i++) {
+		const struct oab_item *x = &m->items[i];
+		uint64_t sz = x->kind == OAB_ITEM_SCRIPT ? x->size : x->stored_size;
+
+		if (sz > OAB_SWU_MAX_MEMBER)
+			return oab_err_set(err, OAB_E_USAGE,
+					   "export to swupdate: member '%s' is %llu bytes; a .swu (cpio) member holds at most 4 GiB - 1",
+					   x->member, (unsigned long long)sz);
+	}
+	return 0;
+}
+
 /* A signature made in a signing room over this sw-description: valid over
  * exactly these bytes, and its signers trusted when anchors are given. */
 static int room_signature(const struct oab_export_ctx *c, const char *desc, size_t dlen,
@@ -471,15 +485,8 @@ int oab_export_swupdate(struct oab_export_ctx *c, struct oab_err *err)
 	unsigned char *der = NULL, (*stored)[32] = NULL;
 	int st, rc = -1;
 
-	for (size_t i = 0; i < m->n_items; i++) {
-		const struct oab_item *x = &m->items[i];
-		uint64_t sz = x->kind == OAB_ITEM_SCRIPT ? x->size : x->stored_size;
-
-		if (sz > OAB_SWU_MAX_MEMBER)
-			return oab_err_set(err, OAB_E_USAGE,
-					   "export to swupdate: member '%s' is %llu bytes; a .swu (cpio) member holds at most 4 GiB - 1",
-					   x->member, (unsigned long long)sz);
-	}
+	if (oab_swu_check_sizes(m, err) < 0)
+		return -1;
 	if (oab_swu_stored_hashes(c->bundle_fd, c->label, c->vopts, m, &stored, err) < 0)
 		return -1;
 	if (oab_swu_description(m, (const unsigned char (*)[32])stored, &desc, &dlen, err) < 0) {

@@ -27,6 +27,9 @@ struct oab_verify_opts;
 int oab_swu_stored_hashes(int fd, const char *label, const struct oab_verify_opts *vo,
 			  const struct oab_manifest *m, unsigned char (**out)[32],
 			  struct oab_err *err);
+/* Every member of an export of m fits a cpio header (OAB_E_USAGE naming
+ * the first that does not). */
+int oab_swu_check_sizes(const struct oab_manifest *m, struct oab_err *err);
 int oab_swu_description(const struct oab_manifest *m, const unsigned char (*stored)[32],
 			char **out, size_t *len, struct oab_err *err);
 
