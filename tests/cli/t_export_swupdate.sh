@@ -43,6 +43,13 @@ grep -q "^bundle format: swupdate" "$T/.out" && ok "verify names the format" || 
 grep -q "ok   otabundle.threshold" "$T/.out" && ok "verify checks otabundle's own signature in the export" || bad "no otabundle.* checks"
 expect 0 "" "$O" verify --json $CA "$T/x.swu"
 grep -q '"bundle-format": *"swupdate"' "$T/.out" && ok "--json has bundle-format swupdate" || bad "json bundle-format"
+jsondoc() { # COMMAND STATUS: the last --json document as otabundle-json(5) documents it
+	python3 "$OAB_ROOT/tests/cli/jsoncheck.py" "$OAB_ROOT/man/otabundle-json.5" "$1" "$2" "$T/.out" &&
+		ok "json $1 of a .swu: as documented" || bad "json $1 of a .swu: not as documented"
+}
+jsondoc verify 0
+expect 0 "" "$O" inspect --json "$T/x.swu"
+jsondoc inspect 0
 expect 0 "" "$O" inspect "$T/x.swu"
 grep -q "rootfs.zst" "$T/.out" && ok "inspect lists the images" || bad "inspect"
 # otabundle's policy applies through the carried manifest.
@@ -183,6 +190,11 @@ for fmt in newc crc; do
 	grep -q "ok   member-hash rootfs.img.zst" "$T/.out" && ok "native $fmt: image hash checked" || bad "native image hash"
 	expect 0 "" "$O" verify --json $CA "$N"
 	grep -q '"bundle-format": *"swupdate"' "$T/.out" && ok "native $fmt: --json bundle-format" || bad "native json"
+	jsondoc verify 0
+	cp "$N" "$T/njflip.swu"
+	flip "$T/njflip.swu" $(($(swu_offset "$N" rootfs.img.zst) + 7))
+	expect 1 "" "$O" verify --json $CA "$T/njflip.swu"
+	jsondoc verify 1
 	expect 0 "" "$O" inspect "$N"
 	cp "$N" "$T/nflip.swu"
 	flip "$T/nflip.swu" $(($(swu_offset "$N" post.sh) + 3))
