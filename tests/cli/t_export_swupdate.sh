@@ -56,6 +56,30 @@ grep -q "rootfs.zst" "$T/.out" && ok "inspect lists the images" || bad "inspect"
 expect 1 "security-version 17 is below the minimum 18" "$O" verify $CA --min-security-version 18 "$T/x.swu"
 expect 0 "" "$O" verify $CA --compatible acme-gw-v2 --min-security-version 17 "$T/x.swu"
 
+# libconfig's quoting of text from the manifest is what SWUpdate parses.
+mkdir "$T/q"
+cp "$IN/u-boot.bin" "$T/q/"
+cat > "$T/q/q.yaml" <<'YAML'
+format: 1
+bundle:
+  name: q
+  version: "1.0 \"rc\""
+  security-version: 1
+  compatible: [q]
+  description: "quote \" backslash \\ semicolon ; brace } tab \t"
+payloads:
+  - {name: fw, type: image, slot: fw, source: u-boot.bin}
+export:
+  swupdate:
+    hardware-compatibility: ["1.0"]
+YAML
+expect 0 "" "$O" build -q -o "$T/q/q.oab" $S1 "$T/q/q.yaml"
+expect 0 "" "$O" export -q --to swupdate -o "$T/q/q.swu" $S1 $CA "$T/q/q.oab"
+TMPDIR=$T/swtmp swupdate -v -c -i "$T/q/q.swu" -k "$T/swu-ca.pem" --cert-purpose codeSigning \
+	-H board:1.0 > "$T/swu.log" 2>&1 && grep -q 'Version 1.0 "rc"' "$T/swu.log" &&
+	grep -q 'Description quote " backslash \\ semicolon ; brace }' "$T/swu.log" &&
+	ok "swupdate parses quotes, backslashes and braces from the manifest as written" || { bad "quoted text"; grep -i -E "version|error" "$T/swu.log" | head -3; }
+
 # crc variant
 expect 0 "" "$O" export -q --to swupdate --cpio-crc -o "$T/c.swu" $S1 $CA "$T/b.oab"
 [ "$(head -c 6 "$T/c.swu")" = 070702 ] && ok "--cpio-crc writes 070702 headers" || bad "not crc"
