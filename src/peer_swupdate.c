@@ -748,7 +748,7 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 	char first_unlisted[3][400];
 	CMS_ContentInfo *cms = NULL;
 	EVP_MD_CTX *md = NULL;
-	int st, rc = -1, pending = 0;
+	int st, rc = -1, pending = 0, ended = 0;
 	int64_t now;
 
 	if (!o)
@@ -790,7 +790,9 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 			goto out;
 		rep->signed_bundle = 1;
 	} else {
-		pending = st; /* unsigned: this header is the first file's */
+		/* unsigned: this header is the first file's, or the trailer */
+		pending = st;
+		ended = st == 0;
 	}
 	if (sig && !(cms = oab_cms_parse(sig, slen, err))) {
 		oab_swu_sig_name(err);
@@ -822,7 +824,7 @@ int oab_swu_audit(int fd, const char *label, const struct oab_verify_opts *o,
 	if (check)
 		oab_report_add_check(rep, 1, "manifest", "sw-description", "version %s, %zu files",
 				     rs.version, rs.n);
-	while (pending || (st = cpio_next(&in, &h, err)) == 1) {
+	while (!ended && (pending || (st = cpio_next(&in, &h, err)) == 1)) {
 		struct swu_ref *r = NULL;
 		const struct oab_item *eit = NULL;
 		size_t eidx = 0;

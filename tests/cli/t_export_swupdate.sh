@@ -302,6 +302,9 @@ cp "$T/nosha/sw-description" "$T/nosha/f.bin" "$T/unsigned/"
 (cd "$T/unsigned" && printf '%s\n' sw-description f.bin | cpio -o -H newc --quiet > native.swu)
 expect 1 "not signed \(no member 'sw-description.sig' after 'sw-description'\)" "$O" verify $CA "$T/unsigned/native.swu"
 expect 0 "" "$O" inspect "$T/unsigned/native.swu"
+(cd "$T/unsigned" && printf 'sw-description\n' | cpio -o -H newc --quiet > alone.swu)
+expect 1 "not signed" "$O" verify $CA "$T/unsigned/alone.swu"
+expect 1 "member 'f.bin': named in sw-description but missing from the archive" "$O" inspect "$T/unsigned/alone.swu"
 # Members named like otabundle's but not its (too big, or garbage) after
 # sw-description.sig: a big one is skipped as unlisted, a bad one is refused.
 mkdir "$T/big"
