@@ -80,6 +80,14 @@ TMPDIR=$T/swtmp swupdate -v -c -i "$T/q/q.swu" -k "$T/swu-ca.pem" --cert-purpose
 	grep -q 'Description quote " backslash \\ semicolon ; brace }' "$T/swu.log" &&
 	ok "swupdate parses quotes, backslashes and braces from the manifest as written" || { bad "quoted text"; grep -i -E "version|error" "$T/swu.log" | head -3; }
 
+# No target for a handler: refused, nothing written (never guessed).
+expect 0 "" "$O" build -q -o "$T/plain.oab" $S1 "$IN/acme-gateway.yaml"
+expect 2 "payload 'app' \(archive, handler 'archive'\) has no target: set export.swupdate.items.app.device or .path" \
+	"$O" export --to swupdate -o "$T/plain.swu" $S1 $CA "$T/plain.oab"
+[ -e "$T/plain.swu" ] && bad "refused export wrote an output" || ok "refused export wrote nothing"
+expect 0 "" "$O" export --json --to swupdate -o "$T/j.swu" $S1 $CA "$T/b.oab"
+jsondoc export 0
+
 # crc variant
 expect 0 "" "$O" export -q --to swupdate --cpio-crc -o "$T/c.swu" $S1 $CA "$T/b.oab"
 [ "$(head -c 6 "$T/c.swu")" = 070702 ] && ok "--cpio-crc writes 070702 headers" || bad "not crc"
