@@ -20,12 +20,48 @@ const struct cli_opt cli_export_native_opts[] = {
 	CLI_TSA_CA_OPT,
 	/* ---- RAUC options ---- */
 	/* ---- SWUpdate options ---- */
+	{"cpio-crc", 0, 5201, NULL, 0, CLI_C_NONE,
+	 "swupdate: write cpio crc headers (070702, a checksum per member), not newc"},
 	/* ---- Mender options ---- */
 	CLI_JSON_OPT,
 	CLI_QUIET_OPT,
 	CLI_HELP_OPT,
 	CLI_OPT_END,
 };
+
+int cli_export_format(const char *cmd, const char *name, enum oab_export_to *to)
+{
+	for (int i = OAB_EXPORT_RAUC; i <= OAB_EXPORT_MENDER; i++)
+		if (strcmp(name, export_names[i]) == 0) {
+			*to = (enum oab_export_to)i;
+			return 0;
+		}
+	return cli_usage(cmd, "--to: expected rauc, swupdate or mender, found '%s'", name);
+}
+
+int cli_export_room(const char *cmd, enum oab_export_to to, const char *out, const char *sig,
+		    const char *bundle, struct cli_verify_args *va, int quiet)
+{
+	struct oab_export_opts o = {.to = to, .output = out, .swupdate_signature = sig};
+	struct oab_err err = {0};
+	struct cli_progress prog;
+	int rc;
+
+	if (!out)
+		return cli_usage(cmd, "--to needs -o %s", sig ? "OUT" : "FILE");
+	if (oab_trust_count(va->trust) == 0)
+		return cli_usage(cmd, "--to: no trust anchor for the bundle: give --ca PEM or --trust PEM");
+	va->opts.trust = va->trust;
+	o.verify = &va->opts;
+	o.trust = va->trust;
+	o.warn = cli_warn;
+	cli_progress_init(&prog, quiet);
+	o.progress = cli_progress_cb;
+	o.progress_arg = &prog;
+	rc = sig ? oab_export(bundle, &o, &err) : oab_export_tbs(bundle, &o, &err);
+	cli_progress_done(&prog);
+	return rc < 0 ? cli_fail(&err) : 0;
+}
 
 static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 {
@@ -51,16 +87,14 @@ static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 			continue;
 		switch (opt) {
 		case 'T':
-			for (int i = OAB_EXPORT_RAUC; i <= OAB_EXPORT_MENDER; i++)
-				if (strcmp(optarg, export_names[i]) == 0)
-					o.to = (enum oab_export_to)i;
-			if (!o.to)
-				return cli_usage("export",
-						 "--to: expected rauc, swupdate or mender, found '%s'",
-						 optarg);
+			if ((st = cli_export_format("export", optarg, &o.to)))
+				return st;
 			break;
 		case 'o':
 			o.output = optarg;
+			break;
+		case 5201: /* SWUpdate */
+			o.swupdate_crc = 1;
 			break;
 		case 'J':
 			json = 1;

@@ -40,12 +40,18 @@ const struct cli_opt cli_sign_opts[] = {
 const struct cli_opt cli_export_opts[] = {
 	{"output", 'o', 'o', "MANIFEST", 0, CLI_C_FILE, "write the bundle's manifest.yaml here"},
 	{"sig", 0, 'S', "SIG", 0, CLI_C_FILE, "also write its manifest.sig here"},
+	{"to", 0, 'T', "FORMAT", 0, CLI_C_NONE,
+	 "write what an export to FORMAT signs instead (swupdate: its sw-description)"},
+	CLI_VERIFY_OPTS,
 	CLI_HELP_OPT,
 	CLI_OPT_END,
 };
 
 const struct cli_opt cli_attach_opts[] = {
 	{"output", 'o', 'o', "OUT", 0, CLI_C_FILE, "write the bundle here (default: replace BUNDLE)"},
+	{"to", 0, 'T', "FORMAT", 0, CLI_C_NONE,
+	 "write the export to FORMAT signed by SIG, made over export-manifest --to's output"},
+	CLI_VERIFY_OPTS,
 	{"replace", 0, 'R', NULL, 0, CLI_C_NONE, "let SIG drop signers the bundle has"},
 	{"quiet", 'q', 'q', NULL, 0, CLI_C_NONE, "print nothing on success"},
 	CLI_HELP_OPT,
@@ -167,17 +173,28 @@ int cmd_sign(int argc, char **argv)
 	return rc;
 }
 
-int cmd_export_manifest(int argc, char **argv)
+static int export_manifest(int argc, char **argv, struct cli_verify_args *va)
 {
 	struct cli_parser p = {.cmd = cli_find("export-manifest")};
 	const char *out = NULL, *sig = NULL;
 	struct oab_err err = {0};
+	enum oab_export_to to = 0;
 	int opt, rc;
 
 	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		int st, r;
+
 		if (opt == CLI_STOP)
 			return p.status;
+		if ((r = cli_verify_option(va, "export-manifest", opt, optarg, &st)) < 0)
+			return st;
+		if (r > 0)
+			continue;
 		switch (opt) {
+		case 'T':
+			if ((st = cli_export_format("export-manifest", optarg, &to)))
+				return st;
+			break;
 		case 'o':
 			out = optarg;
 			break;
@@ -190,22 +207,48 @@ int cmd_export_manifest(int argc, char **argv)
 		return cli_usage("export-manifest", "expected -o MANIFEST and one BUNDLE argument");
 	if ((rc = cli_input("bundle", argv[optind], 0)))
 		return rc;
+	if (to) {
+		if (sig)
+			return cli_usage("export-manifest", "--sig is for otabundle's own manifest, not --to");
+		return cli_export_room("export-manifest", to, out, NULL, argv[optind], va, 1);
+	}
 	if (oab_export_manifest(argv[optind], out, sig, &err) < 0)
 		return cli_fail(&err);
 	return 0;
 }
 
-int cmd_attach_signature(int argc, char **argv)
+int cmd_export_manifest(int argc, char **argv)
+{
+	struct cli_verify_args va = {.opts = {.min_security_version = -1, .now = -1}};
+	int rc = export_manifest(argc, argv, &va);
+
+	oab_trust_free(va.trust);
+	oab_trust_free(va.tsa_trust);
+	return rc;
+}
+
+static int attach_signature(int argc, char **argv, struct cli_verify_args *va)
 {
 	struct cli_parser p = {.cmd = cli_find("attach-signature")};
 	struct oab_sign_opts o = {0};
 	struct oab_err err = {0};
+	enum oab_export_to to = 0;
 	int opt, quiet = 0, st;
 
 	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		int r;
+
 		if (opt == CLI_STOP)
 			return p.status;
+		if ((r = cli_verify_option(va, "attach-signature", opt, optarg, &st)) < 0)
+			return st;
+		if (r > 0)
+			continue;
 		switch (opt) {
+		case 'T':
+			if ((st = cli_export_format("attach-signature", optarg, &to)))
+				return st;
+			break;
 		case 'o':
 			o.output = optarg;
 			break;
@@ -221,6 +264,21 @@ int cmd_attach_signature(int argc, char **argv)
 		return cli_usage("attach-signature", "expected SIG and BUNDLE arguments");
 	if ((st = cli_input("signature", argv[optind], 0)) || (st = cli_input("bundle", argv[optind + 1], 0)))
 		return st;
+	if (to) {
+		if (o.replace)
+			return cli_usage("attach-signature", "--replace is for otabundle bundles, not --to");
+		if ((st = cli_export_room("attach-signature", to, o.output, argv[optind], argv[optind + 1], va,
+					  quiet)))
+			return st;
+		if (!quiet) {
+			printf("attached ");
+			cli_put(stdout, argv[optind], CLI_PUT_BACKSLASH, 0);
+			printf(" to the export ");
+			cli_put(stdout, o.output, CLI_PUT_BACKSLASH, 0);
+			printf("\n");
+		}
+		return 0;
+	}
 	o.attach = argv[optind];
 	{
 		struct cli_progress prog;
@@ -242,4 +300,14 @@ int cmd_attach_signature(int argc, char **argv)
 		printf("\n");
 	}
 	return 0;
+}
+
+int cmd_attach_signature(int argc, char **argv)
+{
+	struct cli_verify_args va = {.opts = {.min_security_version = -1, .now = -1}};
+	int rc = attach_signature(argc, argv, &va);
+
+	oab_trust_free(va.trust);
+	oab_trust_free(va.tsa_trust);
+	return rc;
 }

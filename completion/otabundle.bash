@@ -69,20 +69,22 @@ _otabundle() {
 		;;
 	export-manifest)
 		case $prev in
-		-o|--output|--sig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-o|--output|--sig|--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--to|--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --sig -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --sig --to --ca --trust --compatible --min-security-version --threshold --now --allow-weak -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
 		;;
 	attach-signature)
 		case $prev in
-		-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-o|--output|--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--to|--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --replace -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --to --ca --trust --compatible --min-security-version --threshold --now --allow-weak --replace -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
@@ -94,7 +96,7 @@ _otabundle() {
 		--to|--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--to -o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--to -o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca --cpio-crc --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi

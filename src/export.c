@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "peer.h"
+#include "peer_swupdate.h"
 
 static int verify_input(int fd, const char *bundle, const struct oab_export_opts *o,
 			struct oab_manifest **m, struct oab_err *err)
@@ -36,13 +37,12 @@ static int verify_input(int fd, const char *bundle, const struct oab_export_opts
 	return rc;
 }
 
-int oab_export(const char *bundle, const struct oab_export_opts *o, struct oab_err *err)
+typedef int (*export_writer)(struct oab_export_ctx *, struct oab_err *);
+
+/* oab_export and oab_export_tbs: verify, then run writer into output. */
+static int export_run(const char *bundle, const struct oab_export_opts *o, export_writer writer,
+		      int sign, struct oab_err *err)
 {
-	static int (*const writers[])(struct oab_export_ctx *, struct oab_err *) = {
-		[OAB_EXPORT_RAUC] = oab_export_rauc,
-		[OAB_EXPORT_SWUPDATE] = oab_export_swupdate,
-		[OAB_EXPORT_MENDER] = oab_export_mender,
-	};
 	struct oab_export_ctx c = {0};
 	struct oab_manifest *m = NULL;
 	struct oab_signer *signers = NULL;
@@ -58,8 +58,11 @@ int oab_export(const char *bundle, const struct oab_export_opts *o, struct oab_e
 	if (!o->verify)
 		return oab_err_set(err, OAB_E_USAGE, "no verify options (trust) given for '%s'",
 				   bundle);
-	if (o->n_signers == 0)
+	/* a signing room's signature (attach-signature) stands for the signers */
+	if (sign && o->n_signers == 0 && !(o->to == OAB_EXPORT_SWUPDATE && o->swupdate_signature))
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
+	if (!writer)
+		return oab_err_set(err, OAB_E_USAGE, "no signing room for this format yet");
 	if (oab_output_not_input(o->output, bundle, "bundle", err) < 0 ||
 	    oab_output_not_signer_input(o->output, o->signers, o->n_signers, o->chain_files,
 					o->n_chain_files, err) < 0)
@@ -71,8 +74,8 @@ int oab_export(const char *bundle, const struct oab_export_opts *o, struct oab_e
 	/* Nothing is loaded, asked for or written before the input verified. */
 	if (verify_input(fd, bundle, o, &m, err) < 0)
 		goto out;
-	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, o->trust,
-			     &signers, &chain, err) < 0)
+	if (o->n_signers && oab_signers_load(o->signers, o->n_signers, o->chain_files,
+					     o->n_chain_files, o->trust, &signers, &chain, err) < 0)
 		goto out;
 	if (oab_output_time(o->build_time, m->created, &c.build_time, err) < 0)
 		goto out;
@@ -100,7 +103,7 @@ int oab_export(const char *bundle, const struct oab_export_opts *o, struct oab_e
 	c.warn_arg = o->warn_arg;
 	c.progress = o->progress;
 	c.progress_arg = o->progress_arg;
-	if (writers[o->to](&c, err) < 0 || oab_outfile_commit(&out, err) < 0)
+	if (writer(&c, err) < 0 || oab_outfile_commit(&out, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -112,4 +115,35 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+int oab_export(const char *bundle, const struct oab_export_opts *o, struct oab_err *err)
+{
+	static const export_writer writers[] = {
+		[OAB_EXPORT_RAUC] = oab_export_rauc,
+		[OAB_EXPORT_SWUPDATE] = oab_export_swupdate,
+		[OAB_EXPORT_MENDER] = oab_export_mender,
+	};
+
+	if (o && o->to >= OAB_EXPORT_RAUC && o->to <= OAB_EXPORT_MENDER && o->swupdate_signature &&
+	    o->to != OAB_EXPORT_SWUPDATE)
+		return oab_err_set(err, OAB_E_USAGE, "a signing room's sw-description signature is for SWUpdate exports only");
+	return export_run(bundle, o, o && o->to >= OAB_EXPORT_RAUC && o->to <= OAB_EXPORT_MENDER
+					 ? writers[o->to] : NULL, 1, err);
+}
+
+int oab_export_tbs(const char *bundle, const struct oab_export_opts *o, struct oab_err *err)
+{
+	/* a format without an entry has no signing room yet */
+	static const export_writer tbs[] = {
+		[OAB_EXPORT_SWUPDATE] = oab_export_tbs_swupdate,
+	};
+	struct oab_export_opts t;
+
+	if (!o || o->to < OAB_EXPORT_RAUC || o->to > OAB_EXPORT_MENDER)
+		return export_run(bundle, o, NULL, 0, err);
+	t = *o;
+	t.n_signers = 0; /* nothing is signed here */
+	return export_run(bundle, &t, (size_t)o->to < sizeof(tbs) / sizeof(tbs[0]) ? tbs[o->to] : NULL,
+			  0, err);
 }

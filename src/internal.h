@@ -347,6 +347,12 @@ struct oab_sink {
 	/* ARCHIVE: called before the member's bytes, to write its header
 	 * (the build side's writer: the reader itself never writes). */
 	int (*begin)(const struct oab_sink *s, const struct oab_item *it, struct oab_err *err);
+	/* ARCHIVE: the stored bytes also (or, with w NULL, only) go here, as
+	 * they pass: a compressed member's chunks once each checked out, a
+	 * stored one before its hash is known (export: drop the output if
+	 * oab_reader_read fails). */
+	int (*stored)(void *arg, const unsigned char *p, size_t n, struct oab_err *err);
+	void *stored_arg;
 };
 
 /* How oab_reader_auth() authenticates: TRUST is oab_reader_authenticate

@@ -52,6 +52,9 @@ static const struct export_key export_keys[] = {
 	{"swupdate", 0, "hardware-compatibility", 1, V_TEXT, NULL},
 	{"swupdate", 1, "type", 0, V_WORD, NULL},
 	{"swupdate", 1, "device", 0, V_PATH, NULL},
+	{"swupdate", 1, "path", 0, V_PATH, NULL},
+	{"swupdate", 1, "filesystem", 0, V_WORD, NULL},
+	{"swupdate", 1, "volume", 0, V_WORD, NULL},
 	/* ---- Mender (otabundle-export(5) MENDER) ---- */
 	{"mender", 0, "device-type", 1, V_TEXT, NULL},
 	{"mender", 0, "artifact-name", 0, V_TEXT, NULL},

@@ -1020,6 +1020,7 @@ struct feed {
 	struct oab_unpack *u;
 	struct oab_dunpack *d; /* a delta payload with its base */
 	struct archive *w;
+	const struct oab_sink *s; /* ARCHIVE with a stored hook */
 };
 
 static int feed_stored(void *arg, const unsigned char *p, size_t n, struct oab_err *err)
@@ -1029,6 +1030,8 @@ static int feed_stored(void *arg, const unsigned char *p, size_t n, struct oab_e
 	if (f->w && archive_write_data(f->w, p, n) != (la_ssize_t)n)
 		return oab_err_set(err, OAB_E_IO, "writing the new bundle: %s",
 				   archive_error_string(f->w));
+	if (f->s && f->s->stored(f->s->stored_arg, p, n, err) < 0)
+		return -1;
 	if (f->d)
 		return oab_delta_unpack_feed(f->d, p, n, err);
 	/* a delta payload without its base: the stored chunks are checked
@@ -1097,6 +1100,7 @@ int oab_reader_read(struct oab_reader *r, struct oab_sink *sink, struct oab_err 
 	r->cur_read = 1;
 	if (sink->kind == OAB_SINK_ARCHIVE) {
 		f.w = sink->w;
+		f.s = sink->stored ? sink : NULL;
 		if (sink->begin && sink->begin(sink, it, err) < 0)
 			return stop(r);
 	}
@@ -1172,7 +1176,7 @@ fail:
 	 * a sink that failed, stops the reader. */
 	if (err->code == OAB_E_REJECTED && (err->detail == OAB_D_CHUNK_HASH ||
 					    err->detail == OAB_D_CONTENT_HASH ||
-					    err->detail == OAB_D_MEMBER_SIZE) && !f.w) {
+					    err->detail == OAB_D_MEMBER_SIZE) && !f.w && !f.s) {
 		oab_report_add_check(r->rep, 0, "member-hash", it->member, "%s", err->msg);
 	} else {
 		if (err->detail == OAB_D_STRUCTURE)

@@ -261,6 +261,12 @@ struct oab_export_opts {
 	void *progress_arg;
 	/* ---- RAUC ---- */
 	/* ---- SWUpdate ---- */
+	int swupdate_crc;   /* 1: cpio crc (070702, a byte sum per member); 0: newc */
+	/* attach-signature: a detached DER CMS over the sw-description that
+	 * export-manifest --to swupdate wrote, made in a signing room; used
+	 * instead of signers (n_signers 0), checked over it before anything is
+	 * written (and its signers judged against trust, if given) */
+	const char *swupdate_signature;
 	/* ---- Mender ---- */
 };
 
@@ -270,6 +276,15 @@ struct oab_export_opts {
  * output may not be the bundle or any key, certificate or chain file. */
 OAB_API int oab_export(const char *bundle, const struct oab_export_opts *opts,
 		       struct oab_err *err);
+
+/* Signing room for an export (otabundle-export(5)): verify bundle as
+ * oab_export does, then write to opts->output (atomically) the exact bytes
+ * the format signs, deterministic for the bundle: for SWUpdate its
+ * sw-description. A detached DER CMS over them made in the room then goes
+ * to oab_export as opts->swupdate_signature (no signers needed). Formats
+ * without a signing room: OAB_E_USAGE. Signers in opts are not used. */
+OAB_API int oab_export_tbs(const char *bundle, const struct oab_export_opts *opts,
+			   struct oab_err *err);
 
 #ifdef __cplusplus
 }

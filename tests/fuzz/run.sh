@@ -22,6 +22,15 @@ O=$root/build/otabundle
 "$O" build -q --unsigned -o "$b/corpus-bundle/unsigned.oab" "$work/in/acme-gateway.yaml"
 sed 's/compression: none/compression: zstd:1/' "$work/in/acme-gateway.yaml" > "$work/in/m2.yaml"
 "$O" build -q -o "$b/corpus-bundle/signed2.oab" --key "$work/pki/signer.key" --cert "$work/pki/signer.pem" "$work/in/m2.yaml"
+# SWUpdate: a .swu export (newc and crc) of a one-image bundle, audited by
+# fuzz_bundle through verify/inspect (signed by the pinned signer).
+printf 'format: 1\nbundle: {name: s, version: "1", security-version: 1, compatible: [b]}\npayloads:\n  - {name: rootfs, type: image, slot: rootfs, source: rootfs.ext4, compression: "zstd:1"}\n' \
+	> "$work/in/swu.yaml"
+"$O" build -q -o "$work/swu.oab" --key "$work/pki/signer.key" --cert "$work/pki/signer.pem" "$work/in/swu.yaml"
+"$O" export -q --to swupdate -o "$b/corpus-bundle/export.swu" --key "$work/pki/signer.key" \
+	--cert "$work/pki/signer.pem" --trust "$work/pki/signer.pem" "$work/swu.oab"
+"$O" export -q --to swupdate --cpio-crc -o "$b/corpus-bundle/export-crc.swu" --key "$work/pki/signer.key" \
+	--cert "$work/pki/signer.pem" --trust "$work/pki/signer.pem" "$work/swu.oab"
 cp "$root/manifests/examples/"*.yaml "$b/corpus-manifest/"
 tar -xOf "$b/corpus-bundle/signed.oab" manifest.yaml > "$b/corpus-manifest/resolved.yaml"
 export OAB_FUZZ_TRUST="$work/pki/signer.pem"
