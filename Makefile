@@ -16,7 +16,7 @@ WARNFLAGS = -std=c17 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Ws
 # The verify side (an updater on a device) needs neither libp11, libcurl nor
 # jansson; `make VERIFY_ONLY=1` builds and installs only that library.
 VERIFY_ONLY ?=
-VERIFY_PKGS = libarchive libcrypto yaml-0.1 libzstd
+VERIFY_PKGS = libarchive libcrypto yaml-0.1 libzstd libsquashfs1
 LIB_PKGS = $(VERIFY_PKGS) $(if $(VERIFY_ONLY),,libp11 libcurl)
 CLI_PKGS = $(if $(VERIFY_ONLY),,jansson)
 # Hardening (a sanitizer build sets HARDEN_CFLAGS= : ASan replaces FORTIFY's checks).
@@ -36,7 +36,8 @@ LIB_SRC = $(wildcard src/*.c)
 # verify side, which libotabundle-verify holds alone; it links with
 # --no-undefined, so a verify-side call into this list fails the build.
 BUILD_SIDE_SRC = src/writer.c src/pack.c src/keys.c src/pkcs11.c src/sign.c src/source.c \
-	src/manifest_emit.c src/cms_sign.c src/tsa.c
+	src/manifest_emit.c src/cms_sign.c src/tsa.c \
+	src/peer_rauc_sqfs.c src/peer_rauc_export.c
 VERIFY_SRC = $(filter-out $(BUILD_SIDE_SRC),$(LIB_SRC))
 VERIFY_OBJ = $(VERIFY_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC = $(wildcard cli/*.c)
