@@ -16,8 +16,10 @@ WARNFLAGS = -std=c17 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Ws
 # The verify side (an updater on a device) needs neither libp11, libcurl nor
 # jansson; `make VERIFY_ONLY=1` builds and installs only that library.
 VERIFY_ONLY ?=
-VERIFY_PKGS = libarchive libcrypto yaml-0.1 libzstd libsquashfs1
-LIB_PKGS = $(VERIFY_PKGS) $(if $(VERIFY_ONLY),,libp11 libcurl)
+VERIFY_PKGS = libarchive libcrypto yaml-0.1 libzstd
+# The full library also audits and exports RAUC (squashfs) and SWUpdate
+# (libconfig) bundles (otabundle-export(5)).
+LIB_PKGS = $(VERIFY_PKGS) $(if $(VERIFY_ONLY),,libp11 libcurl libsquashfs1 libconfig)
 CLI_PKGS = $(if $(VERIFY_ONLY),,jansson)
 # Hardening (a sanitizer build sets HARDEN_CFLAGS= : ASan replaces FORTIFY's checks).
 HARDEN_CFLAGS ?= -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
@@ -31,14 +33,16 @@ CLI_LIBS = $(shell $(PKG_CONFIG) --libs $(CLI_PKGS))
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
 LIB_SRC = $(wildcard src/*.c)
+# The audit of peer formats (RAUC, SWUpdate, Mender): the full library
+# only; libotabundle-verify gets a stub that refuses them.
+PEER_SRC = $(wildcard src/peer_*.c)
 # The build side: writing, packing, signing, loading keys (libp11), the
 # YAML emitter, the zstd compressor. Every other file of src/ is the
 # verify side, which libotabundle-verify holds alone; it links with
 # --no-undefined, so a verify-side call into this list fails the build.
 BUILD_SIDE_SRC = src/writer.c src/pack.c src/keys.c src/pkcs11.c src/sign.c src/source.c \
-	src/manifest_emit.c src/cms_sign.c src/tsa.c \
-	src/peer_rauc_sqfs.c src/peer_rauc_export.c
-VERIFY_SRC = $(filter-out $(BUILD_SIDE_SRC),$(LIB_SRC))
+	src/manifest_emit.c src/cms_sign.c src/tsa.c src/export.c $(wildcard src/export_*.c)
+VERIFY_SRC = $(filter-out $(BUILD_SIDE_SRC) $(PEER_SRC),$(LIB_SRC)) src/verify-only/peer_stub.c
 VERIFY_OBJ = $(VERIFY_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC = $(wildcard cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -51,7 +55,8 @@ TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%) $(SHIM_SRC:tests/tools/%
 HDRS = $(wildcard include/otabundle/*.h) src/internal.h cli/cli.h tests/unit/testlib.h
 
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5 man/otabundle-json.5
+MANPAGES = man/otabundle.1 man/otabundle-manifest.5 man/otabundle-format.5 man/otabundle-json.5 \
+	man/otabundle-export.5
 
 .PHONY: FORCE all verify-lib analyze deps check check-full test unit cli-test sanitize demo install uninstall clean lint-man bench fuzz valgrind examples
 .DEFAULT_GOAL := all
@@ -79,7 +84,7 @@ $(BUILD)/cflags.txt: FORCE
 FORCE:
 $(BUILD)/%.d: ;
 .PRECIOUS: $(BUILD)/%.d
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(VERIFY_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
 $(BUILD)/libotabundle.a: $(LIB_OBJ)
 	rm -f $@
@@ -251,7 +256,7 @@ ifeq ($(VERIFY_ONLY),)
 	$(call pcfile,otabundle,otabundle,$(LIB_PKGS),Build$(,) sign and verify otabundle update bundles) \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/otabundle.pc
 	install -m 644 man/otabundle.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 man/otabundle-manifest.5 man/otabundle-format.5 man/otabundle-json.5 \
+	install -m 644 man/otabundle-manifest.5 man/otabundle-format.5 man/otabundle-json.5 man/otabundle-export.5 \
 		$(DESTDIR)$(MANDIR)/man5/
 endif
 

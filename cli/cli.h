@@ -40,6 +40,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_commands[];
 extern const struct cli_opt cli_build_opts[], cli_verify_opts[], cli_inspect_opts[],
 	cli_extract_opts[], cli_sign_opts[], cli_export_opts[], cli_attach_opts[],
+	cli_export_native_opts[],
 	cli_timestamp_opts[];
 const struct cli_cmd *cli_find(const char *name);
 
@@ -72,6 +73,7 @@ int cmd_sign(int argc, char **argv);
 int cmd_export_manifest(int argc, char **argv);
 int cmd_attach_signature(int argc, char **argv);
 int cmd_timestamp(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Print "otabundle: error: MSG" (escaped), MSG being the library's
  * message and the hint for its detail (the option that changes the

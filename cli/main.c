@@ -52,6 +52,13 @@ const struct cli_cmd cli_commands[] = {
 	{"attach-signature", cmd_attach_signature,
 	 "put a signature made elsewhere into a bundle, after checking it covers its manifest",
 	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE", 0, cli_attach_opts, CLI_C_FILE},
+	{"export", cmd_export, "verify a bundle, then write it as a signed RAUC, SWUpdate or Mender bundle",
+	 "export --to rauc|swupdate|mender -o OUT --key KEY --cert CERT [--key KEY --cert CERT]...\n"
+	 "                       [--chain PEM]... [--pass SRC] [--pin SRC] [--pkcs11-module PATH]\n"
+	 "                       (--ca PEM | --trust PEM)... [--compatible NAME]\n"
+	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
+	 "                       [--allow-weak] [--tsa-ca PEM]... [--crl PEM]... [--check-revocation]\n"
+	 "                       [--json] [-q] BUNDLE", 1, cli_export_native_opts, CLI_C_FILE},
 	{"timestamp", cmd_timestamp, "add RFC 3161 timestamps to a bundle's signatures that have none",
 	 "timestamp --tsa URL [--tsa-timeout SECONDS] [-o OUT] [--json] [-q] BUNDLE", 1,
 	 cli_timestamp_opts, CLI_C_FILE},
@@ -221,7 +228,7 @@ int main(int argc, char **argv)
 		if (strcmp(c->name, cmd) != 0)
 			continue;
 		cli_out_begin(c->name, c->json && wants_json(argc - 1, argv + 1));
-		if ((c->fn == cmd_build || c->fn == cmd_sign) && (rc = cli_protect_secrets()))
+		if ((c->fn == cmd_build || c->fn == cmd_sign || c->fn == cmd_export) && (rc = cli_protect_secrets()))
 			rc = cli_json_fallback(rc);
 		else {
 			catch_signals();

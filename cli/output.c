@@ -267,6 +267,11 @@ void cli_report_text(FILE *f, const struct oab_report *r, int judged)
 {
 	char t1[32], t2[32], t3[32];
 
+	if (r->format && strcmp(r->format, "otabundle") != 0) {
+		fprintf(f, "bundle format: ");
+		put(f, r->format);
+		fputc('\n', f);
+	}
 	if (r->manifest)
 		text_manifest(f, r->manifest, judged);
 	if (sig_known(r))
@@ -556,6 +561,7 @@ void cli_report_json(json_t *root, const struct oab_report *r, int judged)
 {
 	json_t *sig = json_array();
 
+	json_object_set_new(root, "bundle-format", jstr(r->format ? r->format : "otabundle"));
 	if (r->manifest)
 		cli_json_manifest(root, r->manifest);
 	if (sig_known(r)) /* a file that is not a bundle is not "unsigned" */

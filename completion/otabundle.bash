@@ -5,7 +5,7 @@ _otabundle() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W 'build verify inspect extract sign export-manifest attach-signature timestamp help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'build verify inspect extract sign export-manifest attach-signature export timestamp help --version' -- "$cur"))
 		return
 	fi
 	cmd=${COMP_WORDS[1]}
@@ -87,6 +87,18 @@ _otabundle() {
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
 		;;
+	export)
+		case $prev in
+		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust|--crl|--tsa-ca) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--pass|--pin) COMPREPLY=($(compgen -W 'env: file: fd:' -- "$cur")); return ;;
+		--to|--compatible|--min-security-version|--threshold|--now) return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--to -o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca --json -q --quiet -h --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
 	timestamp)
 		case $prev in
 		-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -98,7 +110,7 @@ _otabundle() {
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
 		;;
-	help) COMPREPLY=($(compgen -W 'build verify inspect extract sign export-manifest attach-signature timestamp ' -- "$cur")) ;;
+	help) COMPREPLY=($(compgen -W 'build verify inspect extract sign export-manifest attach-signature export timestamp ' -- "$cur")) ;;
 	esac
 }
 complete -o filenames -F _otabundle otabundle

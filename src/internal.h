@@ -116,6 +116,10 @@ int oab_outfile_open(struct oab_outfile *o, const char *path,
 int oab_outfile_commit(struct oab_outfile *o, struct oab_err *err);
 /* Drop the temp file; the target is untouched. Safe after commit. */
 void oab_outfile_abort(struct oab_outfile *o);
+/* writer.c: the time written into an output: given if > 0, else
+ * $SOURCE_DATE_EPOCH if set (checked), else fallback if >= 0, else the
+ * clock; OAB_E_USAGE past 9999. */
+int oab_output_time(int64_t given, int64_t fallback, int64_t *out, struct oab_err *err);
 /* Refuse an output that is one of the inputs: OAB_E_USAGE naming both if
  * out and in (NULL, "-" and "pkcs11:" URIs are skipped) are the same
  * existing file by st_dev/st_ino, whatever the names. what names the
@@ -542,5 +546,10 @@ int oab_ycheck_text(struct yctx *c, const struct ynode *n, const char *path);
  * allow_ws), or -1; oab_control_name names it for a message. */
 int oab_first_control(const char *s, size_t len, int allow_ws);
 const char *oab_control_name(int ch, char buf[32]);
+
+/* manifest_export.c: the `export:` map (v) into m->exports; items must be
+ * parsed first (settings name them). */
+int oab_manifest_parse_exports(struct yctx *y, struct oab_manifest *m, const struct ynode *v);
+void oab_exports_free(struct oab_manifest *m);
 
 #endif

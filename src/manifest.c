@@ -685,7 +685,8 @@ static int parse_sbom(struct sctx *c, struct oab_manifest *m, struct ynode *n)
 	return 0;
 }
 
-static const char *const top_src_keys[] = {"!format", "!bundle", "!payloads", "scripts", "sbom", NULL};
+static const char *const top_src_keys[] = {"!format", "!bundle", "!payloads", "scripts", "sbom",
+					      "export", NULL};
 static const char *const bundle_src_keys[] = {
 	"!name", "!version", "!security-version", "!compatible", "description",
 	"expires", "meta", NULL};
@@ -917,6 +918,8 @@ int oab_manifest_parse(const char *buf, size_t len, const char *label,
 		goto out;
 	if ((v = get(root, "sbom")) && parse_sbom(&c, m, v) < 0)
 		goto out;
+	if ((v = get(root, "export")) && oab_manifest_parse_exports(&c.y, m, v) < 0)
+		goto out;
 	if (mode == OAB_MANIFEST_RESOLVED && !m->has_created) {
 		oab_err_set(err, OAB_E_USAGE, "%s: missing bundle.created", c.y.label);
 		goto out;
@@ -993,6 +996,7 @@ void oab_manifest_free(struct oab_manifest *m)
 	}
 	free(m->items);
 	free(m->source_dir);
+	oab_exports_free(m);
 	free(m);
 }
 

@@ -140,6 +140,56 @@ static void e_item(struct emit *em, const struct oab_item *it)
 	e_map(em, 0);
 }
 
+/* The `export:` map, settings grouped as they were read: per format its
+ * bundle-level keys, then `items:` with each item's keys. */
+static void e_exports(struct emit *em, const struct oab_manifest *m)
+{
+	const char *format = NULL, *item = NULL;
+
+	if (!m->n_exports)
+		return;
+	e_key(em, "export");
+	e_map(em, 1);
+	for (size_t i = 0; i < m->n_exports; i++) {
+		const struct oab_export_setting *s = &m->exports[i];
+
+		if (!format || strcmp(format, s->format) != 0) {
+			if (item)
+				e_map(em, 0), e_map(em, 0); /* the item, items: */
+			if (format)
+				e_map(em, 0);
+			format = s->format;
+			item = NULL;
+			e_key(em, format);
+			e_map(em, 1);
+		}
+		if (!s->item && item) { /* bundle-level keys written after items: */
+			e_map(em, 0), e_map(em, 0);
+			item = NULL;
+		}
+		if (s->item && (!item || strcmp(item, s->item) != 0)) {
+			if (item)
+				e_map(em, 0);
+			else
+				e_key(em, "items"), e_map(em, 1);
+			item = s->item;
+			e_key(em, item);
+			e_map(em, 1);
+		}
+		e_key(em, s->key);
+		if (s->list)
+			e_seq(em, 1, YAML_FLOW_SEQUENCE_STYLE);
+		for (size_t j = 0; j < s->n_values; j++)
+			e_scalar(em, s->values[j], YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+		if (s->list)
+			e_seq(em, 0, 0);
+	}
+	if (item)
+		e_map(em, 0), e_map(em, 0);
+	e_map(em, 0);
+	e_map(em, 0);
+}
+
 int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
 		      struct oab_err *err)
 {
@@ -217,6 +267,7 @@ int oab_manifest_emit(const struct oab_manifest *m, char **buf, size_t *len,
 		if (any && kind != OAB_ITEM_SBOM)
 			e_seq(&em, 0, 0);
 	}
+	e_exports(&em, m);
 	e_map(&em, 0);
 	ev_emit(&em, &ev, yaml_document_end_event_initialize(&ev, 1));
 	ev_emit(&em, &ev, yaml_stream_end_event_initialize(&ev));

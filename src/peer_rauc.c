@@ -4,7 +4,7 @@
  * dm-verity tree over every byte of the squashfs or (plain) the detached
  * signature over it, and only then the squashfs parsed and every image's
  * sha256 and size checked, streaming. Also manifest.raucm parsing, shared
- * with the export (peer_rauc_export.c). */
+ * with the export (export_rauc.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -25,6 +25,7 @@
 #include <sqfs/inode.h>
 #include <sqfs/super.h>
 
+#include "peer.h"
 #include "peer_rauc.h"
 
 /* ---- manifest.raucm --------------------------------------------------- */
@@ -804,8 +805,8 @@ int oab_rauc_audit(int fd, const char *label, const struct oab_verify_opts *o,
 	a.check = check;
 	a.now = a.o->now > 0 ? a.o->now : (int64_t)time(NULL);
 	rep->signed_bundle = 1;
-	/*SCAFFOLD if (!(rep->format = strdup("rauc")))
-		return oab_err_set(err, OAB_E_INTERNAL, "out of memory"); */
+	if (!rep->format && !(rep->format = strdup("rauc")))
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 	if (fstat(fd, &st) < 0)
 		return oab_err_set(err, OAB_E_IO, "%s: %s", a.label, strerror(errno));
 	if (!S_ISREG(st.st_mode))

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* peer_rauc.h - RAUC bundles inside libotabundle (not installed): the
- * pieces the audit (peer_rauc.c) and the export (peer_rauc_export.c)
- * share: the bundle's tail, manifest.raucm, squashfs files over an fd
- * and the dm-verity hash tree (peer_rauc_io.c). */
+ * pieces the audit (peer_rauc.c) and the export (export_rauc.c)
+ * share: manifest.raucm, squashfs files over an fd, the dm-verity hash
+ * tree (peer_rauc_io.c) and the squashfs writer (export_rauc_sqfs.c). */
 #ifndef OAB_PEER_RAUC_H
 #define OAB_PEER_RAUC_H
 
@@ -82,7 +82,7 @@ int oab_rauc_verity(int fd, uint64_t data_blocks, const unsigned char salt[32],
 BIO *oab_rauc_range_bio(int fd, uint64_t off, uint64_t len, int *io_errno);
 
 
-/* peer_rauc_sqfs.c (build side): a squashfs of one folder of regular
+/* export_rauc_sqfs.c (build side): a squashfs of one folder of regular
  * files written from offset 0 of fd, as RAUC's mksquashfs call makes it
  * (see there). Files are begun, appended to and ended one at a time;
  * finish writes the tables and the padding and gives the size (a
@@ -97,9 +97,5 @@ int oab_rauc_sqw_add(struct oab_rauc_sqw *w, const char *name, const void *buf, 
 		     struct oab_err *err);
 int oab_rauc_sqw_finish(struct oab_rauc_sqw *w, uint64_t *size, struct oab_err *err);
 void oab_rauc_sqw_free(struct oab_rauc_sqw *w);
-
-/* until the scaffold's peer.h */
-int oab_rauc_audit(int fd, const char *label, const struct oab_verify_opts *o,
-		   struct oab_report *rep, int check, struct oab_err *err);
 
 #endif

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "internal.h"
+#include "peer.h"
 
 /* ---- the tar stream under libarchive --------------------------------- */
 
@@ -688,8 +689,8 @@ int oab_reader_open(int fd, const char *label, const struct oab_verify_opts *opt
 	int st;
 
 	*out = NULL;
-	if (!r || !(r->rep = oab_report_new()) || !(r->label = oab_strdup(label ? label : "bundle")) ||
-	    !(r->buf = malloc(OAB_IO_BUF))) {
+	if (!r || !(r->rep = oab_report_new()) || !(r->rep->format = oab_strdup("otabundle")) ||
+	    !(r->label = oab_strdup(label ? label : "bundle")) || !(r->buf = malloc(OAB_IO_BUF))) {
 		oab_reader_free(r);
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 	}
@@ -1248,11 +1249,14 @@ int oab_verify(int fd, const char *label, const struct oab_verify_opts *opts,
 	struct oab_reader *r = NULL;
 	struct oab_err first = {0};
 	int failed = 0, rc = -1;
+	enum oab_peer peer;
 
 	if (report)
 		*report = NULL;
 	if (need_anchor(opts, err) < 0)
 		return -1;
+	if ((peer = oab_peer_sniff(fd)) != OAB_PEER_NONE)
+		return oab_peer_audit(peer, fd, label, opts, 1, report, err);
 	if (oab_reader_open(fd, label, opts, &r, err) < 0)
 		goto out;
 	if (oab_reader_authenticate(r, err) < 0) {
@@ -1270,9 +1274,12 @@ int oab_inspect(int fd, const char *label, struct oab_report **report, struct oa
 {
 	struct oab_reader *r = NULL;
 	int rc = -1;
+	enum oab_peer peer = oab_peer_sniff(fd);
 
 	if (report)
 		*report = NULL;
+	if (peer != OAB_PEER_NONE)
+		return oab_peer_audit(peer, fd, label, NULL, 0, report, err);
 	if (oab_reader_open(fd, label, NULL, &r, err) == 0 && oab_reader_auth(r, OAB_AUTH_NONE, err) == 0)
 		rc = 0;
 	{
@@ -1379,6 +1386,7 @@ int oab_extract(int fd, const char *label, const struct oab_verify_opts *opts,
 	struct oab_target *tg = NULL;
 	int rc = -1, dirfd = -1;
 	size_t nt = 0;
+	enum oab_peer peer;
 
 	if (report)
 		*report = NULL;
@@ -1386,6 +1394,11 @@ int oab_extract(int fd, const char *label, const struct oab_verify_opts *opts,
 		return oab_err_set(err, OAB_E_USAGE, "no extract folder given");
 	if (need_anchor(opts, err) < 0)
 		return -1;
+	if ((peer = oab_peer_sniff(fd)) != OAB_PEER_NONE)
+		return oab_err_set(err, OAB_E_USAGE,
+				   "%s: a %s bundle: extract reads otabundle bundles only (verify "
+				   "audits this one; unpack it with the %s tools)",
+				   label ? label : "bundle", oab_peer_name(peer), oab_peer_name(peer));
 	if (oab_reader_open(fd, label, opts, &r, err) < 0 || oab_reader_authenticate(r, err) < 0)
 		goto out;
 	x.m = oab_reader_manifest(r);

@@ -73,6 +73,7 @@ void oab_report_free(struct oab_report *r)
 {
 	if (!r)
 		return;
+	free(r->format);
 	oab_manifest_free(r->manifest);
 	for (size_t i = 0; i < r->n_signers; i++) {
 		struct oab_signer_report *s = &r->signers[i];

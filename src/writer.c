@@ -262,18 +262,22 @@ out:
 	return rc;
 }
 
-static int build_time(const struct oab_build_opts *o, int64_t *out, struct oab_err *err)
+int oab_output_time(int64_t given, int64_t fallback, int64_t *out, struct oab_err *err)
 {
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	char *end, esc[400];
 	long long v;
 
-	if (o->build_time > 0) { /* 0 (zero-initialised) and below: as below */
-		if (o->build_time > OAB_TIME_MAX)
+	if (given > 0) { /* 0 (zero-initialised) and below: as below */
+		if (given > OAB_TIME_MAX)
 			return oab_err_set(err, OAB_E_USAGE,
 					   "build time %lld: after 9999-12-31T23:59:59Z (%lld)",
-					   (long long)o->build_time, (long long)OAB_TIME_MAX);
-		*out = o->build_time;
+					   (long long)given, (long long)OAB_TIME_MAX);
+		*out = given;
+		return 0;
+	}
+	if ((!sde || !*sde) && fallback >= 0) {
+		*out = fallback;
 		return 0;
 	}
 	if (!sde || !*sde) {
@@ -348,7 +352,7 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 
 	if (!o->output)
 		return oab_err_set(err, OAB_E_USAGE, "no output path given");
-	if (build_time(o, &m->created, err) < 0)
+	if (oab_output_time(o->build_time, -1, &m->created, err) < 0)
 		return -1;
 	m->has_created = 1;
 	if (o->warn && m->has_expires && m->expires <= (int64_t)time(NULL)) {

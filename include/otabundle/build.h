@@ -229,6 +229,41 @@ OAB_API int oab_sign_detached(const char *manifest, const char *existing_sig,
 		      const char *sig_out, const struct oab_sign_opts *opts,
 		      struct oab_err *err);
 
+/* ------------------------------------------------------------------ */
+/* Export to the native formats of other updaters                      */
+
+enum oab_export_to { OAB_EXPORT_RAUC = 1, OAB_EXPORT_SWUPDATE, OAB_EXPORT_MENDER };
+
+/* otabundle-export(5). What must be given: output, to, verify (with its
+ * trust: the input is verified exactly as oab_verify does, and nothing
+ * is written unless it verifies), signers. Zero elsewhere is the
+ * default: the format's default variant, defaults derived from the
+ * manifest where export: does not say. */
+struct oab_export_opts {
+	const char *output;           /* the native bundle (written atomically) */
+	enum oab_export_to to;
+	const struct oab_verify_opts *verify; /* how the input bundle is verified */
+	const struct oab_signer_spec *signers; /* sign the export (as build) */
+	size_t n_signers;
+	const char *const *chain_files; /* intermediates to embed (formats with CMS) */
+	size_t n_chain_files;
+	const struct oab_trust *trust;  /* as in struct oab_build_opts */
+	int64_t build_time; /* <= 0: $SOURCE_DATE_EPOCH, else the bundle's created time */
+	oab_warn_fn warn;   /* may be NULL */
+	void *warn_arg;
+	oab_progress_fn progress;
+	void *progress_arg;
+	/* ---- RAUC ---- */
+	/* ---- SWUpdate ---- */
+	/* ---- Mender ---- */
+};
+
+/* Verify bundle (opts->verify), then write it in opts->to's native
+ * format from the verified member bytes, signed by opts->signers, to
+ * opts->output atomically (temp file beside it, fsync, rename); the
+ * output may not be the bundle or any key, certificate or chain file. */
+OAB_API int oab_export(const char *bundle, const struct oab_export_opts *opts,
+		       struct oab_err *err);
 
 #ifdef __cplusplus
 }

@@ -97,6 +97,19 @@ struct oab_meta {
 	char *value;
 };
 
+/* One setting of the manifest's optional `export:` map
+ * (otabundle-manifest(5) EXPORT): export.FORMAT.KEY (item NULL) or
+ * export.FORMAT.items.ITEM.KEY, for the native formats of
+ * otabundle-export(5). Signed like the rest of the manifest. */
+struct oab_export_setting {
+	char *format;  /* "rauc", "swupdate", "mender" */
+	char *item;    /* an item's name, or NULL for the bundle */
+	char *key;
+	char **values; /* n_values strings; a scalar has one */
+	size_t n_values;
+	int list;      /* written as a list */
+};
+
 struct oab_manifest {
 	int format; /* always OAB_FORMAT_VERSION */
 	char *name;
@@ -114,9 +127,17 @@ struct oab_manifest {
 	struct oab_item *items; /* bundle order: payloads, scripts, sbom */
 	size_t n_items;
 	char *source_dir; /* SOURCE mode: the folder sources are confined to */
+	struct oab_export_setting *exports; /* the `export:` map, in manifest order */
+	size_t n_exports;
 };
 
 OAB_API void oab_manifest_free(struct oab_manifest *m);
+
+/* The export setting format/item/key (item NULL: a bundle-level key), or
+ * NULL when the manifest does not set it (the format's default applies). */
+OAB_API const struct oab_export_setting *oab_export_find(const struct oab_manifest *m,
+							 const char *format, const char *item,
+							 const char *key);
 
 /* Find an item by name; NULL if none. */
 OAB_API const struct oab_item *oab_manifest_find(const struct oab_manifest *m,
@@ -259,6 +280,9 @@ struct oab_check {
 };
 
 struct oab_report {
+	/* "otabundle", or the peer format audited: "rauc", "swupdate",
+	 * "mender" (otabundle-export(5)); owned by the report */
+	char *format;
 	struct oab_manifest *manifest; /* NULL if it could not be read */
 	int signed_bundle;             /* manifest.sig present */
 	struct oab_signer_report *signers;

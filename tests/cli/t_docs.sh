@@ -8,7 +8,7 @@ command -v mandoc >/dev/null || { bad "mandoc not installed (make deps)"; finish
 mandoc -Tascii "$MAN" | sed "s/.\x08//g" > "$T/man.txt"
 sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' "$T/man.txt" > "$T/synopsis.txt"
 opts() { grep -oE -- '(^|[][ (|])--?[a-zA-Z][a-z0-9-]*' | grep -oE -- '--?[a-zA-Z][a-z0-9-]*' | sort -u; }
-for cmd in build verify inspect extract sign export-manifest attach-signature timestamp; do
+for cmd in build verify inspect extract sign export-manifest attach-signature timestamp export; do
 	"$O" help "$cmd" > "$T/help.txt" || bad "help $cmd failed"
 	grep -q "usage: otabundle $cmd" "$T/help.txt" && ok "help $cmd" || bad "help $cmd: no usage line"
 	# The options section is printed from the command's option table: one
@@ -44,7 +44,7 @@ printf '  -x, --example N\n' > "$T/probe.txt"
 	ok "an option without text is found" || bad "the description check finds nothing"
 # Every option the SYNOPSIS shows is accepted by some command's --help.
 opts < "$T/synopsis.txt" > "$T/syn.opts"
-{ for cmd in build verify inspect extract sign export-manifest attach-signature timestamp; do
+{ for cmd in build verify inspect extract sign export-manifest attach-signature timestamp export; do
 	"$O" help "$cmd" | sed -n '/^options:/,/^$/p'; done
   echo " --version"; } | opts > "$T/all.opts"
 expect 0 "" "$O" --version

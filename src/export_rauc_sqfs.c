@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* peer_rauc_sqfs.c - write the squashfs of a RAUC bundle with libsquashfs
+/* export_rauc_sqfs.c - write the squashfs of a RAUC bundle with libsquashfs
  * (squashfs-tools-ng), as `mksquashfs DIR OUT -all-root -noappend
  * -no-xattrs` makes it for rauc: one folder of regular files, owner 0:0,
  * every time the given build time, zstd blocks of 128 KiB, padded to a

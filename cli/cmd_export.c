@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_export.c - otabundle export --to rauc|swupdate|mender */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const export_names[] = {[OAB_EXPORT_RAUC] = "rauc",
+					   [OAB_EXPORT_SWUPDATE] = "swupdate",
+					   [OAB_EXPORT_MENDER] = "mender"};
+
+const struct cli_opt cli_export_native_opts[] = {
+	{"to", 0, 'T', "FORMAT", 0, CLI_C_NONE, "native format to write: rauc, swupdate or mender"},
+	{"output", 'o', 'o', "OUT", 0, CLI_C_FILE, "the native bundle to write"},
+	CLI_SIGNER_OPTS,
+	CLI_VERIFY_OPTS,
+	CLI_CRL_VERIFY_OPTS,
+	CLI_TSA_CA_OPT,
+	/* ---- RAUC options ---- */
+	/* ---- SWUpdate options ---- */
+	/* ---- Mender options ---- */
+	CLI_JSON_OPT,
+	CLI_QUIET_OPT,
+	CLI_HELP_OPT,
+	CLI_OPT_END,
+};
+
+static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
+{
+	struct cli_parser p = {.cmd = cli_find("export")};
+	struct cli_signer_args sa = {0};
+	struct cli_progress prog;
+	struct oab_export_opts o = {0};
+	struct oab_err err = {0};
+	const char *bundle;
+	int opt, quiet = 0, json = 0, rc;
+
+	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		int st, r;
+
+		if (opt == CLI_STOP)
+			return p.status;
+		r = cli_signer_option(&sa, "export", opt, optarg, &st);
+		if (r == 0)
+			r = cli_verify_option(va, "export", opt, optarg, &st);
+		if (r < 0)
+			return st;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'T':
+			for (int i = OAB_EXPORT_RAUC; i <= OAB_EXPORT_MENDER; i++)
+				if (strcmp(optarg, export_names[i]) == 0)
+					o.to = (enum oab_export_to)i;
+			if (!o.to)
+				return cli_usage("export",
+						 "--to: expected rauc, swupdate or mender, found '%s'",
+						 optarg);
+			break;
+		case 'o':
+			o.output = optarg;
+			break;
+		case 'J':
+			json = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		}
+	}
+	cli_json_mode(json);
+	if (optind != argc - 1)
+		return cli_usage("export", "expected one BUNDLE argument");
+	if (!o.to)
+		return cli_usage("export", "no format: give --to rauc, --to swupdate or --to mender");
+	if (!o.output)
+		return cli_usage("export", "no output: give -o OUT");
+	if (oab_trust_count(va->trust) == 0)
+		return cli_usage("export",
+				 "no trust anchor for the input: give --ca PEM or --trust PEM");
+	if (sa.nk == 0)
+		return cli_usage("export", "no signing key: give --key KEY --cert CERT");
+	if ((rc = cli_signer_finish(&sa, "export")))
+		return rc;
+	bundle = argv[optind];
+	va->opts.trust = va->trust;
+	va->opts.tsa_trust = va->tsa_trust;
+	o.verify = &va->opts;
+	o.signers = sa.specs;
+	o.n_signers = sa.nk;
+	o.chain_files = sa.chain;
+	o.n_chain_files = sa.nch;
+	o.warn = cli_warn;
+	cli_progress_init(&prog, quiet || json);
+	o.progress = cli_progress_cb;
+	o.progress_arg = &prog;
+	rc = oab_export(bundle, &o, &err);
+	cli_progress_done(&prog);
+	if (rc < 0)
+		rc = cli_fail(&err);
+	if (json) {
+		json_t *doc = cli_json_new();
+
+		if (doc && rc == 0) {
+			json_object_set_new(doc, "output", cli_jstr(o.output));
+			json_object_set_new(doc, "bundle-format", json_string(export_names[o.to]));
+			json_object_set_new(doc, "signatures", json_integer((json_int_t)sa.nk));
+		}
+		rc = cli_json_emit(doc, rc);
+	} else if (rc == 0 && !quiet) {
+		printf("exported ");
+		cli_put(stdout, bundle, CLI_PUT_BACKSLASH, 0);
+		printf(" as %s: ", export_names[o.to]);
+		cli_put(stdout, o.output, CLI_PUT_BACKSLASH, 0);
+		printf(" (signed by %zu key%s)\n", sa.nk, sa.nk == 1 ? "" : "s");
+	}
+	return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	struct cli_verify_args va = {.opts = {.min_security_version = -1, .now = -1}};
+	int rc = export_bundle(argc, argv, &va);
+
+	oab_trust_free(va.trust);
+	oab_trust_free(va.tsa_trust);
+	return rc;
+}
