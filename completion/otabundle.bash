@@ -94,7 +94,7 @@ _otabundle() {
 		--to|--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--to -o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--to -o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca --rauc-plain --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi

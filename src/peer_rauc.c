@@ -469,9 +469,11 @@ static int read_tail(struct audit *a, struct oab_err *err)
 				   "%s: RAUC bundle: signature is not a CMS SignedData (encrypted 'crypt' bundles are not supported)",
 				   a->label);
 	nsi = CMS_get0_SignerInfos(a->cms) ? sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(a->cms)) : 0;
-	if (nsi < 1 || nsi > OAB_MAX_SIGNERS)
-		return oab_err_set(err, OAB_E_REJECTED, "%s: RAUC bundle: %d SignerInfos (expected 1 to %d)",
-				   a->label, nsi, OAB_MAX_SIGNERS);
+	/* rauc checks every SignerInfo, then refuses more than one
+	 * ("Unsupported number of signers"): so does the audit. */
+	if (nsi != 1)
+		return oab_err_set(err, OAB_E_REJECTED, "%s: RAUC bundle: %d SignerInfos (rauc accepts exactly one)",
+				   a->label, nsi);
 	content = CMS_get0_content(a->cms);
 	a->detached = !content || !*content;
 	if (!a->detached && OBJ_obj2nid(CMS_get0_eContentType(a->cms)) != NID_pkcs7_data)
@@ -529,6 +531,10 @@ static int synth(struct audit *a, struct oab_err *err)
 	m->name = strdup(a->rm.compatible);
 	m->version = strdup(a->rm.version ? a->rm.version : "");
 	m->description = a->rm.description ? strdup(a->rm.description) : NULL;
+	/* [update] build is free text; an RFC 3339 time (as the export
+	 * writes) is reported as the created time. */
+	if (a->rm.build && oab_time_parse(a->rm.build, &m->created) == 0)
+		m->has_created = 1;
 	m->compatible = calloc(1, sizeof(char *));
 	ok = m->name && m->version && (!a->rm.description || m->description) && m->compatible &&
 	     (m->compatible[0] = strdup(a->rm.compatible));

@@ -63,6 +63,10 @@ void oab_rauc_sqfile_init(struct oab_rauc_sqfile *f, int fd, uint64_t size, uint
 			  int writable);
 const char *oab_rauc_sqfs_strerror(int code);
 
+/* pread (wr 0) or pwrite all n bytes at off: 0, or -1 with errno
+ * (ENODATA: the file ends first). */
+int oab_rauc_pio(int fd, void *buf, size_t n, uint64_t off, int wr);
+
 /* dm-verity hash tree as RAUC and veritysetup --format=1 make it
  * (SHA-256, 4096-byte data and hash blocks, salt first, no superblock)
  * over data blocks [0, data_blocks) of fd, stored right after them.

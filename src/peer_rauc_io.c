@@ -17,9 +17,7 @@
 
 /* ---- sqfs_file_t over an fd ----------------------------------------- */
 
-/* pread/pwrite all n bytes at off: 0, or -1 with errno (ENODATA: the
- * file ends first). */
-static int pio(int fd, void *buf, size_t n, uint64_t off, int wr)
+int oab_rauc_pio(int fd, void *buf, size_t n, uint64_t off, int wr)
 {
 	unsigned char *p = buf;
 
@@ -46,7 +44,7 @@ static int sqf_read_at(sqfs_file_t *base, sqfs_u64 off, void *buf, size_t n)
 
 	if (off > f->size || n > f->size - off)
 		return SQFS_ERROR_OUT_OF_BOUNDS;
-	if (pio(f->fd, buf, n, off, 0) < 0) {
+	if (oab_rauc_pio(f->fd, buf, n, off, 0) < 0) {
 		f->io_errno = errno;
 		return SQFS_ERROR_IO;
 	}
@@ -61,7 +59,7 @@ static int sqf_write_at(sqfs_file_t *base, sqfs_u64 off, const void *buf, size_t
 		return SQFS_ERROR_IO;
 	if (off > f->limit || n > f->limit - off)
 		return SQFS_ERROR_OUT_OF_BOUNDS;
-	if (pio(f->fd, (void *)buf, n, off, 1) < 0) {
+	if (oab_rauc_pio(f->fd, (void *)buf, n, off, 1) < 0) {
 		f->io_errno = errno;
 		return SQFS_ERROR_IO;
 	}
@@ -194,7 +192,7 @@ static int vhash(const unsigned char salt[32], const unsigned char *blk, unsigne
 
 static int vio(int fd, void *buf, size_t n, uint64_t off, int wr, struct oab_err *err)
 {
-	if (pio(fd, buf, n, off, wr) == 0)
+	if (oab_rauc_pio(fd, buf, n, off, wr) == 0)
 		return 0;
 	if (errno == ENODATA)
 		return oab_err_set(err, OAB_E_REJECTED,

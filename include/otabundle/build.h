@@ -254,6 +254,8 @@ struct oab_export_opts {
 	oab_progress_fn progress;
 	void *progress_arg;
 	/* ---- RAUC ---- */
+	int rauc_plain; /* 1: 'plain' (detached CMS over the squashfs); 0: the
+			 * manifest's export.rauc.format, else 'verity' */
 	/* ---- SWUpdate ---- */
 	/* ---- Mender ---- */
 };
