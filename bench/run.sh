@@ -193,6 +193,7 @@ def mender "mender-artifact write rootfs-image (default compression, rootfs only
 def mender_z "mender-artifact write rootfs-image --compression zstd_fastest (rootfs only)" fl_build "fsize out/mz.mender"
 def rauc "rauc bundle (verity, mksquashfs default: gzip, rootfs + files)" fl_build "fsize out/r.raucb"
 def rauc_z "rauc bundle (verity, mksquashfs -comp zstd -Xcompression-level 3, rootfs + files)" fl_build "fsize out/rz.raucb"
+def ob_export_rauc "otabundle export --to rauc (verity, of the reference bundle: rootfs + files)" fl_build "fsize out/e.raucb"
 
 cmd_ob_build() { "$OTAB" build -q -o out/b.oab "${SIGN[@]}" full.yaml; }
 cmd_fl_build() { zstd -q -T0 -3 -c rootfs.ext4 > out/r.zst && zstd -q -T0 -3 -c files.tar > out/f.zst; }
@@ -224,6 +225,8 @@ cmd_mender() { mender-artifact write rootfs-image -f rootfs.ext4 -t bench-device
 cmd_mender_z() { mender-artifact write rootfs-image -f rootfs.ext4 -t bench-device -n bench -o out/mz.mender --no-progress -k pki/signer-ec.key --compression zstd_fastest; }
 cmd_rauc() { rauc bundle "${RAUC_SIGN[@]}" rauc-in out/r.raucb; }
 cmd_rauc_z() { rauc bundle "${RAUC_SIGN[@]}" --mksquashfs-args="-comp zstd -Xcompression-level 3" rauc-in out/rz.raucb; }
+cmd_ob_export_rauc() { "$OTAB" export -q --to rauc -o out/e.raucb --ca pki/ca.pem "${SIGN[@]}" bundle.oab; }
+export -f cmd_ob_export_rauc
 export -f cmd_ob_build cmd_fl_build cmd_fs_build cmd_pipe_build cmd_ob_verify cmd_fl_verify cmd_ob_extract \
 	cmd_fl_extract cmd_fs_extract cmd_sha_in cmd_sha_st cmd_ob_small cmd_fl_small cmd_mender cmd_mender_z cmd_rauc cmd_rauc_z
 export OTAB
@@ -236,6 +239,7 @@ GROUPS_LIST=("ob_build fl_build fs_build pipe_build" "ob_verify fl_verify" "ob_e
 rivals=""
 if [ $have_mender = 1 ]; then rivals="mender"; [ $mender_zstd = 1 ] && rivals="$rivals mender_z"; fi
 [ $have_rauc = 1 ] && rivals="$rivals rauc rauc_z"
+rivals="$rivals ob_export_rauc" # beside rauc bundle (same inputs)
 [ -n "$rivals" ] && GROUPS_LIST+=("$rivals")
 declare -A DEAD
 
@@ -296,6 +300,7 @@ echo
 echo "| command | median s | ratio to floor | CPU s | peak RSS MiB | output size |"
 echo "|---|---:|---:|---:|---:|---:|"
 order="ob_build fl_build fs_build pipe_build ob_verify fl_verify ob_extract fl_extract fs_extract sha_in sha_st ob_small fl_small mender mender_z rauc rauc_z"
+order="$order ob_export_rauc"
 for id in $order; do
 	case $id in
 	mender | mender_z) [ $have_mender = 1 ] || continue ;;

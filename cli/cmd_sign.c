@@ -38,8 +38,16 @@ const struct cli_opt cli_sign_opts[] = {
 };
 
 const struct cli_opt cli_export_opts[] = {
-	{"output", 'o', 'o', "MANIFEST", 0, CLI_C_FILE, "write the bundle's manifest.yaml here"},
+	{"output", 'o', 'o', "MANIFEST", 0, CLI_C_FILE,
+	 "write the bundle's manifest.yaml here (with --to: the bytes the format signs)"},
 	{"sig", 0, 'S', "SIG", 0, CLI_C_FILE, "also write its manifest.sig here"},
+	/* ---- signing room for a native format (otabundle-export(5)) ---- */
+	{"to", 0, 'T', "FORMAT", 0, CLI_C_NONE,
+	 "verify the bundle, then write an unsigned native bundle and what it signs (rauc)"},
+	{"unsigned", 0, 6102, "OUT", 0, CLI_C_FILE, "with --to rauc (verity): the unsigned RAUC bundle"},
+	{"rauc-plain", 0, 6101, NULL, 0, CLI_C_NONE, "with --to rauc: the 'plain' format"},
+	CLI_VERIFY_OPTS,
+	CLI_CRL_VERIFY_OPTS,
 	CLI_HELP_OPT,
 	CLI_OPT_END,
 };
@@ -47,6 +55,8 @@ const struct cli_opt cli_export_opts[] = {
 const struct cli_opt cli_attach_opts[] = {
 	{"output", 'o', 'o', "OUT", 0, CLI_C_FILE, "write the bundle here (default: replace BUNDLE)"},
 	{"replace", 0, 'R', NULL, 0, CLI_C_NONE, "let SIG drop signers the bundle has"},
+	{"to", 0, 'T', "FORMAT", 0, CLI_C_NONE,
+	 "BUNDLE is an unsigned native bundle from export-manifest --to (rauc)"},
 	{"quiet", 'q', 'q', NULL, 0, CLI_C_NONE, "print nothing on success"},
 	CLI_HELP_OPT,
 	CLI_OPT_END,
@@ -167,16 +177,59 @@ int cmd_sign(int argc, char **argv)
 	return rc;
 }
 
+/* export-manifest --to rauc: the signing room's step 1 for RAUC. */
+static int export_room(const char *to, const char *out, const char *unsigned_out, int plain,
+		       const char *bundle, struct cli_verify_args *va)
+{
+	struct oab_export_opts o = {0};
+	struct oab_err err = {0};
+
+	if (strcmp(to, "rauc") != 0)
+		return cli_usage("export-manifest", "--to: a signing room is supported for rauc, found '%s'", to);
+	if (oab_trust_count(va->trust) == 0)
+		return cli_usage("export-manifest", "--to: no trust anchor for the input: give --ca PEM or --trust PEM");
+	if (plain && unsigned_out)
+		return cli_usage("export-manifest",
+				 "--rauc-plain: -o gets the unsigned bundle, which is what plain signs (no --unsigned)");
+	if (!plain && !unsigned_out)
+		return cli_usage("export-manifest", "--to rauc: give --unsigned OUT for the unsigned bundle");
+	va->opts.trust = va->trust;
+	o.to = OAB_EXPORT_RAUC;
+	o.verify = &va->opts;
+	o.rauc_plain = plain;
+	o.rauc_unsigned = 1;
+	o.output = plain ? out : unsigned_out;
+	o.rauc_tbs = plain ? NULL : out;
+	o.warn = cli_warn;
+	if (oab_export(bundle, &o, &err) < 0)
+		return cli_fail(&err);
+	return 0;
+}
+
 int cmd_export_manifest(int argc, char **argv)
 {
 	struct cli_parser p = {.cmd = cli_find("export-manifest")};
-	const char *out = NULL, *sig = NULL;
+	struct cli_verify_args va = {.opts = {.min_security_version = -1, .now = -1}};
+	const char *out = NULL, *sig = NULL, *to = NULL, *unsigned_out = NULL;
 	struct oab_err err = {0};
-	int opt, rc;
+	int opt, rc, plain = 0, vopts = 0;
 
 	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
-		if (opt == CLI_STOP)
-			return p.status;
+		int st, r;
+
+		if (opt == CLI_STOP) {
+			rc = p.status;
+			goto out;
+		}
+		r = cli_verify_option(&va, "export-manifest", opt, optarg, &st);
+		if (r < 0) {
+			rc = st;
+			goto out;
+		}
+		if (r > 0) {
+			vopts = 1;
+			continue;
+		}
 		switch (opt) {
 		case 'o':
 			out = optarg;
@@ -184,15 +237,39 @@ int cmd_export_manifest(int argc, char **argv)
 		case 'S':
 			sig = optarg;
 			break;
+		case 'T':
+			to = optarg;
+			break;
+		case 6102:
+			unsigned_out = optarg;
+			break;
+		case 6101:
+			plain = 1;
+			break;
 		}
 	}
-	if (optind != argc - 1 || !out)
-		return cli_usage("export-manifest", "expected -o MANIFEST and one BUNDLE argument");
+	if (optind != argc - 1 || !out) {
+		rc = cli_usage("export-manifest", "expected -o MANIFEST and one BUNDLE argument");
+		goto out;
+	}
+	if (!to && (vopts || unsigned_out || plain)) {
+		rc = cli_usage("export-manifest", "--unsigned, --rauc-plain and verify options go with --to");
+		goto out;
+	}
+	if (to && sig) {
+		rc = cli_usage("export-manifest", "--sig: not with --to");
+		goto out;
+	}
 	if ((rc = cli_input("bundle", argv[optind], 0)))
-		return rc;
-	if (oab_export_manifest(argv[optind], out, sig, &err) < 0)
-		return cli_fail(&err);
-	return 0;
+		goto out;
+	if (to)
+		rc = export_room(to, out, unsigned_out, plain, argv[optind], &va);
+	else if (oab_export_manifest(argv[optind], out, sig, &err) < 0)
+		rc = cli_fail(&err);
+out:
+	oab_trust_free(va.trust);
+	oab_trust_free(va.tsa_trust);
+	return rc;
 }
 
 int cmd_attach_signature(int argc, char **argv)
@@ -200,6 +277,7 @@ int cmd_attach_signature(int argc, char **argv)
 	struct cli_parser p = {.cmd = cli_find("attach-signature")};
 	struct oab_sign_opts o = {0};
 	struct oab_err err = {0};
+	const char *to = NULL;
 	int opt, quiet = 0, st;
 
 	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
@@ -215,14 +293,24 @@ int cmd_attach_signature(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'T':
+			to = optarg;
+			break;
 		}
 	}
 	if (optind != argc - 2)
 		return cli_usage("attach-signature", "expected SIG and BUNDLE arguments");
 	if ((st = cli_input("signature", argv[optind], 0)) || (st = cli_input("bundle", argv[optind + 1], 0)))
 		return st;
+	if (to && strcmp(to, "rauc") != 0)
+		return cli_usage("attach-signature", "--to: expected rauc, found '%s'", to);
+	if (to && o.replace)
+		return cli_usage("attach-signature", "--replace: not with --to (a native bundle has one signature)");
 	o.attach = argv[optind];
-	{
+	if (to) {
+		if (oab_export_attach(argv[optind + 1], argv[optind], o.output, OAB_EXPORT_RAUC, &err) < 0)
+			return cli_fail(&err);
+	} else {
 		struct cli_progress prog;
 		int rc;
 
@@ -239,7 +327,7 @@ int cmd_attach_signature(int argc, char **argv)
 		cli_put(stdout, argv[optind], CLI_PUT_BACKSLASH, 0);
 		printf(" to ");
 		cli_put(stdout, o.output ? o.output : argv[optind + 1], CLI_PUT_BACKSLASH, 0);
-		printf("\n");
+		printf(to ? " (rauc)\n" : "\n");
 	}
 	return 0;
 }

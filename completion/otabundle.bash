@@ -69,10 +69,11 @@ _otabundle() {
 		;;
 	export-manifest)
 		case $prev in
-		-o|--output|--sig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-o|--output|--sig|--unsigned|--ca|--trust|--crl) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--to|--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --sig -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --sig --to --unsigned --rauc-plain --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
@@ -80,9 +81,10 @@ _otabundle() {
 	attach-signature)
 		case $prev in
 		-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--to) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --replace -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --replace --to -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi

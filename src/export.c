@@ -58,7 +58,7 @@ int oab_export(const char *bundle, const struct oab_export_opts *o, struct oab_e
 	if (!o->verify)
 		return oab_err_set(err, OAB_E_USAGE, "no verify options (trust) given for '%s'",
 				   bundle);
-	if (o->n_signers == 0)
+	if (o->n_signers == 0 && !o->rauc_unsigned)
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
 	if (oab_output_not_input(o->output, bundle, "bundle", err) < 0 ||
 	    oab_output_not_signer_input(o->output, o->signers, o->n_signers, o->chain_files,

@@ -15,7 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/cms.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 
 #include "peer.h"
 #include "peer_rauc.h"
@@ -457,29 +460,238 @@ out:
 	return rc;
 }
 
+/* Signing room, step 1: the unsigned bundle stays in out_fd; verity:
+ * the manifest.raucm to sign goes to opts->rauc_tbs. */
+static int write_tbs(struct rexp *x, const char *tbs, size_t tbs_len, struct oab_err *err)
+{
+	struct oab_outfile o = {.fd = -1, .dirfd = -1};
+	const char *path = x->c->opts->rauc_tbs;
+	int rc = -1;
+
+	if (x->plain) {
+		if (path)
+			return oab_err_set(err, OAB_E_USAGE,
+					   "plain: the unsigned bundle itself is what the CMS signs (no separate manifest to write)");
+		return 0;
+	}
+	if (!path)
+		return oab_err_set(err, OAB_E_USAGE, "verity: no file given for the manifest.raucm to sign");
+	if (oab_outfile_open(&o, path, err) < 0)
+		return -1;
+	if (write_at(o.fd, tbs, tbs_len, 0, err) == 0 && oab_outfile_commit(&o, err) == 0)
+		rc = 0;
+	oab_outfile_abort(&o);
+	return rc;
+}
+
 int oab_export_rauc(struct oab_export_ctx *c, struct oab_err *err)
 {
 	struct rexp x = {0};
 	uint64_t payload = 0;
 	char *tbs = NULL;
 	size_t tbs_len = 0;
+	int room = c->opts->rauc_unsigned;
 	int rc = -1;
 
 	x.c = c;
 	/* rauc checks every SignerInfo, then refuses more than one
 	 * ("Unsupported number of signers"): the threshold cannot travel. */
-	if (c->n_signers != 1) {
+	if (room ? c->n_signers != 0 : c->n_signers != 1) {
 		oab_err_set(err, OAB_E_USAGE,
-			    "a RAUC bundle carries exactly one signature (rauc refuses more): %zu signers given",
+			    room ? "an unsigned RAUC bundle for a signing room takes no signer"
+				 : "a RAUC bundle carries exactly one signature (rauc refuses more): %zu signers given",
 			    c->n_signers);
 		goto out;
 	}
-	if (plan(&x, err) < 0 || build_payload(&x, &payload, &tbs, &tbs_len, err) < 0 ||
-	    sign_and_close(&x, payload, tbs, tbs_len, err) < 0)
+	if (room && c->opts->rauc_tbs && strcmp(c->opts->rauc_tbs, c->opts->output) == 0) {
+		oab_err_set(err, OAB_E_USAGE, "'%s': both the unsigned bundle and the manifest to sign",
+			    c->opts->output);
+		goto out;
+	}
+	if (room && c->opts->rauc_tbs &&
+	    (oab_output_not_input(c->opts->rauc_tbs, c->label, "bundle", err) < 0 ||
+	     oab_output_not_input(c->opts->rauc_tbs, c->opts->output, "unsigned bundle", err) < 0))
+		goto out;
+	if (plan(&x, err) < 0 || build_payload(&x, &payload, &tbs, &tbs_len, err) < 0)
+		goto out;
+	if (room ? write_tbs(&x, tbs, tbs_len, err) < 0 : sign_and_close(&x, payload, tbs, tbs_len, err) < 0)
 		goto out;
 	rc = 0;
 out:
 	free(tbs);
 	rimg_release(&x);
+	return rc;
+}
+
+/* ---- signing room, step 3 ---------------------------------------------- */
+
+static int copy_range(int in, int out, uint64_t n, struct oab_err *err)
+{
+	unsigned char *buf = malloc(OAB_IO_BUF);
+	uint64_t off = 0;
+
+	if (!buf)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	while (off < n) {
+		size_t k = n - off < OAB_IO_BUF ? (size_t)(n - off) : OAB_IO_BUF;
+
+		if (oab_rauc_pio(in, buf, k, off, 0) < 0 || write_at(out, buf, k, off, err) < 0) {
+			if (!err->code)
+				oab_err_set(err, OAB_E_IO, "reading the unsigned bundle: %s", strerror(errno));
+			free(buf);
+			return -1;
+		}
+		off += k;
+	}
+	free(buf);
+	return 0;
+}
+
+/* The signer's key from a DER CMS with exactly one SignerInfo. */
+static EVP_PKEY *cms_signer_key(const unsigned char *der, size_t len, const char *what,
+				struct oab_err *err)
+{
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	STACK_OF(CMS_SignerInfo) *sis = cms ? CMS_get0_SignerInfos(cms) : NULL;
+	X509 *cert = NULL;
+	EVP_PKEY *k = NULL;
+
+	ERR_clear_error();
+	if (!cms || p != der + len)
+		oab_err_set(err, OAB_E_REJECTED, "%s: not one DER CMS structure", what);
+	else if (!sis || sk_CMS_SignerInfo_num(sis) != 1)
+		oab_err_set(err, OAB_E_REJECTED, "%s: %d SignerInfos (rauc accepts exactly one)", what,
+			    sis ? sk_CMS_SignerInfo_num(sis) : 0);
+	else if (CMS_set1_signers_certs(cms, NULL, 0) < 0 ||
+		 (CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(sis, 0), NULL, &cert, NULL, NULL),
+		  !cert || !(k = X509_get_pubkey(cert))))
+		oab_err_set(err, OAB_E_REJECTED, "%s: the signer's certificate is not in the signature", what);
+	CMS_ContentInfo_free(cms);
+	return k;
+}
+
+/* verity: the room signed the manifest.raucm export-manifest wrote, i.e.
+ * the squashfs's copy plus the three verity keys, nothing else changed
+ * (the audit checked the keys fit). plain: the CMS covers the squashfs. */
+static int same_manifest(const unsigned char *der, size_t len, int fd, const char *label,
+			 struct oab_err *err)
+{
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	ASN1_OCTET_STRING **c = cms ? CMS_get0_content(cms) : NULL;
+	struct oab_raucm rm = {0};
+	char *inner = NULL, *signed_copy = NULL, *o;
+	size_t ilen = 0;
+	int rc = -1;
+
+	if (!c || !*c) { /* plain */
+		CMS_ContentInfo_free(cms);
+		return cms ? 0 : oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	}
+	if (oab_raucm_parse((const char *)(*c)->data, (size_t)(*c)->length, "signed manifest.raucm", &rm,
+			    err) < 0)
+		goto out;
+	if (!(signed_copy = malloc((size_t)(*c)->length + 1))) {
+		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	o = signed_copy;
+	for (const char *l = (const char *)(*c)->data, *end = l + (*c)->length; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		size_t n = nl ? (size_t)(nl - l) + 1 : (size_t)(end - l);
+
+		if (strncmp(l, "verity-hash=", 12) != 0 && strncmp(l, "verity-salt=", 12) != 0 &&
+		    strncmp(l, "verity-size=", 12) != 0) {
+			memcpy(o, l, n);
+			o += n;
+		}
+		l += n;
+	}
+	if (oab_rauc_read_inner(fd, (uint64_t)lseek(fd, 0, SEEK_END) - 8 - len - rm.verity_size, label,
+				&inner, &ilen, err) < 0)
+		goto out;
+	if (ilen != (size_t)(o - signed_copy) || memcmp(inner, signed_copy, ilen) != 0) {
+		oab_err_set(err, OAB_E_REJECTED,
+			    "the signed manifest.raucm is not the one written for '%s' (only the verity keys may be added)",
+			    label);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(inner);
+	free(signed_copy);
+	oab_raucm_release(&rm);
+	CMS_ContentInfo_free(cms);
+	return rc;
+}
+
+int oab_export_attach(const char *unsigned_bundle, const char *sig, const char *output,
+		      enum oab_export_to to, struct oab_err *err)
+{
+	struct oab_outfile o = {.fd = -1, .dirfd = -1};
+	struct oab_trust *self = NULL;
+	struct oab_report *rep = NULL;
+	struct oab_verify_opts vo = {0};
+	unsigned char *der = NULL, magic[4], be[8];
+	size_t der_len = 0;
+	struct stat st;
+	EVP_PKEY *key = NULL;
+	int in = -1, rc = -1;
+
+	if (to != OAB_EXPORT_RAUC)
+		return oab_err_set(err, OAB_E_USAGE, "attaching a signature to a %s export is not supported",
+				   to == OAB_EXPORT_SWUPDATE ? "SWUpdate" : to == OAB_EXPORT_MENDER ? "Mender" : "?");
+	if (!output)
+		output = unsigned_bundle;
+	if (oab_output_not_input(output, sig, "signature", err) < 0)
+		return -1;
+	in = oab_open_regular(unsigned_bundle, "unsigned bundle", NULL, OAB_E_USAGE, &st, err);
+	if (in < 0)
+		return -1;
+	if (st.st_size <= OAB_RAUC_BLOCK || st.st_size % OAB_RAUC_BLOCK || oab_rauc_pio(in, magic, 4, 0, 0) < 0 ||
+	    memcmp(magic, "hsqs", 4) != 0) {
+		oab_err_set(err, OAB_E_USAGE,
+			    "'%s': not an unsigned RAUC bundle (a squashfs padded to 4096 bytes, as the signing room's first step writes it)",
+			    unsigned_bundle);
+		goto out;
+	}
+	if (oab_read_file(sig, OAB_RAUC_MAX_CMS, (char **)&der, &der_len, err) < 0) {
+		oab_err_prefix(err, "RAUC signature: ");
+		goto out;
+	}
+	if (!(key = cms_signer_key(der, der_len, sig, err)))
+		goto out;
+	if (oab_outfile_open(&o, output, err) < 0 || copy_range(in, o.fd, (uint64_t)st.st_size, err) < 0)
+		goto out;
+	for (int i = 0; i < 8; i++)
+		be[i] = (unsigned char)((uint64_t)der_len >> (56 - 8 * i));
+	if (write_at(o.fd, der, der_len, (uint64_t)st.st_size, err) < 0 ||
+	    write_at(o.fd, be, 8, (uint64_t)st.st_size + der_len, err) < 0)
+		goto out;
+	/* Everything the audit checks, with the signer's own key trusted:
+	 * the signature is valid over this bundle, and the signed manifest
+	 * fits it (verity tree, every image). */
+	if (!(self = oab_trust_new()) || !(rep = oab_report_new()) ||
+	    oab_trust_pin_key(self, key, "the signature's own certificate") < 0) {
+		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	vo.trust = self;
+	if (oab_rauc_audit(o.fd, output, &vo, rep, 1, err) < 0) {
+		oab_err_prefix(err, "the signature does not fit '%s': ", unsigned_bundle);
+		goto out;
+	}
+	if (same_manifest(der, der_len, o.fd, unsigned_bundle, err) < 0 || oab_outfile_commit(&o, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	oab_outfile_abort(&o);
+	oab_report_free(rep);
+	oab_trust_free(self);
+	EVP_PKEY_free(key);
+	free(der);
+	if (in >= 0)
+		close(in);
 	return rc;
 }

@@ -434,6 +434,8 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       const unsigned char *data, size_t len, int64_t now,
 		       unsigned threshold, int allow_weak, const struct oab_verify_opts *vo,
 		       struct oab_report *rep, struct oab_err *err);
+/* Pin k (a reference is taken) as if read from the file named from. */
+int oab_trust_pin_key(struct oab_trust *t, EVP_PKEY *k, const char *from);
 /* The same over content read from src (a BIO this call frees), e.g. a
  * range of a file too large to hold in memory. */
 int oab_trust_evaluate_bio(const struct oab_trust *trust, CMS_ContentInfo *cms, BIO *src,

@@ -403,6 +403,18 @@ out:
 	return rc;
 }
 
+int oab_rauc_read_inner(int fd, uint64_t size, const char *label, char **out, size_t *len,
+			struct oab_err *err)
+{
+	struct rsq q;
+	int rc = rsq_open(&q, fd, size, label, err);
+
+	if (rc == 0)
+		rc = rsq_read_small(&q, "manifest.raucm", OAB_RAUC_MAX_RAUCM, out, len, label, err);
+	rsq_close(&q);
+	return rc;
+}
+
 /* ---- the audit --------------------------------------------------------- */
 
 struct audit {

@@ -49,6 +49,11 @@ int oab_raucm_parse(const char *buf, size_t len, const char *what, struct oab_ra
 		    struct oab_err *err);
 void oab_raucm_release(struct oab_raucm *m);
 
+/* manifest.raucm (at most 64 KiB) from the squashfs in bytes [0, size)
+ * of fd; *out malloc'd and NUL-terminated. */
+int oab_rauc_read_inner(int fd, uint64_t size, const char *label, char **out, size_t *len,
+			struct oab_err *err);
+
 /* A sqfs_file_t over bytes [0, limit) of fd (limit UINT64_MAX: the whole
  * file, growing as written; writable: pwrite allowed). The fd stays the
  * caller's. An I/O error is kept in *io_errno for the message. */

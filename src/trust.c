@@ -102,6 +102,17 @@ static int pin_push(struct oab_trust *t, EVP_PKEY *k, const char *path)
 	return 0;
 }
 
+int oab_trust_pin_key(struct oab_trust *t, EVP_PKEY *k, const char *from)
+{
+	if (EVP_PKEY_up_ref(k) != 1)
+		return -1;
+	if (pin_push(t, k, from) < 0) {
+		EVP_PKEY_free(k);
+		return -1;
+	}
+	return 0;
+}
+
 int oab_trust_add_pinned(struct oab_trust *t, const char *path, struct oab_err *err)
 {
 	STACK_OF(X509_INFO) *infos;

@@ -256,6 +256,13 @@ struct oab_export_opts {
 	/* ---- RAUC ---- */
 	int rauc_plain; /* 1: 'plain' (detached CMS over the squashfs); 0: the
 			 * manifest's export.rauc.format, else 'verity' */
+	/* Signing room, step 1 (no signers): output gets the unsigned bundle
+	 * (squashfs, verity: and hash tree), which 'plain' signs as it is;
+	 * verity: rauc_tbs gets the manifest.raucm the CMS must carry. Step 2:
+	 * sign those bytes (openssl cms -sign -binary -nosmimecap, -nodetach
+	 * for verity); step 3: oab_export_attach(). */
+	int rauc_unsigned;
+	const char *rauc_tbs;
 	/* ---- SWUpdate ---- */
 	/* ---- Mender ---- */
 };
@@ -266,6 +273,15 @@ struct oab_export_opts {
  * output may not be the bundle or any key, certificate or chain file. */
 OAB_API int oab_export(const char *bundle, const struct oab_export_opts *opts,
 		       struct oab_err *err);
+
+/* Signing room, step 3: a signature made in the room (DER CMS; RAUC) for
+ * an unsigned export (step 1 above) written as the final native bundle to
+ * output (NULL: replace unsigned_bundle), atomically, only after the whole
+ * result checked out as the format's audit checks it, with the
+ * signature's own certificate as the only trusted key (trust is judged
+ * where the bundle is verified). */
+OAB_API int oab_export_attach(const char *unsigned_bundle, const char *sig, const char *output,
+			      enum oab_export_to to, struct oab_err *err);
 
 #ifdef __cplusplus
 }

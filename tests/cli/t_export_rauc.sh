@@ -175,6 +175,41 @@ done
 	bad "signed manifests differ"
 grep -q "^verity-salt=" "$T/v.signed" && ok "signed manifest carries the verity keys" || bad "no verity keys"
 
+# ---- signing room: export-manifest --to rauc writes the unsigned bundle and
+# the exact bytes to sign; the room signs with stock openssl; attach-signature
+# --to rauc checks the signature fits and writes the bundle ----
+expect 0 "" "$O" export-manifest --to rauc -o "$T/room.raucm" --unsigned "$T/room-u.raucb" $CA "$T/b.oab"
+cmp -s -n "$p1" "$T/room-u.raucb" "$T/v.raucb" && [ "$(wc -c < "$T/room-u.raucb")" = "$p1" ] &&
+	ok "room: the unsigned bundle is the export's squashfs and tree, byte for byte" || bad "room: unsigned bundle differs"
+cmp -s "$T/room.raucm" "$T/v.signed" && ok "room: the bytes to sign are the export's signed manifest.raucm" ||
+	bad "room: manifest to sign differs"
+openssl cms -sign -binary -nosmimecap -nodetach -outform DER -in "$T/room.raucm" -signer "$PKI/signer.pem" \
+	-inkey "$PKI/signer.key" -certfile "$PKI/int.pem" -out "$T/room.cms" 2>/dev/null || bad "openssl cms -sign"
+expect 0 "" "$O" attach-signature -q --to rauc -o "$T/room.raucb" "$T/room.cms" "$T/room-u.raucb"
+rauc_ok room "$T/room.raucb"
+expect 0 "" "$O" verify $CA "$T/room.raucb"
+sed 's/^version=.*/version=9.9.9/' "$T/room.raucm" > "$T/room-bad.raucm"
+openssl cms -sign -binary -nosmimecap -nodetach -outform DER -in "$T/room-bad.raucm" -signer "$PKI/signer.pem" \
+	-inkey "$PKI/signer.key" -certfile "$PKI/int.pem" -out "$T/room-bad.cms" 2>/dev/null
+expect 1 "the signed manifest.raucm is not the one written for" \
+	"$O" attach-signature -q --to rauc -o "$T/room-bad.raucb" "$T/room-bad.cms" "$T/room-u.raucb"
+[ -e "$T/room-bad.raucb" ] && bad "room: output written for a wrong manifest" || ok "room: nothing written for a wrong manifest"
+openssl cms -sign -binary -nosmimecap -outform DER -in "$T/room.raucm" -signer "$PKI/signer.pem" \
+	-inkey "$PKI/signer.key" -out "$T/room-det.cms" 2>/dev/null
+expect 1 "signature 1 of 1 invalid|expected 'plain'" \
+	"$O" attach-signature -q --to rauc -o "$T/room-det.raucb" "$T/room-det.cms" "$T/room-u.raucb"
+expect 2 "not an unsigned RAUC bundle" "$O" attach-signature -q --to rauc -o "$T/x.raucb" "$T/room.cms" "$T/b.oab"
+expect 2 "--to: expected rauc" "$O" attach-signature -q --to opkg "$T/room.cms" "$T/room-u.raucb"
+expect 2 "give --unsigned OUT" "$O" export-manifest --to rauc -o "$T/r2.raucm" $CA "$T/b.oab"
+expect 2 "no trust anchor for the input" "$O" export-manifest --to rauc -o "$T/r2.raucm" --unsigned "$T/r2.raucb" "$T/b.oab"
+expect 2 "verify options go with --to" "$O" export-manifest -o "$T/r2.yaml" $CA "$T/b.oab"
+expect 0 "" "$O" export-manifest --to rauc --rauc-plain -o "$T/roomp.raucb" $CA "$T/b.oab"
+openssl cms -sign -binary -nosmimecap -outform DER -in "$T/roomp.raucb" -signer "$PKI/signer.pem" \
+	-inkey "$PKI/signer.key" -certfile "$PKI/int.pem" -out "$T/roomp.cms" 2>/dev/null
+expect 0 "" "$O" attach-signature -q --to rauc "$T/roomp.cms" "$T/roomp.raucb"
+rauc_ok room-plain "$T/roomp.raucb"
+expect 0 "" "$O" verify $CA "$T/roomp.raucb"
+
 # ---- the tree is veritysetup's, byte for byte ----
 if need_tool veritysetup; then
 	salt=$(sed -n 's/^verity-salt=//p' "$T/v.signed")
