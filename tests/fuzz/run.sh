@@ -9,7 +9,7 @@ b=${2:-build/fuzz}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$b/work
 rm -rf "$work"
-mkdir -p "$work/in" "$b/corpus-manifest" "$b/corpus-bundle" "$b/corpus-cms" "$root/tests/fuzz/crashes"
+mkdir -p "$work/in" "$b/corpus-manifest" "$b/corpus-bundle" "$b/corpus-cms" "$b/corpus-raucm" "$root/tests/fuzz/crashes"
 sh "$root/scripts/mkpki.sh" "$work/pki" >/dev/null 2>&1
 # Small inputs so that mutations reach every member quickly.
 printf 'rootfs image\n%.0s' $(seq 1 200) > "$work/in/rootfs.ext4"
@@ -53,9 +53,14 @@ for c in int ca; do
 done
 "$O" sign -q --detached -o "$b/corpus-cms/crls.sig" --key "$work/pki/signer.key" --cert "$work/pki/signer.pem" \
 	--chain "$work/pki/chain.pem" --crl "$work/int.crl" --crl "$work/ca.crl" "$work/signed.yaml"
+# fuzz_raucm: RAUC manifests as rauc and otabundle export write them.
+mkdir -p "$b/corpus-raucm"
+printf '[update]\ncompatible=acme-gw\nversion=1.0\ndescription=a\\sb\\nc\n\n[bundle]\nformat=verity\nverity-hash=%064d\nverity-salt=%064d\nverity-size=4096\n\n[hooks]\nfilename=hook\n\n[image.rootfs]\nfilename=rootfs.img\nsize=300000\nsha256=%064d\nhooks=post-install;\n\n[image.appfs.v2]\nfilename=app.tar\nsize=1\nsha256=%064d\n' \
+	0 1 2 3 > "$b/corpus-raucm/verity.raucm"
+printf '# comment\n[update]\ncompatible=x\n[bundle]\nformat=plain\n' > "$b/corpus-raucm/plain.raucm"
 export OAB_FUZZ_CA="$work/pki/ca.pem" OAB_FUZZ_MANIFEST="$work/signed.yaml"
 status=0
-for t in manifest bundle cms; do
+for t in manifest bundle cms raucm; do
 	echo "== fuzz_$t for ${secs}s"
 	if ! "$b/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=20 \
 		-artifact_prefix="$root/tests/fuzz/crashes/$t-" -print_final_stats=1 \
@@ -68,7 +73,7 @@ done
 # Every saved crash is replayed as a regression test.
 for c in "$root"/tests/fuzz/regressions/*; do
 	[ -e "$c" ] || continue
-	case $(basename "$c") in manifest-*) t=manifest ;; cms-*) t=cms ;; *) t=bundle ;; esac
+	case $(basename "$c") in manifest-*) t=manifest ;; cms-*) t=cms ;; raucm-*) t=raucm ;; *) t=bundle ;; esac
 	"$b/fuzz_$t" "$c" >/dev/null 2>&1 || { echo "regression $(basename "$c") crashes"; status=1; }
 done
 exit $status
