@@ -523,8 +523,9 @@ static int judge(struct audit *a, const unsigned char *data, size_t len, struct 
 	src = data ? BIO_new_mem_buf(data, (int)len) : oab_rauc_range_bio(a->fd, 0, a->payload_size, &io);
 	if (!src)
 		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-	r = oab_trust_evaluate_bio(t, a->cms, src, a->now, a->o->threshold, a->o->allow_weak, a->o,
-				   a->rep, err);
+	/* One SignerInfo (read_tail): a higher threshold is asked of the
+	 * carried otabundle manifest (carried()). */
+	r = oab_trust_evaluate_bio(t, a->cms, src, a->now, 1, a->o->allow_weak, a->o, a->rep, err);
 	if (io)
 		return oab_err_set(err, OAB_E_IO, "%s: reading the squashfs: %s", a->label, strerror(io));
 	return r < 0 ? sig_msg(a, err) : 0;
@@ -693,6 +694,75 @@ out:
 	return rc;
 }
 
+/* The otabundle manifest.yaml and manifest.sig an export carries in its
+ * squashfs (none: nothing to check). They must verify against the same
+ * anchors with the asked threshold (which a RAUC signature, one signer,
+ * cannot meet), and every image must be one of its payloads, content
+ * size and SHA-256: then the otabundle signers approved these images. */
+static int carried(struct audit *a, struct rsq *q, int *present, struct oab_err *err)
+{
+	sqfs_inode_generic_t *ino = NULL;
+	struct oab_report *r2 = NULL;
+	struct oab_manifest *m = NULL;
+	CMS_ContentInfo *cms = NULL;
+	char *yaml = NULL, *sig = NULL;
+	size_t ylen = 0, siglen = 0;
+	unsigned threshold = a->o->threshold ? a->o->threshold : 1;
+	int rc = -1;
+
+	*present = sqfs_dir_reader_find_by_path(q->dr, q->root, "manifest.sig", &ino) == 0;
+	sqfs_free(ino);
+	if (!*present)
+		return 0;
+	if (rsq_read_small(q, "manifest.yaml", OAB_MAX_MANIFEST_BYTES, &yaml, &ylen, a->label, err) < 0 ||
+	    rsq_read_small(q, "manifest.sig", OAB_MAX_SIG_BYTES, &sig, &siglen, a->label, err) < 0)
+		goto out;
+	if (!(r2 = oab_report_new())) {
+		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (!(cms = oab_cms_parse((unsigned char *)sig, siglen, err)) ||
+	    oab_trust_evaluate(a->o->trust, cms, (unsigned char *)yaml, ylen, a->now, threshold,
+			       a->o->allow_weak, a->o, r2, err) < 0 ||
+	    oab_manifest_parse(yaml, ylen, "manifest.yaml", NULL, OAB_MANIFEST_RESOLVED, &m, err) < 0) {
+		oab_err_prefix(err, "%s: carried otabundle manifest: ", a->label);
+		goto out;
+	}
+	for (size_t i = 0; i < a->rm.n_images; i++) {
+		const struct oab_raucm_image *im = &a->rm.images[i];
+		int found = 0;
+
+		for (size_t j = 0; j < m->n_items && !found; j++)
+			found = m->items[j].kind == OAB_ITEM_PAYLOAD && m->items[j].size == im->size &&
+				memcmp(m->items[j].sha256, im->sha256, 32) == 0;
+		if (!found) {
+			char esc[4 * 80 + 4];
+
+			oab_escape(im->filename, strlen(im->filename), esc, sizeof(esc));
+			oab_err_set(err, OAB_E_REJECTED,
+				    "%s: carried otabundle manifest: image '%s' is none of its payloads (size and sha256)",
+				    a->label, esc);
+			goto out;
+		}
+	}
+	oab_report_add_check(a->rep, 1, "otabundle-manifest", NULL,
+			     "carried manifest.yaml of '%s' %s: %zu trusted key%s (%u required), every image one of its payloads",
+			     m->name, m->version, r2->trusted_keys, r2->trusted_keys == 1 ? "" : "s", threshold);
+	rc = 0;
+out:
+	if (rc < 0) {
+		oab_report_add_check(a->rep, 0, "otabundle-manifest", NULL, "%s", err->msg);
+		if (err->code == OAB_E_REJECTED)
+			oab_err_detail(err, OAB_D_SIGNATURE, "manifest.sig", -1, NULL, NULL);
+	}
+	oab_manifest_free(m);
+	CMS_ContentInfo_free(cms);
+	oab_report_free(r2);
+	free(yaml);
+	free(sig);
+	return rc;
+}
+
 static int audit_run(struct audit *a, struct oab_err *err)
 {
 	struct rsq q = {0};
@@ -799,6 +869,21 @@ static int audit_run(struct audit *a, struct oab_err *err)
 	}
 	if (bad)
 		goto out;
+	{
+		int present = 0;
+
+		if (carried(a, &q, &present, err) < 0)
+			goto out;
+		if (!present && a->o->threshold > 1) {
+			oab_report_add_check(a->rep, 0, "threshold", NULL, "1 signature, %u required",
+					     a->o->threshold);
+			oab_err_set(err, OAB_E_REJECTED,
+				    "%s: a RAUC bundle carries one signature; %u distinct trusted keys need a carried otabundle manifest",
+				    a->label, a->o->threshold);
+			oab_err_detail(err, OAB_D_UNTRUSTED, NULL, -1, NULL, NULL);
+			goto out;
+		}
+	}
 	rc = 0;
 	goto out;
 fail_layout:

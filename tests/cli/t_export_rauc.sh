@@ -142,6 +142,18 @@ if need_tool softhsm2-util pkcs11-tool && [ -n "$MOD" ]; then
 	rauc_ok token-plain "$T/hsmp.raucb"
 fi
 
+# ---- the threshold: a RAUC bundle has one signature, but the otabundle
+# manifest it carries keeps its signers, and verify asks them for it ----
+build_example "$T/b2.oab" --key "$PKI/second.key" --cert "$PKI/second.pem"
+expect 0 "" "$O" export -q --to rauc -o "$T/t2.raucb" $S $CA "$T/b2.oab"
+expect 0 "" "$O" verify --threshold 2 $CA "$T/t2.raucb"
+grep -q "ok   otabundle-manifest: carried manifest.yaml of 'acme-gateway' 2.4.1: 2 trusted keys (2 required)" "$T/.out" &&
+	ok "threshold 2 met by the carried manifest's signers" || bad "carried manifest check: $(grep otabundle-manifest "$T/.out")"
+expect 1 "carried otabundle manifest: 2 distinct trusted signing keys, 3 required" "$O" verify --threshold 3 $CA "$T/t2.raucb"
+expect 0 "" "$O" verify --trust "$PKI/signer.pem" "$T/t2.raucb"
+expect 1 "carried otabundle manifest: 1 distinct trusted signing key, 2 required" \
+	"$O" verify --threshold 2 --trust "$PKI/signer.pem" "$T/t2.raucb"
+
 # ---- wrong CA, untrusted signer ----
 sh "$OAB_ROOT/scripts/mkpki.sh" "$T/other" >/dev/null 2>&1
 expect 1 "RAUC signature: signer 1 .* not trusted" "$O" verify --ca "$T/other/ca.pem" "$T/v.raucb"
@@ -239,6 +251,8 @@ for fmt in verity plain; do
 	expect 0 "" "$O" inspect "$n"
 done
 expect 1 "made for 'acme-gw-v2', not for this device" "$O" verify --compatible other $CA "$T/native/native-verity.raucb"
+expect 1 "a RAUC bundle carries one signature; 2 distinct trusted keys need a carried otabundle manifest" \
+	"$O" verify --threshold 2 $CA "$T/native/native-verity.raucb"
 expect 2 "export.*RAUC|peer|otabundle bundle" "$O" export --to rauc -o "$T/re.raucb" $S $CA "$T/native/native-verity.raucb"
 
 # ---- hostile bundles fail closed, with one clear line ----
