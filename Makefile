@@ -173,7 +173,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIB_LIBS)
 
-fuzz: all build/fuzz/fuzz_manifest build/fuzz/fuzz_bundle build/fuzz/fuzz_cms build/fuzz/fuzz_delta
+fuzz: all build/fuzz/fuzz_manifest build/fuzz/fuzz_bundle build/fuzz/fuzz_cms build/fuzz/fuzz_delta build/fuzz/fuzz_raucm
 	@ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) build/fuzz

@@ -19,6 +19,8 @@ const struct cli_opt cli_export_native_opts[] = {
 	CLI_CRL_VERIFY_OPTS,
 	CLI_TSA_CA_OPT,
 	/* ---- RAUC options ---- */
+	{"rauc-plain", 0, 6101, NULL, 0, CLI_C_NONE,
+	 "RAUC: write the 'plain' format (detached CMS over the squashfs), not 'verity'"},
 	/* ---- SWUpdate options ---- */
 	{"cpio-crc", 0, 5201, NULL, 0, CLI_C_NONE,
 	 "swupdate: write cpio crc headers (070702, a checksum per member), not newc"},
@@ -96,6 +98,9 @@ static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 		case 5201: /* SWUpdate */
 			o.swupdate_crc = 1;
 			break;
+		case 6101: /* RAUC */
+			o.rauc_plain = 1;
+			break;
 		case 'J':
 			json = 1;
 			break;
@@ -111,6 +116,8 @@ static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 		return cli_usage("export", "no format: give --to rauc, --to swupdate or --to mender");
 	if (!o.output)
 		return cli_usage("export", "no output: give -o OUT");
+	if (o.rauc_plain && o.to != OAB_EXPORT_RAUC)
+		return cli_usage("export", "--rauc-plain: only with --to rauc");
 	if (oab_trust_count(va->trust) == 0)
 		return cli_usage("export",
 				 "no trust anchor for the input: give --ca PEM or --trust PEM");

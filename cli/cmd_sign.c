@@ -40,9 +40,13 @@ const struct cli_opt cli_sign_opts[] = {
 const struct cli_opt cli_export_opts[] = {
 	{"output", 'o', 'o', "MANIFEST", 0, CLI_C_FILE, "write the bundle's manifest.yaml here"},
 	{"sig", 0, 'S', "SIG", 0, CLI_C_FILE, "also write its manifest.sig here"},
+	/* ---- signing room for a native format (otabundle-export(5)) ---- */
 	{"to", 0, 'T', "FORMAT", 0, CLI_C_NONE,
-	 "write what an export to FORMAT signs instead (swupdate: its sw-description)"},
+	 "verify BUNDLE, then write what an export to FORMAT signs instead"},
+	{"unsigned", 0, 6102, "OUT", 0, CLI_C_FILE, "with --to rauc (verity): the unsigned RAUC bundle"},
+	{"rauc-plain", 0, 6101, NULL, 0, CLI_C_NONE, "with --to rauc: the 'plain' format"},
 	CLI_VERIFY_OPTS,
+	CLI_CRL_VERIFY_OPTS,
 	CLI_HELP_OPT,
 	CLI_OPT_END,
 };
@@ -173,13 +177,43 @@ int cmd_sign(int argc, char **argv)
 	return rc;
 }
 
+/* export-manifest --to rauc: the signing room's step 1 for RAUC: the
+ * unsigned bundle (plain: -o, which is what plain signs; verity:
+ * --unsigned) and, for verity, the manifest.raucm its CMS must carry. */
+static int export_room_rauc(const char *out, const char *unsigned_out, int plain,
+			    const char *bundle, struct cli_verify_args *va)
+{
+	struct oab_export_opts o = {0};
+	struct oab_err err = {0};
+
+	if (oab_trust_count(va->trust) == 0)
+		return cli_usage("export-manifest", "--to: no trust anchor for the input: give --ca PEM or --trust PEM");
+	if (plain && unsigned_out)
+		return cli_usage("export-manifest",
+				 "--rauc-plain: -o gets the unsigned bundle, which is what plain signs (no --unsigned)");
+	if (!plain && !unsigned_out)
+		return cli_usage("export-manifest", "--to rauc: give --unsigned OUT for the unsigned bundle");
+	va->opts.trust = va->trust;
+	va->opts.tsa_trust = va->tsa_trust;
+	o.to = OAB_EXPORT_RAUC;
+	o.verify = &va->opts;
+	o.rauc_plain = plain;
+	o.rauc_unsigned = 1;
+	o.output = plain ? out : unsigned_out;
+	o.rauc_tbs = plain ? NULL : out;
+	o.warn = cli_warn;
+	if (oab_export(bundle, &o, &err) < 0)
+		return cli_fail(&err);
+	return 0;
+}
+
 static int export_manifest(int argc, char **argv, struct cli_verify_args *va)
 {
 	struct cli_parser p = {.cmd = cli_find("export-manifest")};
-	const char *out = NULL, *sig = NULL;
+	const char *out = NULL, *sig = NULL, *unsigned_out = NULL;
 	struct oab_err err = {0};
 	enum oab_export_to to = 0;
-	int opt, rc;
+	int opt, rc, plain = 0, vopts = 0;
 
 	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
 		int st, r;
@@ -188,8 +222,10 @@ static int export_manifest(int argc, char **argv, struct cli_verify_args *va)
 			return p.status;
 		if ((r = cli_verify_option(va, "export-manifest", opt, optarg, &st)) < 0)
 			return st;
-		if (r > 0)
+		if (r > 0) {
+			vopts = 1;
 			continue;
+		}
 		switch (opt) {
 		case 'T':
 			if ((st = cli_export_format("export-manifest", optarg, &to)))
@@ -201,15 +237,27 @@ static int export_manifest(int argc, char **argv, struct cli_verify_args *va)
 		case 'S':
 			sig = optarg;
 			break;
+		case 6102:
+			unsigned_out = optarg;
+			break;
+		case 6101:
+			plain = 1;
+			break;
 		}
 	}
 	if (optind != argc - 1 || !out)
 		return cli_usage("export-manifest", "expected -o MANIFEST and one BUNDLE argument");
+	if (!to && (vopts || unsigned_out || plain))
+		return cli_usage("export-manifest", "--unsigned, --rauc-plain and verify options go with --to");
+	if (to != OAB_EXPORT_RAUC && (unsigned_out || plain))
+		return cli_usage("export-manifest", "--unsigned and --rauc-plain go with --to rauc");
 	if ((rc = cli_input("bundle", argv[optind], 0)))
 		return rc;
 	if (to) {
 		if (sig)
 			return cli_usage("export-manifest", "--sig is for otabundle's own manifest, not --to");
+		if (to == OAB_EXPORT_RAUC)
+			return export_room_rauc(out, unsigned_out, plain, argv[optind], va);
 		return cli_export_room("export-manifest", to, out, NULL, argv[optind], va, 1);
 	}
 	if (oab_export_manifest(argv[optind], out, sig, &err) < 0)
@@ -264,6 +312,25 @@ static int attach_signature(int argc, char **argv, struct cli_verify_args *va)
 		return cli_usage("attach-signature", "expected SIG and BUNDLE arguments");
 	if ((st = cli_input("signature", argv[optind], 0)) || (st = cli_input("bundle", argv[optind + 1], 0)))
 		return st;
+	if (to == OAB_EXPORT_RAUC) {
+		/* BUNDLE is the unsigned RAUC bundle of export-manifest --to rauc */
+		if (o.replace)
+			return cli_usage("attach-signature", "--replace: not with --to (a native bundle has one signature)");
+		if (oab_trust_count(va->trust))
+			return cli_usage("attach-signature",
+					 "--to rauc: BUNDLE is the unsigned RAUC bundle; SIG is checked against its own certificate "
+					 "(judge trust with otabundle verify --ca on the result)");
+		if (oab_export_attach(argv[optind + 1], argv[optind], o.output, OAB_EXPORT_RAUC, &err) < 0)
+			return cli_fail(&err);
+		if (!quiet) {
+			printf("attached ");
+			cli_put(stdout, argv[optind], CLI_PUT_BACKSLASH, 0);
+			printf(" to ");
+			cli_put(stdout, o.output ? o.output : argv[optind + 1], CLI_PUT_BACKSLASH, 0);
+			printf("\n");
+		}
+		return 0;
+	}
 	if (to) {
 		if (o.replace)
 			return cli_usage("attach-signature", "--replace is for otabundle bundles, not --to");

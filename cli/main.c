@@ -49,22 +49,25 @@ const struct cli_cmd cli_commands[] = {
 	{"export-manifest", cmd_export_manifest,
 	 "write a bundle's manifest (and signature) out for an offline signing room",
 	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE\n"
-	 "       otabundle export-manifest --to FORMAT -o FILE (--ca PEM | --trust PEM)...\n"
-	 "                       [--compatible NAME] [--min-security-version N] [--threshold N]\n"
-	 "                       [--now TIME] [--allow-weak] BUNDLE", 0, cli_export_opts, CLI_C_FILE},
+	 "       otabundle export-manifest --to FORMAT -o FILE [--unsigned OUT] [--rauc-plain]\n"
+	 "                       (--ca PEM | --trust PEM)... [--compatible NAME]\n"
+	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
+	 "                       [--allow-weak] [--crl PEM]... [--check-revocation] BUNDLE",
+	 0, cli_export_opts, CLI_C_FILE},
 	{"attach-signature", cmd_attach_signature,
 	 "put a signature made elsewhere into a bundle, after checking it covers its manifest",
 	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE\n"
 	 "       otabundle attach-signature --to FORMAT -o OUT (--ca PEM | --trust PEM)...\n"
 	 "                       [--compatible NAME] [--min-security-version N] [--threshold N]\n"
-	 "                       [--now TIME] [--allow-weak] [-q] SIG BUNDLE", 0, cli_attach_opts, CLI_C_FILE},
+	 "                       [--now TIME] [--allow-weak] [-q] SIG BUNDLE\n"
+	 "       otabundle attach-signature --to rauc [-o OUT] [-q] SIG UNSIGNED", 0, cli_attach_opts, CLI_C_FILE},
 	{"export", cmd_export, "verify a bundle, then write it as a signed RAUC, SWUpdate or Mender bundle",
 	 "export --to rauc|swupdate|mender -o OUT --key KEY --cert CERT [--key KEY --cert CERT]...\n"
 	 "                       [--chain PEM]... [--pass SRC] [--pin SRC] [--pkcs11-module PATH]\n"
 	 "                       (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
 	 "                       [--allow-weak] [--tsa-ca PEM]... [--crl PEM]... [--check-revocation]\n"
-	 "                       [--cpio-crc] [--json] [-q] BUNDLE", 1, cli_export_native_opts, CLI_C_FILE},
+	 "                       [--cpio-crc] [--rauc-plain] [--json] [-q] BUNDLE", 1, cli_export_native_opts, CLI_C_FILE},
 	{"timestamp", cmd_timestamp, "add RFC 3161 timestamps to a bundle's signatures that have none",
 	 "timestamp --tsa URL [--tsa-timeout SECONDS] [-o OUT] [--json] [-q] BUNDLE", 1,
 	 cli_timestamp_opts, CLI_C_FILE},

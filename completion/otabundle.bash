@@ -69,11 +69,11 @@ _otabundle() {
 		;;
 	export-manifest)
 		case $prev in
-		-o|--output|--sig|--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-o|--output|--sig|--unsigned|--ca|--trust|--crl) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--to|--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --sig --to --ca --trust --compatible --min-security-version --threshold --now --allow-weak -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --sig --to --unsigned --rauc-plain --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
@@ -96,7 +96,7 @@ _otabundle() {
 		--to|--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--to -o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca --cpio-crc --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--to -o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca --rauc-plain --cpio-crc --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi

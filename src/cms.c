@@ -156,12 +156,26 @@ static const int digest_nids[] = {NID_sha1, NID_sha256, NID_sha384, NID_sha512};
 BIO *oab_cms_digest_open(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 			 BIO **content, struct oab_err *err)
 {
+	BIO *src = BIO_new_mem_buf(data, (int)len);
+
+	if (!src) {
+		*content = NULL;
+		oab_err_ssl(err, OAB_E_INTERNAL, "cannot start CMS digests");
+		return NULL;
+	}
+	return oab_cms_digest_open_bio(cms, src, content, err);
+}
+
+BIO *oab_cms_digest_open_bio(CMS_ContentInfo *cms, BIO *src, BIO **content, struct oab_err *err)
+{
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	int n = sis ? sk_CMS_SignerInfo_num(sis) : 0;
 	BIO *chain;
 	char *buf = malloc(64 * 1024); /* fewer, larger BIO calls */
 
-	chain = *content = buf ? BIO_new_mem_buf(data, (int)len) : NULL;
+	if (!buf)
+		BIO_free(src);
+	chain = *content = buf ? src : NULL;
 	for (size_t d = 0; chain && d < sizeof(digest_nids) / sizeof(digest_nids[0]); d++) {
 		int used = 0;
 		BIO *md;

@@ -20,7 +20,7 @@
 
 #include "internal.h"
 
-static int signer_add(CMS_ContentInfo *cms, struct oab_signer *s, struct oab_err *err)
+static int signer_add(CMS_ContentInfo *cms, struct oab_signer *s, int flags, struct oab_err *err)
 {
 	int id = EVP_PKEY_get_base_id(s->key);
 	int pss = id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS;
@@ -28,7 +28,7 @@ static int signer_add(CMS_ContentInfo *cms, struct oab_signer *s, struct oab_err
 	CMS_SignerInfo *si;
 
 	si = CMS_add1_signer(cms, s->cert, s->key, md,
-			     CMS_BINARY | (pss ? CMS_KEY_PARAM : 0));
+			     CMS_BINARY | flags | (pss ? CMS_KEY_PARAM : 0));
 	if (!si)
 		return oab_err_ssl(err, OAB_E_KEY, "signing with '%s' failed", s->label);
 	if (pss) {
@@ -68,28 +68,44 @@ int oab_cms_sign(const unsigned char *data, size_t len, struct oab_signer *signe
 		 size_t n, STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
 		 struct oab_err *err)
 {
+	BIO *in = BIO_new_mem_buf(data, (int)len);
+	int rc;
+
+	*der = NULL;
+	if (!in)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	rc = oab_cms_sign_bio(in, 0, signers, n, chain, der, der_len, err);
+	BIO_free(in);
+	return rc;
+}
+
+int oab_cms_sign_bio(BIO *in, int flags, struct oab_signer *signers, size_t n,
+		     STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
+		     struct oab_err *err)
+{
+	int detached = !(flags & OAB_CMS_ATTACHED) ? CMS_DETACHED : 0;
+	int sflags = flags & OAB_CMS_NOSMIMECAP ? CMS_NOSMIMECAP : 0;
 	CMS_ContentInfo *cms;
-	BIO *in = NULL, *out = NULL;
+	BIO *out = NULL;
 	BUF_MEM *mem;
 	int rc = -1;
 
 	*der = NULL;
-	cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_DETACHED | CMS_BINARY);
+	cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | detached | CMS_BINARY);
 	if (!cms)
 		return oab_err_ssl(err, OAB_E_INTERNAL, "cannot create CMS SignedData");
 	for (size_t i = 0; i < n; i++)
-		if (signer_add(cms, &signers[i], err) < 0)
+		if (signer_add(cms, &signers[i], sflags, err) < 0)
 			goto out;
 	if (cms_add_chain(cms, chain, err) < 0)
 		goto out;
-	in = BIO_new_mem_buf(data, (int)len);
 	out = BIO_new(BIO_s_mem());
-	if (!in || !out) {
+	if (!out) {
 		oab_err_set(err, OAB_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (CMS_final(cms, in, NULL, CMS_BINARY | CMS_DETACHED) != 1) {
-		oab_err_ssl(err, OAB_E_KEY, "signing the manifest failed");
+	if (CMS_final(cms, in, NULL, CMS_BINARY | detached) != 1) {
+		oab_err_ssl(err, OAB_E_KEY, "signing failed");
 		goto out;
 	}
 	if (i2d_CMS_bio(out, cms) != 1) {
@@ -106,7 +122,6 @@ int oab_cms_sign(const unsigned char *data, size_t len, struct oab_signer *signe
 	*der_len = mem->length;
 	rc = 0;
 out:
-	BIO_free(in);
 	BIO_free(out);
 	CMS_ContentInfo_free(cms);
 	return rc;

@@ -58,8 +58,10 @@ static int export_run(const char *bundle, const struct oab_export_opts *o, expor
 	if (!o->verify)
 		return oab_err_set(err, OAB_E_USAGE, "no verify options (trust) given for '%s'",
 				   bundle);
-	/* a signing room's signature (attach-signature) stands for the signers */
-	if (sign && o->n_signers == 0 && !(o->to == OAB_EXPORT_SWUPDATE && o->swupdate_signature))
+	/* a signing room's signature (attach-signature) stands for the
+	 * signers; a RAUC room's first step writes an unsigned bundle */
+	if (sign && o->n_signers == 0 && !(o->to == OAB_EXPORT_SWUPDATE && o->swupdate_signature) &&
+	    !(o->to == OAB_EXPORT_RAUC && o->rauc_unsigned))
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
 	if (!writer)
 		return oab_err_set(err, OAB_E_USAGE, "no signing room for this format yet");

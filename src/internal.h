@@ -452,6 +452,10 @@ CMS_ContentInfo *oab_cms_parse(const unsigned char *der, size_t len,
  * close with oab_cms_digest_close. */
 BIO *oab_cms_digest_open(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 			 BIO **content, struct oab_err *err);
+/* The same over the content read from src (a BIO the chain takes over:
+ * freed with it, or here on failure). */
+BIO *oab_cms_digest_open_bio(CMS_ContentInfo *cms, BIO *src, BIO **content,
+			     struct oab_err *err);
 void oab_cms_digest_close(BIO *chain, BIO *content);
 /* 1 if si's signature (signed attributes and message digest) is valid
  * over the content digested by chain (oab_cms_digest_open). */
@@ -494,6 +498,14 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       const unsigned char *data, size_t len, int64_t now,
 		       unsigned threshold, int allow_weak, const struct oab_verify_opts *vo,
 		       struct oab_report *rep, struct oab_err *err);
+/* Pin k (a reference is taken) as if read from the file named from. */
+int oab_trust_pin_key(struct oab_trust *t, EVP_PKEY *k, const char *from);
+/* The same over content read from src (a BIO this call frees), e.g. a
+ * range of a file too large to hold in memory. */
+int oab_trust_evaluate_bio(const struct oab_trust *trust, CMS_ContentInfo *cms, BIO *src,
+			   int64_t now, unsigned threshold, int allow_weak,
+			   const struct oab_verify_opts *vo, struct oab_report *rep,
+			   struct oab_err *err);
 
 /* tsverify.c: a SignerInfo's RFC 3161 token. 0: none; 1: found, ts
  * filled (time -1 if unreadable; tsa may be NULL; with cas, trusted 1 or
@@ -526,6 +538,14 @@ int oab_cms_sign(const unsigned char *data, size_t len,
 		 struct oab_signer *signers, size_t n,
 		 STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
 		 struct oab_err *err);
+/* The same over the content read from in (streamed: any size), with
+ * OAB_CMS_ flags: ATTACHED carries the content in the SignedData;
+ * NOSMIMECAP leaves out the SMIMECapabilities attribute. */
+#define OAB_CMS_ATTACHED 1
+#define OAB_CMS_NOSMIMECAP 2
+int oab_cms_sign_bio(BIO *in, int flags, struct oab_signer *signers, size_t n,
+		     STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
+		     struct oab_err *err);
 /* Add signers to a signed cms, reusing its message digest. */
 int oab_cms_add_signers(CMS_ContentInfo *cms, struct oab_signer *signers, size_t n,
 			STACK_OF(X509) *chain, struct oab_err *err);

@@ -40,14 +40,17 @@ struct export_key {
 };
 
 static const char *const rauc_formats[] = {"verity", "plain", NULL};
+static const char *const rauc_hooks[] = {"pre-install", "install", "post-install", NULL};
 
 /* One section per format; each format's owner keeps its own rows. */
 static const struct export_key export_keys[] = {
 	/* ---- RAUC (otabundle-export(5) RAUC) ---- */
 	{"rauc", 0, "format", 0, V_WORD, rauc_formats},
 	{"rauc", 0, "compatible", 0, V_TEXT, NULL},
+	{"rauc", 0, "hook-script", 0, V_WORD, NULL},
 	{"rauc", 1, "class", 0, V_WORD, NULL},
-	{"rauc", 1, "hooks", 1, V_WORD, NULL},
+	{"rauc", 1, "filename", 0, V_WORD, NULL},
+	{"rauc", 1, "hooks", 1, V_WORD, rauc_hooks},
 	/* ---- SWUpdate (otabundle-export(5) SWUPDATE) ---- */
 	{"swupdate", 0, "hardware-compatibility", 1, V_TEXT, NULL},
 	{"swupdate", 1, "type", 0, V_WORD, NULL},

@@ -102,6 +102,17 @@ static int pin_push(struct oab_trust *t, EVP_PKEY *k, const char *path)
 	return 0;
 }
 
+int oab_trust_pin_key(struct oab_trust *t, EVP_PKEY *k, const char *from)
+{
+	if (EVP_PKEY_up_ref(k) != 1)
+		return -1;
+	if (pin_push(t, k, from) < 0) {
+		EVP_PKEY_free(k);
+		return -1;
+	}
+	return 0;
+}
+
 int oab_trust_add_pinned(struct oab_trust *t, const char *path, struct oab_err *err)
 {
 	STACK_OF(X509_INFO) *infos;
@@ -397,6 +408,18 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 		       unsigned threshold, int allow_weak, const struct oab_verify_opts *vo,
 		       struct oab_report *rep, struct oab_err *err)
 {
+	BIO *src = BIO_new_mem_buf(data, (int)len);
+
+	if (!src)
+		return oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+	return oab_trust_evaluate_bio(trust, cms, src, now, threshold, allow_weak, vo, rep, err);
+}
+
+int oab_trust_evaluate_bio(const struct oab_trust *trust, CMS_ContentInfo *cms, BIO *src,
+			   int64_t now, unsigned threshold, int allow_weak,
+			   const struct oab_verify_opts *vo, struct oab_report *rep,
+			   struct oab_err *err)
+{
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	STACK_OF(X509) *certs = CMS_get1_certs(cms);
 	STACK_OF(X509_CRL) *crls = CMS_get1_crls(cms);
@@ -437,7 +460,8 @@ int oab_trust_evaluate(const struct oab_trust *trust, CMS_ContentInfo *cms,
 			oab_report_add_check(rep, 0, "signature", NULL, "%s", err->msg);
 			goto out;
 		}
-		chain = oab_cms_digest_open(cms, data, len, &content, err);
+		chain = oab_cms_digest_open_bio(cms, src, &content, err);
+		src = NULL; /* the chain's now, or freed */
 		if (!chain)
 			goto out;
 	}
@@ -595,6 +619,7 @@ out:
 	ERR_clear_error();
 	free(tsrefused);
 	oab_cms_digest_close(chain, content);
+	BIO_free(src);
 	sk_X509_pop_free(certs, X509_free);
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	return rc;

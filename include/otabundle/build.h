@@ -260,6 +260,15 @@ struct oab_export_opts {
 	oab_progress_fn progress;
 	void *progress_arg;
 	/* ---- RAUC ---- */
+	int rauc_plain; /* 1: 'plain' (detached CMS over the squashfs); 0: the
+			 * manifest's export.rauc.format, else 'verity' */
+	/* Signing room, step 1 (no signers): output gets the unsigned bundle
+	 * (squashfs, verity: and hash tree), which 'plain' signs as it is;
+	 * verity: rauc_tbs gets the manifest.raucm the CMS must carry. Step 2:
+	 * sign those bytes (openssl cms -sign -binary -nosmimecap, -nodetach
+	 * for verity); step 3: oab_export_attach(). */
+	int rauc_unsigned;
+	const char *rauc_tbs;
 	/* ---- SWUpdate ---- */
 	int swupdate_crc;   /* 1: cpio crc (070702, a byte sum per member); 0: newc */
 	/* attach-signature: a detached DER CMS over the sw-description that
@@ -285,6 +294,15 @@ OAB_API int oab_export(const char *bundle, const struct oab_export_opts *opts,
  * without a signing room: OAB_E_USAGE. Signers in opts are not used. */
 OAB_API int oab_export_tbs(const char *bundle, const struct oab_export_opts *opts,
 			   struct oab_err *err);
+
+/* Signing room, step 3: a signature made in the room (DER CMS; RAUC) for
+ * an unsigned export (step 1 above) written as the final native bundle to
+ * output (NULL: replace unsigned_bundle), atomically, only after the whole
+ * result checked out as the format's audit checks it, with the
+ * signature's own certificate as the only trusted key (trust is judged
+ * where the bundle is verified). */
+OAB_API int oab_export_attach(const char *unsigned_bundle, const char *sig, const char *output,
+			      enum oab_export_to to, struct oab_err *err);
 
 #ifdef __cplusplus
 }

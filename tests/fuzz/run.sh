@@ -9,7 +9,7 @@ b=${2:-build/fuzz}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$b/work
 rm -rf "$work"
-mkdir -p "$work/in" "$b/corpus-manifest" "$b/corpus-bundle" "$b/corpus-cms" "$b/corpus-delta" \
+mkdir -p "$work/in" "$b/corpus-manifest" "$b/corpus-bundle" "$b/corpus-cms" "$b/corpus-delta" "$b/corpus-raucm" \
 	"$root/tests/fuzz/crashes"
 sh "$root/scripts/mkpki.sh" "$work/pki" >/dev/null 2>&1
 # Small inputs so that mutations reach every member quickly.
@@ -83,9 +83,14 @@ for k in 1 2; do
 		tar -xOf "$work/d$k.oab" payloads/rootfs.zdelta
 	} > "$b/corpus-delta/seed$k"
 done
+# fuzz_raucm: RAUC manifests as rauc and otabundle export write them.
+mkdir -p "$b/corpus-raucm"
+printf '[update]\ncompatible=acme-gw\nversion=1.0\ndescription=a\\sb\\nc\n\n[bundle]\nformat=verity\nverity-hash=%064d\nverity-salt=%064d\nverity-size=4096\n\n[hooks]\nfilename=hook\n\n[image.rootfs]\nfilename=rootfs.img\nsize=300000\nsha256=%064d\nhooks=post-install;\n\n[image.appfs.v2]\nfilename=app.tar\nsize=1\nsha256=%064d\n' \
+	0 1 2 3 > "$b/corpus-raucm/verity.raucm"
+printf '# comment\n[update]\ncompatible=x\n[bundle]\nformat=plain\n' > "$b/corpus-raucm/plain.raucm"
 export OAB_FUZZ_CA="$work/pki/ca.pem" OAB_FUZZ_MANIFEST="$work/signed.yaml"
 status=0
-for t in manifest bundle cms delta; do
+for t in manifest bundle cms delta raucm; do
 	echo "== fuzz_$t for ${secs}s"
 	if ! "$b/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=20 \
 		-artifact_prefix="$root/tests/fuzz/crashes/$t-" -print_final_stats=1 \
@@ -98,7 +103,7 @@ done
 # Every saved crash is replayed as a regression test.
 for c in "$root"/tests/fuzz/regressions/*; do
 	[ -e "$c" ] || continue
-	case $(basename "$c") in manifest-*) t=manifest ;; cms-*) t=cms ;; delta-*) t=delta ;; *) t=bundle ;; esac
+	case $(basename "$c") in manifest-*) t=manifest ;; cms-*) t=cms ;; delta-*) t=delta ;; raucm-*) t=raucm ;; *) t=bundle ;; esac
 	"$b/fuzz_$t" "$c" >/dev/null 2>&1 || { echo "regression $(basename "$c") crashes"; status=1; }
 done
 exit $status
