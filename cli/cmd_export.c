@@ -21,6 +21,8 @@ const struct cli_opt cli_export_native_opts[] = {
 	/* ---- RAUC options ---- */
 	/* ---- SWUpdate options ---- */
 	/* ---- Mender options ---- */
+	{"mender-compression", 0, 4101, "gzip|xz|zstd|none", 0, CLI_C_NONE,
+	 "Mender: payload compression (gzip; zstd needs mender >= 3.10)"},
 	CLI_JSON_OPT,
 	CLI_QUIET_OPT,
 	CLI_HELP_OPT,
@@ -62,6 +64,19 @@ static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 		case 'o':
 			o.output = optarg;
 			break;
+		case 4101: {
+			static const char *const mc[] = {"gzip", "xz", "zstd", "none"};
+			int k = -1;
+
+			for (int i = 0; i < 4; i++)
+				if (strcmp(optarg, mc[i]) == 0)
+					k = i;
+			if (k < 0)
+				return cli_usage("export", "--mender-compression: expected gzip, xz, "
+						 "zstd or none, found '%s'", optarg);
+			o.mender_compression = (enum oab_mender_compression)k;
+			break;
+		}
 		case 'J':
 			json = 1;
 			break;

@@ -256,6 +256,16 @@ struct oab_export_opts {
 	/* ---- RAUC ---- */
 	/* ---- SWUpdate ---- */
 	/* ---- Mender ---- */
+	/* How the payload (and header) are compressed in the artifact:
+	 * GZIP (0, the default) and XZ are what mender-artifact 3.9 reads;
+	 * ZSTD needs mender-artifact/the client >= 3.10; NONE stores a plain
+	 * tar. The payload is re-encoded from its verified content. */
+	enum oab_mender_compression {
+		OAB_MENDER_GZIP = 0,
+		OAB_MENDER_XZ,
+		OAB_MENDER_ZSTD,
+		OAB_MENDER_NONE,
+	} mender_compression;
 };
 
 /* Verify bundle (opts->verify), then write it in opts->to's native
