@@ -74,6 +74,13 @@ int cmd_export_manifest(int argc, char **argv);
 int cmd_attach_signature(int argc, char **argv);
 int cmd_timestamp(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+struct cli_verify_args;
+/* cmd_export.c: --to FORMAT into *to (0 or an exit status), and the
+ * signing room of a native format for export-manifest/attach-signature. */
+int cli_export_to(const char *cmd, const char *arg, enum oab_export_to *to);
+int cli_export_room(const char *cmd, enum oab_export_room room, enum oab_export_to to,
+		    const char *out, const char *sig, const char *signer, const char *bundle,
+		    struct cli_verify_args *va, int quiet);
 
 /* Print "otabundle: error: MSG" (escaped), MSG being the library's
  * message and the hint for its detail (the option that changes the

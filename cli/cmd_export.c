@@ -29,6 +29,63 @@ const struct cli_opt cli_export_native_opts[] = {
 	CLI_OPT_END,
 };
 
+int cli_export_to(const char *cmd, const char *arg, enum oab_export_to *to)
+{
+	for (int i = OAB_EXPORT_RAUC; i <= OAB_EXPORT_MENDER; i++)
+		if (strcmp(arg, export_names[i]) == 0)
+			*to = (enum oab_export_to)i;
+	if (!*to)
+		return cli_usage(cmd, "--to: expected rauc, swupdate or mender, found '%s'", arg);
+	return 0;
+}
+
+/* export-manifest --to and attach-signature --to: the signing room of a
+ * native format (struct oab_export_opts room). */
+int cli_export_room(const char *cmd, enum oab_export_room room, enum oab_export_to to,
+		    const char *out, const char *sig, const char *signer, const char *bundle,
+		    struct cli_verify_args *va, int quiet)
+{
+	struct oab_export_opts o = {0};
+	struct oab_err err = {0};
+	struct cli_progress prog;
+	int rc;
+
+	if (!out)
+		return cli_usage(cmd, "with --to: give -o OUT");
+	if (room == OAB_ROOM_ATTACH && !signer)
+		return cli_usage(cmd, "with --to: give --signer PEM (the certificate or public key "
+				 "of the key that made SIG)");
+	if (oab_trust_count(va->trust) == 0)
+		return cli_usage(cmd, "with --to: no trust anchor for the input: give --ca PEM or "
+				 "--trust PEM");
+	if ((rc = cli_input("bundle", bundle, 0)) || (sig && (rc = cli_input("signature", sig, 0))))
+		return rc;
+	va->opts.trust = va->trust;
+	va->opts.tsa_trust = va->tsa_trust;
+	o.output = out;
+	o.to = to;
+	o.verify = &va->opts;
+	o.room = room;
+	o.room_signature = sig;
+	o.room_signer = signer;
+	o.warn = cli_warn;
+	cli_progress_init(&prog, quiet);
+	o.progress = cli_progress_cb;
+	o.progress_arg = &prog;
+	rc = oab_export(bundle, &o, &err);
+	cli_progress_done(&prog);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (!quiet && room == OAB_ROOM_ATTACH) {
+		printf("attached ");
+		cli_put(stdout, sig, CLI_PUT_BACKSLASH, 0);
+		printf(": %s export ", export_names[to]);
+		cli_put(stdout, out, CLI_PUT_BACKSLASH, 0);
+		printf("\n");
+	}
+	return 0;
+}
+
 static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 {
 	struct cli_parser p = {.cmd = cli_find("export")};
@@ -53,13 +110,8 @@ static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 			continue;
 		switch (opt) {
 		case 'T':
-			for (int i = OAB_EXPORT_RAUC; i <= OAB_EXPORT_MENDER; i++)
-				if (strcmp(optarg, export_names[i]) == 0)
-					o.to = (enum oab_export_to)i;
-			if (!o.to)
-				return cli_usage("export",
-						 "--to: expected rauc, swupdate or mender, found '%s'",
-						 optarg);
+			if ((st = cli_export_to("export", optarg, &o.to)))
+				return st;
 			break;
 		case 'o':
 			o.output = optarg;

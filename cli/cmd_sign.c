@@ -40,6 +40,10 @@ const struct cli_opt cli_sign_opts[] = {
 const struct cli_opt cli_export_opts[] = {
 	{"output", 'o', 'o', "MANIFEST", 0, CLI_C_FILE, "write the bundle's manifest.yaml here"},
 	{"sig", 0, 'S', "SIG", 0, CLI_C_FILE, "also write its manifest.sig here"},
+	/* the signing room of a native format (otabundle-export(5)) */
+	{"to", 0, 'T', "FORMAT", 0, CLI_C_NONE,
+	 "write the bytes an export to FORMAT signs (mender), after verifying BUNDLE"},
+	CLI_VERIFY_OPTS,
 	CLI_HELP_OPT,
 	CLI_OPT_END,
 };
@@ -48,6 +52,12 @@ const struct cli_opt cli_attach_opts[] = {
 	{"output", 'o', 'o', "OUT", 0, CLI_C_FILE, "write the bundle here (default: replace BUNDLE)"},
 	{"replace", 0, 'R', NULL, 0, CLI_C_NONE, "let SIG drop signers the bundle has"},
 	{"quiet", 'q', 'q', NULL, 0, CLI_C_NONE, "print nothing on success"},
+	/* the signing room of a native format (otabundle-export(5)) */
+	{"to", 0, 'T', "FORMAT", 0, CLI_C_NONE,
+	 "write BUNDLE's export to FORMAT (mender) with SIG, made over export-manifest --to"},
+	{"signer", 0, 4102, "PEM", 0, CLI_C_FILE,
+	 "with --to: the certificate or public key of the key that made SIG"},
+	CLI_VERIFY_OPTS,
 	CLI_HELP_OPT,
 	CLI_OPT_END,
 };
@@ -167,17 +177,31 @@ int cmd_sign(int argc, char **argv)
 	return rc;
 }
 
-int cmd_export_manifest(int argc, char **argv)
+static int export_manifest(int argc, char **argv, struct cli_verify_args *va)
 {
 	struct cli_parser p = {.cmd = cli_find("export-manifest")};
 	const char *out = NULL, *sig = NULL;
 	struct oab_err err = {0};
-	int opt, rc;
+	enum oab_export_to to = 0;
+	int opt, rc, verify_opts = 0;
 
 	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		int st, r;
+
 		if (opt == CLI_STOP)
 			return p.status;
+		r = cli_verify_option(va, "export-manifest", opt, optarg, &st);
+		if (r < 0)
+			return st;
+		if (r > 0) {
+			verify_opts = 1;
+			continue;
+		}
 		switch (opt) {
+		case 'T':
+			if ((st = cli_export_to("export-manifest", optarg, &to)))
+				return st;
+			break;
 		case 'o':
 			out = optarg;
 			break;
@@ -188,6 +212,13 @@ int cmd_export_manifest(int argc, char **argv)
 	}
 	if (optind != argc - 1 || !out)
 		return cli_usage("export-manifest", "expected -o MANIFEST and one BUNDLE argument");
+	if (to && sig)
+		return cli_usage("export-manifest", "--sig: not with --to");
+	if (to)
+		return cli_export_room("export-manifest", OAB_ROOM_TBS, to, out, NULL, NULL,
+				       argv[optind], va, 1);
+	if (verify_opts)
+		return cli_usage("export-manifest", "verify options need --to");
 	if ((rc = cli_input("bundle", argv[optind], 0)))
 		return rc;
 	if (oab_export_manifest(argv[optind], out, sig, &err) < 0)
@@ -195,17 +226,45 @@ int cmd_export_manifest(int argc, char **argv)
 	return 0;
 }
 
-int cmd_attach_signature(int argc, char **argv)
+int cmd_export_manifest(int argc, char **argv)
+{
+	struct cli_verify_args va = {.opts = {.min_security_version = -1, .now = -1}};
+	int rc = export_manifest(argc, argv, &va);
+
+	oab_trust_free(va.trust);
+	oab_trust_free(va.tsa_trust);
+	return rc;
+}
+
+static int attach_signature(int argc, char **argv, struct cli_verify_args *va)
 {
 	struct cli_parser p = {.cmd = cli_find("attach-signature")};
 	struct oab_sign_opts o = {0};
 	struct oab_err err = {0};
-	int opt, quiet = 0, st;
+	enum oab_export_to to = 0;
+	const char *signer = NULL;
+	int opt, quiet = 0, st, verify_opts = 0;
 
 	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
+		int r;
+
 		if (opt == CLI_STOP)
 			return p.status;
+		r = cli_verify_option(va, "attach-signature", opt, optarg, &st);
+		if (r < 0)
+			return st;
+		if (r > 0) {
+			verify_opts = 1;
+			continue;
+		}
 		switch (opt) {
+		case 'T':
+			if ((st = cli_export_to("attach-signature", optarg, &to)))
+				return st;
+			break;
+		case 4102:
+			signer = optarg;
+			break;
 		case 'o':
 			o.output = optarg;
 			break;
@@ -219,6 +278,12 @@ int cmd_attach_signature(int argc, char **argv)
 	}
 	if (optind != argc - 2)
 		return cli_usage("attach-signature", "expected SIG and BUNDLE arguments");
+	if (to)
+		return o.replace ? cli_usage("attach-signature", "--replace: not with --to")
+				 : cli_export_room("attach-signature", OAB_ROOM_ATTACH, to, o.output,
+						   argv[optind], signer, argv[optind + 1], va, quiet);
+	if (verify_opts || signer)
+		return cli_usage("attach-signature", "verify options and --signer need --to");
 	if ((st = cli_input("signature", argv[optind], 0)) || (st = cli_input("bundle", argv[optind + 1], 0)))
 		return st;
 	o.attach = argv[optind];
@@ -242,4 +307,14 @@ int cmd_attach_signature(int argc, char **argv)
 		printf("\n");
 	}
 	return 0;
+}
+
+int cmd_attach_signature(int argc, char **argv)
+{
+	struct cli_verify_args va = {.opts = {.min_security_version = -1, .now = -1}};
+	int rc = attach_signature(argc, argv, &va);
+
+	oab_trust_free(va.trust);
+	oab_trust_free(va.tsa_trust);
+	return rc;
 }

@@ -48,10 +48,17 @@ const struct cli_cmd cli_commands[] = {
 	 "                       [--tsa URL [--tsa-timeout SECONDS]] MANIFEST", 1, cli_sign_opts, CLI_C_FILE},
 	{"export-manifest", cmd_export_manifest,
 	 "write a bundle's manifest (and signature) out for an offline signing room",
-	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE", 0, cli_export_opts, CLI_C_FILE},
+	 "export-manifest -o MANIFEST [--sig SIG] BUNDLE\n"
+	 "       otabundle export-manifest --to mender -o TBS (--ca PEM | --trust PEM)...\n"
+	 "                       [--compatible NAME] [--min-security-version N] [--threshold N]\n"
+	 "                       [--now TIME] [--allow-weak] BUNDLE", 0, cli_export_opts, CLI_C_FILE},
 	{"attach-signature", cmd_attach_signature,
 	 "put a signature made elsewhere into a bundle, after checking it covers its manifest",
-	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE", 0, cli_attach_opts, CLI_C_FILE},
+	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE\n"
+	 "       otabundle attach-signature --to mender --signer PEM -o OUT\n"
+	 "                       (--ca PEM | --trust PEM)... [--compatible NAME]\n"
+	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
+	 "                       [--allow-weak] [-q] SIG BUNDLE", 0, cli_attach_opts, CLI_C_FILE},
 	{"export", cmd_export, "verify a bundle, then write it as a signed RAUC, SWUpdate or Mender bundle",
 	 "export --to rauc|swupdate|mender -o OUT --key KEY --cert CERT [--key KEY --cert CERT]...\n"
 	 "                       [--chain PEM]... [--pass SRC] [--pin SRC] [--pkcs11-module PATH]\n"

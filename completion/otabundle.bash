@@ -69,20 +69,22 @@ _otabundle() {
 		;;
 	export-manifest)
 		case $prev in
-		-o|--output|--sig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-o|--output|--sig|--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--to|--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --sig -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --sig --to --ca --trust --compatible --min-security-version --threshold --now --allow-weak -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
 		;;
 	attach-signature)
 		case $prev in
-		-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-o|--output|--signer|--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--to|--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --replace -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --replace -q --quiet --to --signer --ca --trust --compatible --min-security-version --threshold --now --allow-weak -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi

@@ -58,11 +58,18 @@ int oab_export(const char *bundle, const struct oab_export_opts *o, struct oab_e
 	if (!o->verify)
 		return oab_err_set(err, OAB_E_USAGE, "no verify options (trust) given for '%s'",
 				   bundle);
-	if (o->n_signers == 0)
+	if (o->room == OAB_ROOM_NONE && o->n_signers == 0)
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
+	if (o->room != OAB_ROOM_NONE && o->n_signers)
+		return oab_err_set(err, OAB_E_USAGE, "a signing-room export takes no signer");
+	if (o->room == OAB_ROOM_ATTACH && (!o->room_signature || !o->room_signer))
+		return oab_err_set(err, OAB_E_USAGE, "attaching needs the signature and its signer's "
+				   "certificate or public key");
 	if (oab_output_not_input(o->output, bundle, "bundle", err) < 0 ||
 	    oab_output_not_signer_input(o->output, o->signers, o->n_signers, o->chain_files,
-					o->n_chain_files, err) < 0)
+					o->n_chain_files, err) < 0 ||
+	    oab_output_not_input(o->output, o->room_signature, "signature", err) < 0 ||
+	    oab_output_not_input(o->output, o->room_signer, "signer's certificate or key", err) < 0)
 		return -1;
 	fd = open(bundle, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -71,8 +78,8 @@ int oab_export(const char *bundle, const struct oab_export_opts *o, struct oab_e
 	/* Nothing is loaded, asked for or written before the input verified. */
 	if (verify_input(fd, bundle, o, &m, err) < 0)
 		goto out;
-	if (oab_signers_load(o->signers, o->n_signers, o->chain_files, o->n_chain_files, o->trust,
-			     &signers, &chain, err) < 0)
+	if (o->n_signers && oab_signers_load(o->signers, o->n_signers, o->chain_files,
+					     o->n_chain_files, o->trust, &signers, &chain, err) < 0)
 		goto out;
 	if (oab_output_time(o->build_time, m->created, &c.build_time, err) < 0)
 		goto out;

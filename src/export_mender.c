@@ -18,6 +18,7 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "internal.h"
 #include "peer.h"
@@ -314,13 +315,13 @@ static int sig_encode(EVP_PKEY *k, const unsigned char *sig, size_t len, char **
 
 		if (!es || p != sig + len) {
 			ECDSA_SIG_free(es);
-			return oab_err_set(err, OAB_E_KEY, "the ECDSA signature is neither DER nor 64 "
+			return oab_err_set(err, OAB_E_USAGE, "the ECDSA signature is neither DER nor 64 "
 					   "raw bytes (%zu bytes)", len);
 		}
 		ECDSA_SIG_get0(es, &r, &s);
 		if (BN_bn2binpad(r, raw, 32) != 32 || BN_bn2binpad(s, raw + 32, 32) != 32) {
 			ECDSA_SIG_free(es);
-			return oab_err_set(err, OAB_E_KEY, "the ECDSA signature is not a P-256 one");
+			return oab_err_set(err, OAB_E_USAGE, "the ECDSA signature is not a P-256 one");
 		}
 		ECDSA_SIG_free(es);
 		sig = raw;
@@ -524,12 +525,70 @@ out:
 	return rc;
 }
 
+/* The room signer: the public key of a PEM certificate or public key. */
+static EVP_PKEY *room_key(const char *path, struct oab_err *err)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	EVP_PKEY *k = NULL;
+	X509 *x;
+	BIO *b;
+
+	if (oab_read_file(path, 1024 * 1024, &pem, &len, err) < 0)
+		return NULL;
+	if ((b = BIO_new_mem_buf(pem, (int)len)) && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+		k = X509_get_pubkey(x);
+		X509_free(x);
+	}
+	BIO_free(b);
+	if (!k && (b = BIO_new_mem_buf(pem, (int)len))) {
+		k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+		BIO_free(b);
+	}
+	ERR_clear_error();
+	free(pem);
+	if (!k)
+		oab_err_set(err, OAB_E_KEY, "'%s': holds no PEM certificate or public key", path);
+	return k;
+}
+
+/* The signing room's two steps (struct oab_export_opts room). */
+static int room(struct oab_export_ctx *c, struct oab_err *err)
+{
+	unsigned char *tbs = NULL;
+	char *sig = NULL;
+	size_t len = 0;
+	EVP_PKEY *k = NULL;
+	int rc = -1;
+
+	if (c->opts->room == OAB_ROOM_TBS) {
+		if (oab_mender_tbs(c, &tbs, &len, err) < 0)
+			return -1;
+		if (oab_write_all(c->out_fd, tbs, len) < 0)
+			oab_err_set(err, OAB_E_IO, "'%s': %s", c->opts->output, strerror(errno));
+		else
+			rc = 0;
+		free(tbs);
+		return rc;
+	}
+	if (!(k = room_key(c->opts->room_signer, err)) ||
+	    oab_read_file(c->opts->room_signature, 64 * 1024, &sig, &len, err) < 0)
+		goto out;
+	rc = oab_mender_attach(c, k, (const unsigned char *)sig, len, err);
+out:
+	EVP_PKEY_free(k);
+	free(sig);
+	return rc;
+}
+
 int oab_export_mender(struct oab_export_ctx *c, struct oab_err *err)
 {
 	struct mplan p;
 	char *b64 = NULL, why[160];
 	int rc;
 
+	if (c->opts && c->opts->room != OAB_ROOM_NONE)
+		return room(c, err);
 	if (c->n_signers > 1)
 		return oab_err_set(err, OAB_E_USAGE,
 				   "a Mender artifact carries one signature: give one signer (%zu given; "
@@ -555,12 +614,14 @@ int oab_mender_attach(struct oab_export_ctx *c, EVP_PKEY *pub, const unsigned ch
 
 	if (oab_mender_key_ok(pub, why, sizeof(why)) < 0)
 		return oab_err_set(err, OAB_E_KEY, "%s", why);
+	if (oab_key_policy(pub, 0, 1, why, sizeof(why)) < 0)
+		return oab_err_set(err, OAB_E_KEY, "the signer's key: %s", why);
 	if (plan_make(c, &p, err) < 0)
 		return -1;
 	rc = sig_encode(pub, sig, len, &b64, err);
 	if (rc == 0 && oab_mender_sig_check(pub, (const unsigned char *)p.manifest, p.manifest_len,
 					    b64) != 1)
-		rc = oab_err_set(err, OAB_E_KEY, "the signature does not verify over this export's "
+		rc = oab_err_set(err, OAB_E_USAGE, "the signature does not verify over this export's "
 				 "manifest with the given key (made over other bytes, or by another key)");
 	if (rc == 0)
 		rc = write_artifact(c, &p, b64, err);

@@ -253,6 +253,17 @@ struct oab_export_opts {
 	void *warn_arg;
 	oab_progress_fn progress;
 	void *progress_arg;
+	/* Signing room (otabundle-export(5) SIGNING ROOM), for formats
+	 * that support it: OAB_ROOM_TBS writes the exact bytes the format
+	 * signs to output instead of the export (no signer is given or
+	 * loaded); OAB_ROOM_ATTACH writes the export with the signature in
+	 * the file room_signature, made elsewhere over those bytes by the
+	 * key of room_signer (a PEM certificate or public key), which is
+	 * checked before anything is written. The bytes are the same for
+	 * the same bundle and build_time. */
+	enum oab_export_room { OAB_ROOM_NONE = 0, OAB_ROOM_TBS, OAB_ROOM_ATTACH } room;
+	const char *room_signature;
+	const char *room_signer;
 	/* ---- RAUC ---- */
 	/* ---- SWUpdate ---- */
 	/* ---- Mender ---- */

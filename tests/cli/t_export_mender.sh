@@ -142,6 +142,34 @@ cmp -s "$T/gw.mender" "$T/gw2.mender" && bad "two ECDSA signatures identical" ||
 	[ "$(cmp -l "$T/gw.mender" "$T/gw2.mender" | wc -l)" -le 88 ] &&
 	ok "the whole files differ in at most the 88 signature bytes" || bad "files differ beyond the signature"
 
+# --- signing room: export-manifest --to writes the signed bytes, the room
+# signs them with stock tools, attach-signature --to writes the artifact
+expect 0 "" "$O" export-manifest --to mender $CA -o "$T/room.tbs" "$T/gw.oab"
+tar -xOf "$T/gw.mender" manifest | cmp -s - "$T/room.tbs" &&
+	ok "export-manifest --to mender: the bytes the direct export signed" || bad "room bytes differ from the export's manifest"
+expect 0 "" "$O" export-manifest --to mender $CA -o "$T/room2.tbs" "$T/gw.oab"
+cmp -s "$T/room.tbs" "$T/room2.tbs" && ok "to-be-signed bytes are deterministic" || bad "to-be-signed bytes differ"
+openssl dgst -sha256 -sign "$PKI/signer.key" -out "$T/room.sig" "$T/room.tbs"
+expect 0 "" "$O" attach-signature -q --to mender --signer "$PKI/signer.pem" $CA -o "$T/room.mender" "$T/room.sig" "$T/gw.oab"
+mv_ok "signing-room artifact (openssl DER ECDSA signature)" "$T/room.mender" "$MF/ec.pub"
+members "$T/room.mender" | cmp -s - "$T/m1" && ok "signing-room artifact: members identical to the direct export's" ||
+	bad "signing-room artifact differs from the direct export"
+expect 0 "" "$O" verify --trust "$MF/ec.pub" "$T/room.mender"
+openssl dgst -sha256 -sign "$PKI/signer-rsa3072.key" -out "$T/room-rsa.sig" "$T/room.tbs"
+expect 0 "" "$O" attach-signature -q --to mender --signer "$MF/rsa.pub" $CA -o "$T/room-rsa.mender" "$T/room-rsa.sig" "$T/gw.oab"
+mv_ok "signing-room artifact (RSA, public key as --signer)" "$T/room-rsa.mender" "$MF/rsa.pub"
+expect 2 "does not verify over this export's manifest" "$O" attach-signature --to mender --signer "$PKI/second.pem" $CA \
+	-o "$T/room-bad.mender" "$T/room.sig" "$T/gw.oab"
+printf 'garbage' > "$T/garbage.sig"
+expect 2 "neither DER nor 64 raw bytes" "$O" attach-signature --to mender --signer "$PKI/signer.pem" $CA \
+	-o "$T/room-bad.mender" "$T/garbage.sig" "$T/gw.oab"
+[ -e "$T/room-bad.mender" ] && bad "refused attach left an output" || ok "refused attach: no output"
+expect 2 "give --signer PEM" "$O" attach-signature --to mender $CA -o "$T/room-bad.mender" "$T/room.sig" "$T/gw.oab"
+expect 2 "no trust anchor" "$O" export-manifest --to mender -o "$T/x.tbs" "$T/gw.oab"
+expect 2 "verify options need --to" "$O" export-manifest $CA -o "$T/x.tbs" "$T/gw.oab"
+expect 1 "refusing to export" "$O" export-manifest --to mender $CA -o "$T/bad.tbs" "$T/bad.oab"
+[ -e "$T/bad.tbs" ] && bad "to-be-signed bytes written for a tampered bundle" || ok "tampered bundle: no to-be-signed bytes"
+
 # --- SoftHSM2 token key
 MOD=$(for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do [ -e "$m" ] && echo "$m" && break; done)
 if [ -z "$MOD" ]; then
