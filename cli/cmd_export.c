@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -21,8 +22,8 @@ const struct cli_opt cli_export_native_opts[] = {
 	/* ---- RAUC options ---- */
 	/* ---- SWUpdate options ---- */
 	/* ---- Mender options ---- */
-	{"mender-compression", 0, 4101, "gzip|xz|zstd|none", 0, CLI_C_NONE,
-	 "Mender: payload compression (gzip; zstd needs mender >= 3.10)"},
+	{"mender-compression", 0, 4101, "METHOD[:LEVEL]", 0, CLI_C_NONE,
+	 "Mender: gzip (default), xz, zstd (mender >= 3.10) or none"},
 	CLI_JSON_OPT,
 	CLI_QUIET_OPT,
 	CLI_HELP_OPT,
@@ -118,14 +119,21 @@ static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 			break;
 		case 4101: {
 			static const char *const mc[] = {"gzip", "xz", "zstd", "none"};
+			const char *colon = strchr(optarg, ':');
+			size_t len = colon ? (size_t)(colon - optarg) : strlen(optarg);
 			int k = -1;
+			char *end = NULL;
 
 			for (int i = 0; i < 4; i++)
-				if (strcmp(optarg, mc[i]) == 0)
+				if (strlen(mc[i]) == len && strncmp(optarg, mc[i], len) == 0)
 					k = i;
-			if (k < 0)
+			if (colon)
+				o.mender_level = (int)strtol(colon + 1, &end, 10);
+			if (k < 0 || (colon && (end == colon + 1 || *end || o.mender_level < 0 ||
+						o.mender_level > 19)))
 				return cli_usage("export", "--mender-compression: expected gzip, xz, "
-						 "zstd or none, found '%s'", optarg);
+						 "zstd or none, with :LEVEL for the first three; found '%s'",
+						 optarg);
 			o.mender_compression = (enum oab_mender_compression)k;
 			break;
 		}

@@ -65,7 +65,7 @@ const struct cli_cmd cli_commands[] = {
 	 "                       (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
 	 "                       [--allow-weak] [--tsa-ca PEM]... [--crl PEM]... [--check-revocation]\n"
-	 "                       [--mender-compression gzip|xz|zstd|none]\n"
+	 "                       [--mender-compression METHOD[:LEVEL]]\n"
 	 "                       [--json] [-q] BUNDLE", 1, cli_export_native_opts, CLI_C_FILE},
 	{"timestamp", cmd_timestamp, "add RFC 3161 timestamps to a bundle's signatures that have none",
 	 "timestamp --tsa URL [--tsa-timeout SECONDS] [-o OUT] [--json] [-q] BUNDLE", 1,

@@ -8,6 +8,7 @@
  * payload is re-encoded from the verified content as it streams out of
  * the reader; memory does not grow with its size. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <zlib.h>
 
 #include "internal.h"
 #include "peer.h"
@@ -33,6 +35,7 @@ struct mplan {
 	const char *type;          /* payload type */
 	char *artifact_name;
 	const char *suffix;        /* ".gz", ".xz", ".zst", "" */
+	int level;                 /* its level (struct oab_export_opts) */
 	unsigned char *header;     /* header.tar[.gz] bytes */
 	size_t header_len;
 	char *manifest;            /* the signed text */
@@ -114,6 +117,14 @@ static int plan_settings(struct oab_export_ctx *c, struct mplan *p, struct oab_e
 	if (comp >= sizeof(comp_names) / sizeof(comp_names[0]))
 		return oab_err_set(err, OAB_E_USAGE, "unknown Mender compression %u", comp);
 	p->suffix = comp_names[comp];
+	p->level = c->opts ? c->opts->mender_level : 0;
+	if (p->level < 0 || (comp == OAB_MENDER_GZIP && p->level > 9) ||
+	    (comp == OAB_MENDER_XZ && p->level > 9) || (comp == OAB_MENDER_ZSTD && p->level > 19) ||
+	    (comp == OAB_MENDER_NONE && p->level))
+		return oab_err_set(err, OAB_E_USAGE, "Mender compression level %d: gzip takes 1-9, "
+				   "xz 0-9, zstd 1-19", p->level);
+	if (!p->level)
+		p->level = comp == OAB_MENDER_ZSTD ? 3 : 6;
 	return 0;
 }
 
@@ -146,9 +157,12 @@ static la_ssize_t mem_write(struct archive *a, void *arg, const void *buf, size_
 
 /* A tar writer with the chosen compression, deterministic: no name or
  * time in the gzip header. */
-static struct archive *tar_new(const char *suffix)
+static struct archive *tar_new(const char *suffix, int level)
 {
 	struct archive *a = archive_write_new();
+	const char *f = strcmp(suffix, ".gz") == 0 ? "gzip" : strcmp(suffix, ".xz") == 0 ? "xz"
+			: "zstd";
+	char lv[16];
 	int ok;
 
 	if (!a)
@@ -163,6 +177,9 @@ static struct archive *tar_new(const char *suffix)
 		ok = ok && archive_write_add_filter_xz(a) == ARCHIVE_OK;
 	else if (strcmp(suffix, ".zst") == 0)
 		ok = ok && archive_write_add_filter_zstd(a) == ARCHIVE_OK;
+	snprintf(lv, sizeof(lv), "%d", level);
+	if (ok && *suffix)
+		ok = archive_write_set_filter_option(a, f, "compression-level", lv) == ARCHIVE_OK;
 	if (!ok) {
 		archive_write_free(a);
 		return NULL;
@@ -226,7 +243,7 @@ static int make_header(struct oab_export_ctx *c, struct mplan *p, struct oab_err
 				    json_pack("[sss]", "artifact_group", "rootfs_image_checksum",
 					      "rootfs-image.*"));
 	tinfo = json_text(ti);
-	if (!info || !tinfo || !(a = tar_new(p->suffix)) ||
+	if (!info || !tinfo || !(a = tar_new(p->suffix, p->level)) ||
 	    archive_write_open(a, &b, NULL, mem_write, NULL) != ARCHIVE_OK) {
 		oab_err_set(err, OAB_E_INTERNAL, "header.tar: %s",
 			    a ? archive_error_string(a) : "out of memory");
@@ -376,6 +393,191 @@ static int data_put(void *arg, const void *buf, size_t n)
 	return 0;
 }
 
+/* ---- parallel gzip ---------------------------------------------------------
+ * The payload is the bulk of the work: deflate it on every CPU, as pigz
+ * does. The input is cut into 1 MiB blocks; each is deflated on a thread of
+ * its own with the 32 KiB before it as dictionary and ends with a sync
+ * flush (the last with the final block), and the pieces are concatenated
+ * into one gzip member. The output depends on the block size and level
+ * only, never on the number of threads, so exports stay reproducible. */
+#define PGZ_BLOCK (1024 * 1024)
+#define PGZ_DICT 32768
+#define PGZ_MAX_JOBS 8
+
+struct pgz_job {
+	unsigned char *in, *out;
+	size_t n, outlen;
+	const unsigned char *dict;
+	size_t dlen;
+	int last, rc, level;
+	uLong crc;
+	pthread_t th;
+};
+
+struct pgz {
+	int fd, level;
+	size_t njobs, cur;
+	struct pgz_job job[PGZ_MAX_JOBS];
+	unsigned char dict[PGZ_DICT];
+	size_t dlen;
+	uLong crc;
+	uint64_t total;
+	int err; /* errno of the first write error */
+};
+
+#define PGZ_OUTCAP (PGZ_BLOCK + PGZ_BLOCK / 8 + 1024)
+
+static void *pgz_work(void *arg)
+{
+	struct pgz_job *j = arg;
+	z_stream z;
+	int flush = j->last ? Z_FINISH : Z_SYNC_FLUSH;
+
+	memset(&z, 0, sizeof(z));
+	j->rc = -1;
+	j->crc = crc32(0L, j->in, (uInt)j->n);
+	if (deflateInit2(&z, j->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	if (!j->dlen || deflateSetDictionary(&z, j->dict, (uInt)j->dlen) == Z_OK) {
+		z.next_in = j->in;
+		z.avail_in = (uInt)j->n;
+		z.next_out = j->out;
+		z.avail_out = PGZ_OUTCAP;
+		if (deflate(&z, flush) == (j->last ? Z_STREAM_END : Z_OK) && z.avail_in == 0 &&
+		    z.avail_out > 0) {
+			j->outlen = PGZ_OUTCAP - z.avail_out;
+			j->rc = 0;
+		}
+	}
+	deflateEnd(&z);
+	return NULL;
+}
+
+static int pgz_out(struct pgz *g, const void *b, size_t n)
+{
+	if (!g->err && oab_write_all(g->fd, b, n) < 0)
+		g->err = errno ? errno : EIO;
+	return g->err ? -1 : 0;
+}
+
+/* Deflate jobs 0..n-1 (the last one final if fin) and write them in order. */
+static int pgz_batch(struct pgz *g, size_t n, int fin)
+{
+	int rc = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		struct pgz_job *j = &g->job[k];
+
+		j->dict = k ? g->job[k - 1].in + g->job[k - 1].n - PGZ_DICT : g->dict;
+		j->dlen = k ? PGZ_DICT : g->dlen;
+		j->last = fin && k == n - 1;
+		j->level = g->level;
+		if (n == 1 || pthread_create(&j->th, NULL, pgz_work, j) != 0) {
+			pgz_work(j);
+			j->th = pthread_self();
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct pgz_job *j = &g->job[k];
+
+		if (!pthread_equal(j->th, pthread_self()))
+			pthread_join(j->th, NULL);
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct pgz_job *j = &g->job[k];
+
+		if (j->rc < 0 || pgz_out(g, j->out, j->outlen) < 0)
+			rc = -1;
+		g->crc = crc32_combine(g->crc, j->crc, (z_off_t)j->n);
+	}
+	/* Blocks before the last batch are full: the dictionary for what
+	 * follows is the end of the last one. */
+	if (n && g->job[n - 1].n >= PGZ_DICT) {
+		memcpy(g->dict, g->job[n - 1].in + g->job[n - 1].n - PGZ_DICT, PGZ_DICT);
+		g->dlen = PGZ_DICT;
+	}
+	for (size_t k = 0; k < n; k++)
+		g->job[k].n = 0;
+	g->cur = 0;
+	return rc;
+}
+
+static void pgz_free(struct pgz *g)
+{
+	for (size_t k = 0; k < PGZ_MAX_JOBS; k++) {
+		free(g->job[k].in);
+		free(g->job[k].out);
+	}
+	free(g);
+}
+
+static struct pgz *pgz_new(int fd, int level)
+{
+	static const unsigned char hdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+	struct pgz *g = calloc(1, sizeof(*g));
+	int cpus = oab_online_cpus();
+
+	if (!g)
+		return NULL;
+	g->fd = fd;
+	g->level = level;
+	g->njobs = cpus < 1 ? 1 : cpus > PGZ_MAX_JOBS ? PGZ_MAX_JOBS : (size_t)cpus;
+	g->crc = crc32(0L, Z_NULL, 0);
+	for (size_t k = 0; k < g->njobs; k++)
+		if (!(g->job[k].in = malloc(PGZ_BLOCK)) || !(g->job[k].out = malloc(PGZ_OUTCAP))) {
+			pgz_free(g);
+			return NULL;
+		}
+	pgz_out(g, hdr, sizeof(hdr));
+	return g;
+}
+
+static la_ssize_t pgz_write(struct archive *a, void *arg, const void *buf, size_t n)
+{
+	struct pgz *g = arg;
+	const unsigned char *p = buf;
+	size_t left = n;
+
+	while (left) {
+		struct pgz_job *j = &g->job[g->cur];
+		size_t take = PGZ_BLOCK - j->n < left ? PGZ_BLOCK - j->n : left;
+
+		memcpy(j->in + j->n, p, take);
+		j->n += take;
+		p += take;
+		left -= take;
+		g->total += take;
+		if (j->n == PGZ_BLOCK && ++g->cur == g->njobs && pgz_batch(g, g->njobs, 0) < 0)
+			break;
+	}
+	if (g->err || left) {
+		archive_set_error(a, g->err ? g->err : EIO, "gzip: %s",
+				  g->err ? strerror(g->err) : "deflate failed");
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* The last (partial) batch, or an empty final block, then the trailer. */
+static int pgz_finish(struct pgz *g, struct oab_err *err)
+{
+	unsigned char t[8];
+	size_t n = g->cur + (g->job[g->cur].n > 0);
+	uint32_t isize = (uint32_t)(g->total & 0xffffffffu);
+
+	if (n == 0)
+		n = 1; /* job 0 empty: a final empty block */
+	if (pgz_batch(g, n, 1) < 0 && !g->err)
+		return oab_err_set(err, OAB_E_INTERNAL, "gzip: deflate failed");
+	for (int i = 0; i < 4; i++) {
+		t[i] = (unsigned char)(g->crc >> (8 * i));
+		t[4 + i] = (unsigned char)(isize >> (8 * i));
+	}
+	if (pgz_out(g, t, sizeof(t)) < 0)
+		return oab_err_set(err, OAB_E_IO, "temporary file: %s", strerror(g->err));
+	return 0;
+}
+
 /* Stream the bundle again through the reader (every chunk checked again)
  * and re-encode the chosen payload into tmp. */
 static int make_data(struct oab_export_ctx *c, const struct mplan *p, int tmp,
@@ -386,10 +588,19 @@ static int make_data(struct oab_export_ctx *c, const struct mplan *p, int tmp,
 	struct oab_sink *sink = NULL;
 	const struct oab_item *it;
 	struct archive_entry *e = NULL;
-	int st, rc = -1, found = 0;
+	struct pgz *gz = NULL;
+	int st, rc = -1, found = 0, opened;
 
-	if (!(d.a = tar_new(p->suffix)) || archive_write_open_fd(d.a, tmp) != ARCHIVE_OK ||
-	    !(e = archive_entry_new()) || !(sink = oab_sink_callback(data_put, &d))) {
+	/* gzip: a plain tar into the parallel deflate; else libarchive's filter */
+	if (strcmp(p->suffix, ".gz") == 0) {
+		d.a = tar_new("", 0);
+		gz = pgz_new(tmp, p->level);
+		opened = d.a && gz && archive_write_open(d.a, gz, NULL, pgz_write, NULL) == ARCHIVE_OK;
+	} else {
+		d.a = tar_new(p->suffix, p->level);
+		opened = d.a && archive_write_open_fd(d.a, tmp) == ARCHIVE_OK;
+	}
+	if (!opened || !(e = archive_entry_new()) || !(sink = oab_sink_callback(data_put, &d))) {
 		oab_err_set(err, OAB_E_INTERNAL, "data/0000.tar%s: %s", p->suffix,
 			    d.a ? archive_error_string(d.a) : "out of memory");
 		goto out;
@@ -436,10 +647,14 @@ static int make_data(struct oab_export_ctx *c, const struct mplan *p, int tmp,
 		oab_err_set(err, OAB_E_IO, "data/0000.tar%s: %s", p->suffix, archive_error_string(d.a));
 		goto out;
 	}
+	if (gz && pgz_finish(gz, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (d.a)
 		archive_write_free(d.a);
+	if (gz)
+		pgz_free(gz);
 	archive_entry_free(e);
 	oab_sink_free(sink);
 	oab_reader_free(r);

@@ -277,6 +277,7 @@ struct oab_export_opts {
 		OAB_MENDER_ZSTD,
 		OAB_MENDER_NONE,
 	} mender_compression;
+	int mender_level; /* gzip 1-9, xz 0-9, zstd 1-19; 0: 6 for gzip and xz, 3 for zstd */
 };
 
 /* Verify bundle (opts->verify), then write it in opts->to's native

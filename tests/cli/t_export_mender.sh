@@ -108,6 +108,15 @@ expect 0 "" "$O" export -q --to mender --mender-compression zstd -o "$T/gw-zst.m
 tar -tf "$T/gw-zst.mender" | grep -qx 'data/0000.tar.zst' && ok "zstd export: data/0000.tar.zst" || bad "zstd export members"
 expect 0 "" "$O" verify --trust "$MF/ec.pub" "$T/gw-zst.mender"
 mv_bad "a zstd export (mender-artifact 3.9 reads gzip and xz only; zstd needs 3.10)" "$T/gw-zst.mender" "$MF/ec.pub"
+expect 0 "" "$O" export -q --to mender --mender-compression gzip:1 -o "$T/gw-g1.mender" $S1 $CA "$T/gw.oab"
+mv_ok "gzip level 1 export" "$T/gw-g1.mender" "$MF/ec.pub"
+tar -xOf "$T/gw-g1.mender" data/0000.tar.gz | gzip -t && ok "parallel gzip stream passes gzip -t" || bad "gzip -t refused the data member"
+[ "$(tar -xOf "$T/gw-g1.mender" data/0000.tar.gz | wc -c)" -gt "$(tar -xOf "$T/gw.mender" data/0000.tar.gz | wc -c)" ] &&
+	ok "gzip:1 is larger than the default level 6" || bad "gzip level has no effect"
+expect 0 "" "$O" export -q --to mender --mender-compression none -o "$T/gw-none.mender" $S1 $CA "$T/gw.oab"
+mv_ok "uncompressed export" "$T/gw-none.mender" "$MF/ec.pub"
+expect 2 "gzip takes 1-9" "$O" export --to mender --mender-compression gzip:12 -o "$T/gw-bad.mender" $S1 $CA "$T/gw.oab"
+expect 2 "expected gzip, xz, zstd or none" "$O" export --to mender --mender-compression lz4 -o "$T/gw-bad.mender" $S1 $CA "$T/gw.oab"
 
 # --- an RSA signer
 expect 0 "" "$O" export -q --to mender -o "$T/gw-rsa.mender" --key "$PKI/signer-rsa3072.key" \
