@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -1004,9 +1005,19 @@ int oab_mender_audit(int fd, const char *label, const struct oab_verify_opts *o,
 	}
 	if (sig && check_signature(&a, o, man, mlen, sig, slen, err) < 0)
 		goto out;
+	if (check && o->threshold > 1) {
+		bad(&a, "threshold", NULL, err, OAB_D_UNTRUSTED,
+		    "1 trusted signing key, %u required: a Mender artifact carries one signature",
+		    o->threshold);
+		goto out;
+	}
 	oab_report_add_check(rep, 1, "member-order", NULL, "version, manifest%s, %s",
 			     sig ? ", manifest.sig" : "", x);
 	if (read_header(&a, oab_tarin_archive(t), name, err) < 0 || manifest_fill(&a, err) < 0)
+		goto out;
+	/* --compatible against the device types; a Mender artifact has no
+	 * security version (0) and no expiry. */
+	if (check && oab_policy_check(a.m, o, o->now > 0 ? o->now : (int64_t)time(NULL), rep, err) < 0)
 		goto out;
 	if (!check) {
 		rc = oab_tarin_scan_rest(t, NULL, err);

@@ -78,6 +78,14 @@ mkdir "$T/x"
 (cd "$T/x" && tar -xf "$T/gw.mender" data/0000.tar.gz && tar -xzf data/0000.tar.gz)
 cmp -s "$T/x/rootfs" "$T/b/rootfs.ext4" && ok "data/0000/rootfs is the payload byte for byte" || bad "exported payload differs"
 
+# --- policy options: device types, one signature, no security version
+expect 0 "" "$O" verify --trust "$MF/ec.pub" --compatible acme-gw-v2b "$T/gw.mender"
+expect 1 "not compatible with 'other-board' \\(bundle is for: acme-gw-v2, acme-gw-v2b\\)" \
+	"$O" verify --trust "$MF/ec.pub" --compatible other-board "$T/gw.mender"
+expect 1 "1 trusted signing key, 2 required: a Mender artifact carries one signature" \
+	"$O" verify --trust "$MF/ec.pub" --threshold 2 "$T/gw.mender"
+expect 1 "security-version 0 is below the minimum 1" "$O" verify --trust "$MF/ec.pub" --min-security-version 1 "$T/gw.mender"
+
 # --- wrong keys and anchors
 expect 1 "no pinned key verifies" "$O" verify --trust "$MF/rsa.pub" "$T/gw.mender"
 expect 1 "no certificate.*pin the signer's public key" "$O" verify $CA "$T/gw.mender"
