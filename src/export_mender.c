@@ -740,6 +740,24 @@ out:
 	return rc;
 }
 
+/* Say which items the artifact does not carry (otabundle-export(5)). */
+static void left_out(struct oab_export_ctx *c, const struct mplan *p)
+{
+	for (size_t i = 0; c->warn && i < c->m->n_items; i++) {
+		const struct oab_item *it = &c->m->items[i];
+		char *msg;
+
+		if (it == p->it)
+			continue;
+		if (asprintf(&msg, "%s '%s' is not in the Mender artifact (it carries one payload, "
+			     "no scripts and no SBOM)", it->kind == OAB_ITEM_PAYLOAD ? "payload"
+			     : it->kind == OAB_ITEM_SCRIPT ? "script" : "sbom", it->name) >= 0) {
+			c->warn(c->warn_arg, msg);
+			free(msg);
+		}
+	}
+}
+
 /* The room signer: the public key of a PEM certificate or public key. */
 static EVP_PKEY *room_key(const char *path, struct oab_err *err)
 {
@@ -812,6 +830,7 @@ int oab_export_mender(struct oab_export_ctx *c, struct oab_err *err)
 		return oab_err_set(err, OAB_E_KEY, "signer '%s': %s", c->signers[0].label, why);
 	if (plan_make(c, &p, err) < 0)
 		return -1;
+	left_out(c, &p);
 	rc = c->n_signers ? sign_manifest(&c->signers[0], &p, &b64, err) : 0;
 	if (rc == 0)
 		rc = write_artifact(c, &p, b64, err);

@@ -138,6 +138,14 @@ expect 2 "one signature: give one signer" "$O" export --to mender -o "$T/two.men
 expect 4 "Mender signs with RSA .* or ECDSA P-256 only" "$O" export --to mender -o "$T/p384.mender" \
 	--key "$PKI/signer-p384.key" --cert "$PKI/signer-p384.pem" $CA "$T/gw.oab"
 expect 2 "3 payloads and a Mender artifact \(3.9\) carries one" "$O" export --to mender -o "$T/ex.mender" $S1 $CA "$T/ex.oab"
+# The example with its rootfs chosen: the rest is named as left out.
+{ cat "$IN/acme-gateway.yaml"; printf 'export:\n  mender:\n    items: { rootfs: { type: rootfs-image } }\n'; } > "$IN/ex-m.yaml"
+expect 0 "" "$O" build -q -o "$T/ex-m.oab" $S1 --chain "$PKI/chain.pem" "$IN/ex-m.yaml"
+expect 0 "script 'migrate' is not in the Mender artifact" "$O" export -q --to mender -o "$T/ex-m.mender" $S1 $CA "$T/ex-m.oab"
+for w in "payload 'app'" "payload 'bootloader'" "sbom '"; do
+	grep -q "warning: $w.* is not in the Mender artifact" "$T/.err" && ok "export warns: $w left out" || bad "no warning for $w"
+done
+mv_ok "rootfs of the three-payload example" "$T/ex-m.mender" "$MF/ec.pub"
 ls "$T"/two.mender "$T"/p384.mender "$T"/ex.mender >/dev/null 2>&1 && bad "output left after a refused export" ||
 	ok "no output after refused exports"
 # The bundle is verified first: a tampered bundle exports nothing.
