@@ -211,6 +211,7 @@ static int make_header(struct oab_export_ctx *c, struct mplan *p, struct oab_err
 {
 	const struct oab_manifest *m = c->m;
 	const struct oab_export_setting *dt = setting(m, NULL, "device-type");
+	const struct oab_export_setting *pv = setting(m, p->it->name, "provides");
 	json_t *devs = json_array(), *prov, *ti;
 	char *info = NULL, *tinfo = NULL, sha[65];
 	struct membuf b = {0};
@@ -236,6 +237,26 @@ static int make_header(struct oab_export_ctx *c, struct mplan *p, struct oab_err
 	if (prov && strcmp(p->type, "rootfs-image") == 0) {
 		json_object_set_new(prov, "rootfs-image.checksum", json_string(sha));
 		json_object_set_new(prov, "rootfs-image.version", json_string(p->artifact_name));
+	}
+	/* export.mender.items.ITEM.provides: ["KEY:VALUE", ...] */
+	for (size_t i = 0; pv && i < pv->n_values; i++) {
+		const char *v = pv->values[i], *colon = strchr(v, ':');
+		char *key;
+
+		if (!colon || colon == v || !colon[1]) {
+			json_decref(prov);
+			oab_err_set(err, OAB_E_USAGE, "export.mender.items.%s.provides: '%s' is not "
+				    "KEY:VALUE", p->it->name, v);
+			goto out;
+		}
+		if (!(key = strndup(v, (size_t)(colon - v))) ||
+		    json_object_set_new(prov, key, json_string(colon + 1)) < 0) {
+			free(key);
+			json_decref(prov);
+			oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+			goto out;
+		}
+		free(key);
 	}
 	ti = json_pack("{s:s,s:o}", "type", p->type, "artifact_provides", prov);
 	if (ti && strcmp(p->type, "rootfs-image") == 0)

@@ -50,7 +50,7 @@ export:
   mender:
     device-type: [acme-gw-v2, acme-gw-v2b]
     artifact-name: acme-gw-2.1.0
-    items: { rootfs: { type: rootfs-image } }
+    items: { rootfs: { type: rootfs-image, provides: ["acme.app.version:2.1.0"] } }
 EOF
 expect 0 "" "$O" build -q -o "$T/gw.oab" $S1 --chain "$PKI/chain.pem" "$T/b/gw.yaml"
 build_example "$T/ex.oab"
@@ -66,6 +66,11 @@ grep -q "Name: acme-gw-2.1.0" "$T/read.out" && grep -q "Compatible devices: '\[a
 	grep -q "Type:   rootfs-image" "$T/read.out" && grep -q "size:     3145728" "$T/read.out" &&
 	ok "mender-artifact read: name, device types, payload type and size from the manifest" ||
 	bad "mender-artifact read: $(head -12 "$T/read.out" | tr '\n' '|')"
+grep -q "acme.app.version: 2.1.0" "$T/read.out" && ok "export.mender provides in type-info" ||
+	bad "provides not in the artifact"
+sed 's/acme.app.version:2.1.0/no-value/' "$T/b/gw.yaml" > "$T/b/gw-badprov.yaml"
+expect 0 "" "$O" build -q -o "$T/gw-badprov.oab" $S1 --chain "$PKI/chain.pem" "$T/b/gw-badprov.yaml"
+expect 2 "provides: 'no-value' is not KEY:VALUE" "$O" export --to mender -o "$T/badprov.mender" $S1 $CA "$T/gw-badprov.oab"
 grep -q "checksum: $(sha256sum < "$T/b/rootfs.ext4" | cut -c1-64)" "$T/read.out" &&
 	ok "payload checksum is the source's sha256" || bad "payload checksum differs from the source"
 expect 0 "" "$O" verify --trust "$MF/ec.pub" "$T/gw.mender"
