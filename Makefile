@@ -18,8 +18,10 @@ WARNFLAGS = -std=c17 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Ws
 VERIFY_ONLY ?=
 VERIFY_PKGS = libarchive libcrypto yaml-0.1 libzstd
 # The full library also audits and exports RAUC (squashfs) and SWUpdate
-# (libconfig) bundles (otabundle-export(5)).
-LIB_PKGS = $(VERIFY_PKGS) $(if $(VERIFY_ONLY),,libp11 libcurl libsquashfs1 libconfig)
+# (libconfig) bundles, and Mender artifacts (jansson for their JSON headers,
+# zlib for a parallel gzip)
+# (otabundle-export(5)).
+LIB_PKGS = $(VERIFY_PKGS) $(if $(VERIFY_ONLY),,libp11 libcurl libsquashfs1 libconfig jansson zlib)
 CLI_PKGS = $(if $(VERIFY_ONLY),,jansson)
 # Hardening (a sanitizer build sets HARDEN_CFLAGS= : ASan replaces FORTIFY's checks).
 HARDEN_CFLAGS ?= -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \

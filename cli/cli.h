@@ -72,15 +72,18 @@ int cmd_extract(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_export_manifest(int argc, char **argv);
 int cmd_attach_signature(int argc, char **argv);
-/* cmd_export.c: --to NAME (0, or a usage exit status); the signing room of
- * an export: export-manifest --to (sig NULL: write the bytes FORMAT signs
- * to out) and attach-signature --to (sig: write the export signed by it). */
-int cli_export_format(const char *cmd, const char *name, enum oab_export_to *to);
-struct cli_verify_args;
-int cli_export_room(const char *cmd, enum oab_export_to to, const char *out, const char *sig,
-		    const char *bundle, struct cli_verify_args *va, int quiet);
 int cmd_timestamp(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+struct cli_verify_args;
+/* cmd_export.c: --to NAME (0, or a usage exit status); the signing room of
+ * an export for SWUpdate and Mender (RAUC's is in cmd_sign.c):
+ * export-manifest --to (OAB_ROOM_TBS: write the bytes FORMAT signs to out)
+ * and attach-signature --to (OAB_ROOM_ATTACH: write the export signed by
+ * sig; Mender: made by signer's key). */
+int cli_export_format(const char *cmd, const char *name, enum oab_export_to *to);
+int cli_export_room(const char *cmd, enum oab_export_room room, enum oab_export_to to,
+		    const char *out, const char *sig, const char *signer, const char *bundle,
+		    struct cli_verify_args *va, int quiet);
 
 /* Print "otabundle: error: MSG" (escaped), MSG being the library's
  * message and the hint for its detail (the option that changes the

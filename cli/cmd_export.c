@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -25,6 +26,8 @@ const struct cli_opt cli_export_native_opts[] = {
 	{"cpio-crc", 0, 5201, NULL, 0, CLI_C_NONE,
 	 "swupdate: write cpio crc headers (070702, a checksum per member), not newc"},
 	/* ---- Mender options ---- */
+	{"mender-compression", 0, 4101, "METHOD[:LEVEL]", 0, CLI_C_NONE,
+	 "Mender: gzip (default), xz, zstd (mender >= 3.10) or none"},
 	CLI_JSON_OPT,
 	CLI_QUIET_OPT,
 	CLI_HELP_OPT,
@@ -41,26 +44,40 @@ int cli_export_format(const char *cmd, const char *name, enum oab_export_to *to)
 	return cli_usage(cmd, "--to: expected rauc, swupdate or mender, found '%s'", name);
 }
 
-int cli_export_room(const char *cmd, enum oab_export_to to, const char *out, const char *sig,
-		    const char *bundle, struct cli_verify_args *va, int quiet)
+/* export-manifest --to and attach-signature --to: the signing room of a
+ * native format (struct oab_export_opts room); RAUC's is in cmd_sign.c. */
+int cli_export_room(const char *cmd, enum oab_export_room room, enum oab_export_to to,
+		    const char *out, const char *sig, const char *signer, const char *bundle,
+		    struct cli_verify_args *va, int quiet)
 {
-	struct oab_export_opts o = {.to = to, .output = out, .swupdate_signature = sig};
+	struct oab_export_opts o = {0};
 	struct oab_err err = {0};
 	struct cli_progress prog;
 	int rc;
 
 	if (!out)
-		return cli_usage(cmd, "--to needs -o %s", sig ? "OUT" : "FILE");
+		return cli_usage(cmd, "--to needs -o %s", room == OAB_ROOM_ATTACH ? "OUT" : "FILE");
+	if (room == OAB_ROOM_ATTACH && to == OAB_EXPORT_MENDER && !signer)
+		return cli_usage(cmd, "--to mender: give --signer PEM (the certificate or public key "
+				 "of the key that made SIG)");
+	if (signer && to != OAB_EXPORT_MENDER)
+		return cli_usage(cmd, "--signer is for --to mender (a CMS names its signer)");
 	if (oab_trust_count(va->trust) == 0)
 		return cli_usage(cmd, "--to: no trust anchor for the bundle: give --ca PEM or --trust PEM");
 	va->opts.trust = va->trust;
+	va->opts.tsa_trust = va->tsa_trust;
+	o.output = out;
+	o.to = to;
 	o.verify = &va->opts;
 	o.trust = va->trust;
+	o.room = room;
+	o.room_signature = sig;
+	o.room_signer = signer;
 	o.warn = cli_warn;
 	cli_progress_init(&prog, quiet);
 	o.progress = cli_progress_cb;
 	o.progress_arg = &prog;
-	rc = sig ? oab_export(bundle, &o, &err) : oab_export_tbs(bundle, &o, &err);
+	rc = oab_export(bundle, &o, &err);
 	cli_progress_done(&prog);
 	return rc < 0 ? cli_fail(&err) : 0;
 }
@@ -101,6 +118,26 @@ static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 		case 6101: /* RAUC */
 			o.rauc_plain = 1;
 			break;
+		case 4101: {
+			static const char *const mc[] = {"gzip", "xz", "zstd", "none"};
+			const char *colon = strchr(optarg, ':');
+			size_t len = colon ? (size_t)(colon - optarg) : strlen(optarg);
+			int k = -1;
+			char *end = NULL;
+
+			for (int i = 0; i < 4; i++)
+				if (strlen(mc[i]) == len && strncmp(optarg, mc[i], len) == 0)
+					k = i;
+			if (colon)
+				o.mender_level = (int)strtol(colon + 1, &end, 10);
+			if (k < 0 || (colon && (end == colon + 1 || *end || o.mender_level < 0 ||
+						o.mender_level > 19)))
+				return cli_usage("export", "--mender-compression: expected gzip, xz, "
+						 "zstd or none, with :LEVEL for the first three; found '%s'",
+						 optarg);
+			o.mender_compression = (enum oab_mender_compression)k;
+			break;
+		}
 		case 'J':
 			json = 1;
 			break;

@@ -55,6 +55,8 @@ const struct cli_opt cli_attach_opts[] = {
 	{"output", 'o', 'o', "OUT", 0, CLI_C_FILE, "write the bundle here (default: replace BUNDLE)"},
 	{"to", 0, 'T', "FORMAT", 0, CLI_C_NONE,
 	 "write the export to FORMAT signed by SIG, made over export-manifest --to's output"},
+	{"signer", 0, 4102, "PEM", 0, CLI_C_FILE,
+	 "with --to mender: the certificate or public key of the key that made SIG"},
 	CLI_VERIFY_OPTS,
 	{"replace", 0, 'R', NULL, 0, CLI_C_NONE, "let SIG drop signers the bundle has"},
 	{"quiet", 'q', 'q', NULL, 0, CLI_C_NONE, "print nothing on success"},
@@ -258,7 +260,8 @@ static int export_manifest(int argc, char **argv, struct cli_verify_args *va)
 			return cli_usage("export-manifest", "--sig is for otabundle's own manifest, not --to");
 		if (to == OAB_EXPORT_RAUC)
 			return export_room_rauc(out, unsigned_out, plain, argv[optind], va);
-		return cli_export_room("export-manifest", to, out, NULL, argv[optind], va, 1);
+		return cli_export_room("export-manifest", OAB_ROOM_TBS, to, out, NULL, NULL, argv[optind],
+				       va, 1);
 	}
 	if (oab_export_manifest(argv[optind], out, sig, &err) < 0)
 		return cli_fail(&err);
@@ -281,6 +284,7 @@ static int attach_signature(int argc, char **argv, struct cli_verify_args *va)
 	struct oab_sign_opts o = {0};
 	struct oab_err err = {0};
 	enum oab_export_to to = 0;
+	const char *signer = NULL;
 	int opt, quiet = 0, st;
 
 	while ((opt = cli_next(&p, argc, argv)) != CLI_END) {
@@ -297,6 +301,9 @@ static int attach_signature(int argc, char **argv, struct cli_verify_args *va)
 			if ((st = cli_export_format("attach-signature", optarg, &to)))
 				return st;
 			break;
+		case 4102:
+			signer = optarg;
+			break;
 		case 'o':
 			o.output = optarg;
 			break;
@@ -312,6 +319,8 @@ static int attach_signature(int argc, char **argv, struct cli_verify_args *va)
 		return cli_usage("attach-signature", "expected SIG and BUNDLE arguments");
 	if ((st = cli_input("signature", argv[optind], 0)) || (st = cli_input("bundle", argv[optind + 1], 0)))
 		return st;
+	if (signer && !to)
+		return cli_usage("attach-signature", "--signer goes with --to mender");
 	if (to == OAB_EXPORT_RAUC) {
 		/* BUNDLE is the unsigned RAUC bundle of export-manifest --to rauc */
 		if (o.replace)
@@ -334,7 +343,8 @@ static int attach_signature(int argc, char **argv, struct cli_verify_args *va)
 	if (to) {
 		if (o.replace)
 			return cli_usage("attach-signature", "--replace is for otabundle bundles, not --to");
-		if ((st = cli_export_room("attach-signature", to, o.output, argv[optind], argv[optind + 1], va,
+		if ((st = cli_export_room("attach-signature", OAB_ROOM_ATTACH, to, o.output, argv[optind],
+					  signer, argv[optind + 1], va,
 					  quiet)))
 			return st;
 		if (!quiet) {

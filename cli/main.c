@@ -59,7 +59,7 @@ const struct cli_cmd cli_commands[] = {
 	 "attach-signature [-o OUT] [--replace] [-q] SIG BUNDLE\n"
 	 "       otabundle attach-signature --to FORMAT -o OUT (--ca PEM | --trust PEM)...\n"
 	 "                       [--compatible NAME] [--min-security-version N] [--threshold N]\n"
-	 "                       [--now TIME] [--allow-weak] [-q] SIG BUNDLE\n"
+	 "                       [--now TIME] [--allow-weak] [--signer PEM] [-q] SIG BUNDLE\n"
 	 "       otabundle attach-signature --to rauc [-o OUT] [-q] SIG UNSIGNED", 0, cli_attach_opts, CLI_C_FILE},
 	{"export", cmd_export, "verify a bundle, then write it as a signed RAUC, SWUpdate or Mender bundle",
 	 "export --to rauc|swupdate|mender -o OUT --key KEY --cert CERT [--key KEY --cert CERT]...\n"
@@ -67,7 +67,8 @@ const struct cli_cmd cli_commands[] = {
 	 "                       (--ca PEM | --trust PEM)... [--compatible NAME]\n"
 	 "                       [--min-security-version N] [--threshold N] [--now TIME]\n"
 	 "                       [--allow-weak] [--tsa-ca PEM]... [--crl PEM]... [--check-revocation]\n"
-	 "                       [--cpio-crc] [--rauc-plain] [--json] [-q] BUNDLE", 1, cli_export_native_opts, CLI_C_FILE},
+	 "                       [--cpio-crc] [--rauc-plain] [--mender-compression METHOD[:LEVEL]]\n"
+	 "                       [--json] [-q] BUNDLE", 1, cli_export_native_opts, CLI_C_FILE},
 	{"timestamp", cmd_timestamp, "add RFC 3161 timestamps to a bundle's signatures that have none",
 	 "timestamp --tsa URL [--tsa-timeout SECONDS] [-o OUT] [--json] [-q] BUNDLE", 1,
 	 cli_timestamp_opts, CLI_C_FILE},

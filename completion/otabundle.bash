@@ -80,11 +80,11 @@ _otabundle() {
 		;;
 	attach-signature)
 		case $prev in
-		-o|--output|--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		-o|--output|--signer|--ca|--trust) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--to|--compatible|--min-security-version|--threshold|--now) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '-o --output --to --ca --trust --compatible --min-security-version --threshold --now --allow-weak --replace -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '-o --output --to --signer --ca --trust --compatible --min-security-version --threshold --now --allow-weak --replace -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
@@ -93,10 +93,10 @@ _otabundle() {
 		case $prev in
 		-o|--output|--key|--cert|--chain|--pkcs11-module|--ca|--trust|--crl|--tsa-ca) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--pass|--pin) COMPREPLY=($(compgen -W 'env: file: fd:' -- "$cur")); return ;;
-		--to|--compatible|--min-security-version|--threshold|--now) return ;;
+		--to|--compatible|--min-security-version|--threshold|--now|--mender-compression) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--to -o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca --rauc-plain --cpio-crc --json -q --quiet -h --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--to -o --output --key --cert --chain --pass --pin --pkcs11-module --ca --trust --compatible --min-security-version --threshold --now --allow-weak --crl --check-revocation --tsa-ca --rauc-plain --cpio-crc --mender-compression --json -q --quiet -h --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi

@@ -11,6 +11,8 @@ libcmocka-dev libp11-dev libcurl4-openssl-dev openssl zstd tar mandoc python3
 libengine-pkcs11-openssl softhsm2 opensc p11-kit p11-kit-modules clang libclang-rt-14-dev valgrind zsh
 libsquashfs-dev libconfig-dev squashfs-tools squashfs-tools-ng cpio cryptsetup-bin rauc swupdate mender-artifact
 xdelta3 bsdiff"
+# Mender export (parallel gzip of the payload)
+PKGS="$PKGS zlib1g-dev"
 missing=""
 for p in $PKGS $BENCH_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

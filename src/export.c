@@ -39,9 +39,9 @@ static int verify_input(int fd, const char *bundle, const struct oab_export_opts
 
 typedef int (*export_writer)(struct oab_export_ctx *, struct oab_err *);
 
-/* oab_export and oab_export_tbs: verify, then run writer into output. */
+/* oab_export: verify, then run writer into output. */
 static int export_run(const char *bundle, const struct oab_export_opts *o, export_writer writer,
-		      int sign, struct oab_err *err)
+		      struct oab_err *err)
 {
 	struct oab_export_ctx c = {0};
 	struct oab_manifest *m = NULL;
@@ -58,16 +58,25 @@ static int export_run(const char *bundle, const struct oab_export_opts *o, expor
 	if (!o->verify)
 		return oab_err_set(err, OAB_E_USAGE, "no verify options (trust) given for '%s'",
 				   bundle);
-	/* a signing room's signature (attach-signature) stands for the
-	 * signers; a RAUC room's first step writes an unsigned bundle */
-	if (sign && o->n_signers == 0 && !(o->to == OAB_EXPORT_SWUPDATE && o->swupdate_signature) &&
-	    !(o->to == OAB_EXPORT_RAUC && o->rauc_unsigned))
+	/* In a signing room (o->room; RAUC: rauc_unsigned) nothing is signed
+	 * here: the room's signature stands for the signers. */
+	if (o->room == OAB_ROOM_NONE && !o->rauc_unsigned && o->n_signers == 0)
 		return oab_err_set(err, OAB_E_USAGE, "no signer given");
+	if ((o->room != OAB_ROOM_NONE || o->rauc_unsigned) && o->n_signers)
+		return oab_err_set(err, OAB_E_USAGE, "a signing-room export takes no signer");
+	if (o->room == OAB_ROOM_ATTACH && !o->room_signature)
+		return oab_err_set(err, OAB_E_USAGE, "attaching needs the signature made in the room");
+	if (o->room == OAB_ROOM_ATTACH && o->to == OAB_EXPORT_MENDER && !o->room_signer)
+		return oab_err_set(err, OAB_E_USAGE, "attaching to a Mender artifact needs the "
+				   "certificate or public key of the key that made the signature");
 	if (!writer)
-		return oab_err_set(err, OAB_E_USAGE, "no signing room for this format yet");
+		return oab_err_set(err, OAB_E_USAGE, "this format's signing room is not oab_export's "
+				   "room (RAUC: rauc_unsigned, then oab_export_attach)");
 	if (oab_output_not_input(o->output, bundle, "bundle", err) < 0 ||
 	    oab_output_not_signer_input(o->output, o->signers, o->n_signers, o->chain_files,
-					o->n_chain_files, err) < 0)
+					o->n_chain_files, err) < 0 ||
+	    oab_output_not_input(o->output, o->room_signature, "signature", err) < 0 ||
+	    oab_output_not_input(o->output, o->room_signer, "signer's certificate or key", err) < 0)
 		return -1;
 	fd = open(bundle, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -76,6 +85,16 @@ static int export_run(const char *bundle, const struct oab_export_opts *o, expor
 	/* Nothing is loaded, asked for or written before the input verified. */
 	if (verify_input(fd, bundle, o, &m, err) < 0)
 		goto out;
+	/* A delta payload needs its base to be rebuilt: no peer installs one. */
+	for (size_t i = 0; i < m->n_items; i++)
+		if (m->items[i].delta) {
+			oab_err_set(err, OAB_E_USAGE,
+				    "'%s': payload '%s' is a delta (otabundle-format(5) DELTA ENCODING), "
+				    "which %s cannot install: export a bundle with full payloads",
+				    bundle, m->items[i].name, o->to == OAB_EXPORT_RAUC ? "RAUC"
+				    : o->to == OAB_EXPORT_SWUPDATE ? "SWUpdate" : "Mender");
+			goto out;
+		}
 	if (o->n_signers && oab_signers_load(o->signers, o->n_signers, o->chain_files,
 					     o->n_chain_files, o->trust, &signers, &chain, err) < 0)
 		goto out;
@@ -126,26 +145,18 @@ int oab_export(const char *bundle, const struct oab_export_opts *o, struct oab_e
 		[OAB_EXPORT_SWUPDATE] = oab_export_swupdate,
 		[OAB_EXPORT_MENDER] = oab_export_mender,
 	};
-
-	if (o && o->to >= OAB_EXPORT_RAUC && o->to <= OAB_EXPORT_MENDER && o->swupdate_signature &&
-	    o->to != OAB_EXPORT_SWUPDATE)
-		return oab_err_set(err, OAB_E_USAGE, "a signing room's sw-description signature is for SWUpdate exports only");
-	return export_run(bundle, o, o && o->to >= OAB_EXPORT_RAUC && o->to <= OAB_EXPORT_MENDER
-					 ? writers[o->to] : NULL, 1, err);
-}
-
-int oab_export_tbs(const char *bundle, const struct oab_export_opts *o, struct oab_err *err)
-{
-	/* a format without an entry has no signing room yet */
+	/* the room's first step: the bytes the format signs (a format without
+	 * an entry has its own room, or none) */
 	static const export_writer tbs[] = {
 		[OAB_EXPORT_SWUPDATE] = oab_export_tbs_swupdate,
+		[OAB_EXPORT_MENDER] = oab_export_mender,
 	};
-	struct oab_export_opts t;
+	int known = o && o->to >= OAB_EXPORT_RAUC && o->to <= OAB_EXPORT_MENDER;
 
-	if (!o || o->to < OAB_EXPORT_RAUC || o->to > OAB_EXPORT_MENDER)
-		return export_run(bundle, o, NULL, 0, err);
-	t = *o;
-	t.n_signers = 0; /* nothing is signed here */
-	return export_run(bundle, &t, (size_t)o->to < sizeof(tbs) / sizeof(tbs[0]) ? tbs[o->to] : NULL,
-			  0, err);
+	if (known && o->room == OAB_ROOM_TBS)
+		return export_run(bundle, o, (size_t)o->to < sizeof(tbs) / sizeof(tbs[0]) ? tbs[o->to] : NULL,
+				  err);
+	if (known && o->room == OAB_ROOM_ATTACH && o->to == OAB_EXPORT_RAUC)
+		return export_run(bundle, o, NULL, err);
+	return export_run(bundle, o, known ? writers[o->to] : NULL, err);
 }

@@ -426,7 +426,7 @@ int oab_swu_check_sizes(const struct oab_manifest *m, struct oab_err *err)
 static int room_signature(const struct oab_export_ctx *c, const char *desc, size_t dlen,
 			  unsigned char **der, size_t *derlen, struct oab_err *err)
 {
-	const char *path = c->opts->swupdate_signature;
+	const char *path = c->opts->room_signature;
 	struct oab_keyids ids = {0};
 	CMS_ContentInfo *cms = NULL;
 	char *buf = NULL;
@@ -493,7 +493,7 @@ int oab_export_swupdate(struct oab_export_ctx *c, struct oab_err *err)
 		free(stored);
 		return -1;
 	}
-	if (c->opts->swupdate_signature) {
+	if (c->opts->room == OAB_ROOM_ATTACH) {
 		if (room_signature(c, desc, dlen, &der, &derlen, err) < 0)
 			goto out;
 	} else {

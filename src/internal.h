@@ -484,6 +484,10 @@ int oab_cms_check(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
 		  struct oab_keyids *ids, struct oab_err *err);
 
 /* trust.c ----------------------------------------------------------- */
+/* Pinned key i of t (NULL past the last) and the file it came from; the
+ * number of CA anchors. For formats without certificates (Mender). */
+EVP_PKEY *oab_trust_pinned(const struct oab_trust *t, size_t i, const char **from);
+size_t oab_trust_n_cas(const struct oab_trust *t);
 /* RFC 2253 text of a name (free it), and an ASN1_TIME in seconds (-1). */
 char *oab_name_str(const X509_NAME *n);
 int64_t oab_asn1_time(const ASN1_TIME *t);

@@ -62,6 +62,8 @@ static const struct export_key export_keys[] = {
 	{"mender", 0, "device-type", 1, V_TEXT, NULL},
 	{"mender", 0, "artifact-name", 0, V_TEXT, NULL},
 	{"mender", 1, "type", 0, V_WORD, NULL},
+	{"mender", 1, "file", 0, V_WORD, NULL},
+	{"mender", 1, "provides", 1, V_TEXT, NULL},
 };
 
 #define N_KEYS (sizeof(export_keys) / sizeof(export_keys[0]))

@@ -113,6 +113,20 @@ int oab_trust_pin_key(struct oab_trust *t, EVP_PKEY *k, const char *from)
 	return 0;
 }
 
+EVP_PKEY *oab_trust_pinned(const struct oab_trust *t, size_t i, const char **from)
+{
+	if (!t || i >= t->n_pinned)
+		return NULL;
+	if (from)
+		*from = t->pinned_from[i];
+	return t->pinned[i];
+}
+
+size_t oab_trust_n_cas(const struct oab_trust *t)
+{
+	return t && t->cas ? (size_t)sk_X509_num(t->cas) : 0;
+}
+
 int oab_trust_add_pinned(struct oab_trust *t, const char *path, struct oab_err *err)
 {
 	STACK_OF(X509_INFO) *infos;

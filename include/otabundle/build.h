@@ -259,6 +259,20 @@ struct oab_export_opts {
 	void *warn_arg;
 	oab_progress_fn progress;
 	void *progress_arg;
+	/* Signing room (otabundle-export(5)) of SWUpdate and Mender (RAUC's
+	 * is rauc_unsigned below, then oab_export_attach): OAB_ROOM_TBS
+	 * writes the exact bytes the format signs to output instead of the
+	 * export (SWUpdate: sw-description; Mender: manifest; no signer is
+	 * given or loaded); OAB_ROOM_ATTACH writes the export with the
+	 * signature in the file room_signature, made elsewhere over those
+	 * bytes (SWUpdate: a detached DER CMS, its signers judged against
+	 * trust if given; Mender: a raw signature by the key of room_signer,
+	 * a PEM certificate or public key), checked before anything is
+	 * written. The bytes are the same for the same bundle and
+	 * build_time. */
+	enum oab_export_room { OAB_ROOM_NONE = 0, OAB_ROOM_TBS, OAB_ROOM_ATTACH } room;
+	const char *room_signature;
+	const char *room_signer;
 	/* ---- RAUC ---- */
 	int rauc_plain; /* 1: 'plain' (detached CMS over the squashfs); 0: the
 			 * manifest's export.rauc.format, else 'verity' */
@@ -271,12 +285,18 @@ struct oab_export_opts {
 	const char *rauc_tbs;
 	/* ---- SWUpdate ---- */
 	int swupdate_crc;   /* 1: cpio crc (070702, a byte sum per member); 0: newc */
-	/* attach-signature: a detached DER CMS over the sw-description that
-	 * export-manifest --to swupdate wrote, made in a signing room; used
-	 * instead of signers (n_signers 0), checked over it before anything is
-	 * written (and its signers judged against trust, if given) */
-	const char *swupdate_signature;
 	/* ---- Mender ---- */
+	/* How the payload (and header) are compressed in the artifact:
+	 * GZIP (0, the default) and XZ are what mender-artifact 3.9 reads;
+	 * ZSTD needs mender-artifact/the client >= 3.10; NONE stores a plain
+	 * tar. The payload is re-encoded from its verified content. */
+	enum oab_mender_compression {
+		OAB_MENDER_GZIP = 0,
+		OAB_MENDER_XZ,
+		OAB_MENDER_ZSTD,
+		OAB_MENDER_NONE,
+	} mender_compression;
+	int mender_level; /* gzip 1-9, xz 0-9, zstd 1-19; 0: 6 for gzip and xz, 3 for zstd */
 };
 
 /* Verify bundle (opts->verify), then write it in opts->to's native
@@ -285,15 +305,6 @@ struct oab_export_opts {
  * output may not be the bundle or any key, certificate or chain file. */
 OAB_API int oab_export(const char *bundle, const struct oab_export_opts *opts,
 		       struct oab_err *err);
-
-/* Signing room for an export (otabundle-export(5)): verify bundle as
- * oab_export does, then write to opts->output (atomically) the exact bytes
- * the format signs, deterministic for the bundle: for SWUpdate its
- * sw-description. A detached DER CMS over them made in the room then goes
- * to oab_export as opts->swupdate_signature (no signers needed). Formats
- * without a signing room: OAB_E_USAGE. Signers in opts are not used. */
-OAB_API int oab_export_tbs(const char *bundle, const struct oab_export_opts *opts,
-			   struct oab_err *err);
 
 /* Signing room, step 3: a signature made in the room (DER CMS; RAUC) for
  * an unsigned export (step 1 above) written as the final native bundle to

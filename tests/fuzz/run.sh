@@ -31,6 +31,13 @@ printf 'format: 1\nbundle: {name: s, version: "1", security-version: 1, compatib
 	--cert "$work/pki/signer.pem" --trust "$work/pki/signer.pem" "$work/swu.oab"
 "$O" export -q --to swupdate --cpio-crc -o "$b/corpus-bundle/export-crc.swu" --key "$work/pki/signer.key" \
 	--cert "$work/pki/signer.pem" --trust "$work/pki/signer.pem" "$work/swu.oab"
+# A Mender artifact (export of a one-payload bundle) for the Mender audit:
+# signed by the pinned key, so mutations reach its header and data.
+printf 'format: 1\nbundle:\n  name: m\n  version: "1"\n  security-version: 1\n  compatible: [d]\npayloads:\n  - name: rootfs\n    type: image\n    source: rootfs.ext4\n' \
+	> "$work/in/one.yaml"
+"$O" build -q -o "$work/one.oab" --key "$work/pki/signer.key" --cert "$work/pki/signer.pem" "$work/in/one.yaml"
+"$O" export -q --to mender -o "$b/corpus-bundle/export.mender" --trust "$work/pki/signer.pem" \
+	--key "$work/pki/signer.key" --cert "$work/pki/signer.pem" "$work/one.oab"
 cp "$root/manifests/examples/"*.yaml "$b/corpus-manifest/"
 tar -xOf "$b/corpus-bundle/signed.oab" manifest.yaml > "$b/corpus-manifest/resolved.yaml"
 export OAB_FUZZ_TRUST="$work/pki/signer.pem"
