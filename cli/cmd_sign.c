@@ -250,7 +250,7 @@ static int export_manifest(int argc, char **argv, struct cli_verify_args *va)
 	if (optind != argc - 1 || !out)
 		return cli_usage("export-manifest", "expected -o MANIFEST and one BUNDLE argument");
 	if (!to && (vopts || unsigned_out || plain))
-		return cli_usage("export-manifest", "--unsigned, --rauc-plain and verify options go with --to");
+		return cli_usage("export-manifest", "--unsigned and --rauc-plain go with --to rauc; verify options need --to");
 	if (to != OAB_EXPORT_RAUC && (unsigned_out || plain))
 		return cli_usage("export-manifest", "--unsigned and --rauc-plain go with --to rauc");
 	if ((rc = cli_input("bundle", argv[optind], 0)))

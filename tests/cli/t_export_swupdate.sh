@@ -210,7 +210,7 @@ openssl cms -sign -binary -nosmimecap -outform DER -in "$T/room.desc" -signer "$
 expect 4 "signature '.*rogue.sig': .*not trusted" \
 	"$O" attach-signature --to swupdate -o "$T/room-x.swu" $CA "$T/rogue.sig" "$T/b.oab"
 [ -e "$T/room-x.swu" ] && bad "refused attach wrote an output" || ok "refused attach wrote nothing"
-expect 2 "no signing room for this format yet" "$O" export-manifest --to mender -o "$T/m.tbs" $CA "$T/b.oab"
+expect 2 "--signer is for --to mender" "$O" attach-signature --to swupdate --signer "$PKI/signer.pem" -o "$T/room-y.swu" $CA "$T/room.sig" "$T/b.oab"
 expect 2 "no trust anchor" "$O" export-manifest --to swupdate -o "$T/room3.desc" "$T/b.oab"
 
 # ---- native .swu files, made the documented way ---------------------------
