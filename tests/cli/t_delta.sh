@@ -188,6 +188,20 @@ mkdir -p "$T/x-ex"
 expect 0 "" "$O" extract -q --ca "$PKI/ca.pem" --base rootfs="$IN/rootfs-2.4.0.ext4" -C "$T/x-ex" "$T/ex.oab"
 cmp -s "$T/x-ex/rootfs" "$IN/rootfs.ext4" && cmp -s "$T/x-ex/app" "$IN/app.tar" &&
 	ok "example delta manifest: built and applied" || bad "example delta manifest"
+# A resolved manifest over the 4 MiB a reader takes (delta segment lines
+# count toward it; here: meta values of tabs, escaped when emitted) is
+# refused by build, not written as a bundle nobody can read.
+python3 - "$T/big.yaml" <<'EOF'
+import sys
+lines = ['format: 1', 'bundle:', '  name: big', '  version: "1"', '  security-version: 1',
+         '  compatible: [x]', '  meta:']
+lines += ['    k%d: "%s"' % (k, '\t' * 4090) for k in range(1000)]
+lines += ['payloads:', '  - {name: p, type: file, source: boot.bin}']
+open(sys.argv[1], 'w').write('\n'.join(lines) + '\n')
+EOF
+expect 2 "resolved manifest would be [0-9]+ bytes, more than the 4194304 bytes a verifier reads" \
+	"$O" build -q --unsigned -o "$T/big.oab" "$T/big.yaml"
+[ ! -e "$T/big.oab" ] && ok "oversized manifest: nothing written" || bad "big.oab written"
 # otabundle-format(5) shows that script as it is.
 awk '/^set -eu$/ && prev ~ /^\.Bd -literal/ { on = 1 } on && /^\.Ed$/ { on = 0 } on { print } { prev = $0 }' \
 	"$OAB_ROOT/man/otabundle-format.5" > "$T/man-script"
