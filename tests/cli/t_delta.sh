@@ -110,6 +110,18 @@ expect 0 "" "$O" sign -q -o "$T/v2s.oab" --key "$PKI/second.key" --cert "$PKI/se
 	--chain "$PKI/chain.pem" "$T/v2.oab"
 expect 0 "" "$O" verify --threshold 2 --ca "$PKI/ca.pem" "$T/v2s.oab"
 
+# examples/updater.c, the public verify API only, installs a delta payload
+# into a slot from its base, and refuses a wrong base.
+U=$OAB_TOOLS/../examples/updater
+expect 0 "" "$U" "$PKI/ca.pem" "$T/v2.oab" rootfs "$T/slot.img" "$T/old.img"
+cmp -s "$T/slot.img" "$T/new-grown.img" && ok "updater: delta installed" || bad "updater: slot differs"
+expect 1 "" "$U" "$PKI/ca.pem" "$T/v2.oab" rootfs "$T/slot2.img" "$T/new-grown.img"
+grep -q "refused: 'rootfs': the base given is" "$T/.out" && ok "updater: wrong base refused" ||
+	bad "updater: $(cat "$T/.out")"
+expect 1 "" "$U" "$PKI/ca.pem" "$T/v2.oab" rootfs "$T/slot3.img"
+grep -q "refused: 'rootfs' is a delta payload: it needs its base" "$T/.out" &&
+	ok "updater: no base refused" || bad "updater: $(cat "$T/.out")"
+
 # A wrong or missing base: refused, nothing written.
 mkdir -p "$T/x-bad"
 expect 2 "'rootfs' is a delta payload: it needs its base" \
