@@ -110,6 +110,14 @@ expect 0 "" "$O" sign -q -o "$T/v2s.oab" --key "$PKI/second.key" --cert "$PKI/se
 	--chain "$PKI/chain.pem" "$T/v2.oab"
 expect 0 "" "$O" verify --threshold 2 --ca "$PKI/ca.pem" "$T/v2s.oab"
 
+# The base may be the very file extract replaces (--force): it is read
+# before the new file takes its name.
+mkdir -p "$T/x-inplace"
+cp "$T/old.img" "$T/x-inplace/rootfs"
+expect 0 "" "$O" extract -q -f --ca "$PKI/ca.pem" --base rootfs="$T/x-inplace/rootfs" -C "$T/x-inplace" \
+	rootfs "$T/v2.oab"
+cmp -s "$T/x-inplace/rootfs" "$T/new-grown.img" && ok "base replaced by its own delta" || bad "in-place differs"
+
 # examples/updater.c, the public verify API only, installs a delta payload
 # into a slot from its base, and refuses a wrong base.
 U=$OAB_TOOLS/../examples/updater
