@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* updater.c - a minimal on-device updater on libotabundle's verify side.
  *
- *   updater CA.pem BUNDLE PAYLOAD SLOT
+ *   updater CA.pem BUNDLE PAYLOAD SLOT [BASE]
  *
  * Opens BUNDLE, authenticates it against the anchors in CA.pem (signature,
  * trust, expiry), and streams the payload named PAYLOAD into the file SLOT
@@ -10,6 +10,9 @@
  * bundle that did not; it counts as installed only if every member of the
  * bundle checked out. Prints one line at the end: "installed NAME VERSION"
  * or "refused: WHY". Exit 0 installed, 1 refused.
+ * A delta payload (otabundle(1) DELTA BUNDLES) is rebuilt from BASE, the
+ * content it was made against (on a device: the active slot, read only);
+ * the library checks BASE's signed size and SHA-256 before decoding.
  *
  * Uses only the public API (#include <otabundle/verify.h>); build it with
  * `make examples` or against an installed library:
@@ -32,10 +35,10 @@ int main(int argc, char **argv)
 	struct oab_sink *sink = NULL;
 	const struct oab_manifest *m;
 	const struct oab_item *it;
-	int fd = -1, slot = -1, st, found = 0, ok = 0;
+	int fd = -1, slot = -1, base = -1, st, found = 0, ok = 0;
 
-	if (argc != 5) {
-		fputs("usage: updater CA.pem BUNDLE PAYLOAD SLOT\n", stderr);
+	if (argc != 5 && argc != 6) {
+		fputs("usage: updater CA.pem BUNDLE PAYLOAD SLOT [BASE]\n", stderr);
 		return 2;
 	}
 	trust = oab_trust_new();
@@ -50,6 +53,15 @@ int main(int argc, char **argv)
 	if (oab_reader_open(fd, argv[2], &opts, &r, &err) < 0 ||
 	    oab_reader_authenticate(r, &err) < 0)
 		goto out;
+	if (argc == 6) {
+		base = open(argv[5], O_RDONLY | O_CLOEXEC);
+		if (base < 0) {
+			snprintf(err.msg, sizeof(err.msg), "%s: cannot open the base", argv[5]);
+			goto out;
+		}
+		if (oab_reader_set_base(r, argv[3], base, &err) < 0)
+			goto out;
+	}
 	/* Authenticated: only now is the slot touched. */
 	slot = open(argv[4], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (slot < 0 || !(sink = oab_sink_fd(slot))) {
@@ -85,6 +97,8 @@ out:
 	oab_trust_free(trust);
 	if (slot >= 0)
 		close(slot);
+	if (base >= 0)
+		close(base);
 	if (fd >= 0)
 		close(fd);
 	return ok ? 0 : 1;

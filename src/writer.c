@@ -434,6 +434,14 @@ int oab_build(struct oab_manifest *m, const struct oab_build_opts *o, struct oab
 	}
 	if (oab_manifest_emit(m, &yaml, &ylen, err) < 0)
 		goto out;
+	/* a manifest no reader would take (its delta segment lines, escaped
+	 * meta) is refused here, not shipped */
+	if (ylen > OAB_MAX_MANIFEST_BYTES) {
+		oab_err_set(err, OAB_E_USAGE,
+			    "the resolved manifest would be %zu bytes, more than the %d bytes a verifier reads; nothing written",
+			    ylen, OAB_MAX_MANIFEST_BYTES);
+		goto out;
+	}
 	if (o->n_signers && oab_cms_sign((unsigned char *)yaml, ylen, signers, o->n_signers,
 					 chain, &sig, &siglen, err) < 0)
 		goto out;

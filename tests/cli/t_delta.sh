@@ -110,6 +110,26 @@ expect 0 "" "$O" sign -q -o "$T/v2s.oab" --key "$PKI/second.key" --cert "$PKI/se
 	--chain "$PKI/chain.pem" "$T/v2.oab"
 expect 0 "" "$O" verify --threshold 2 --ca "$PKI/ca.pem" "$T/v2s.oab"
 
+# The base may be the very file extract replaces (--force): it is read
+# before the new file takes its name.
+mkdir -p "$T/x-inplace"
+cp "$T/old.img" "$T/x-inplace/rootfs"
+expect 0 "" "$O" extract -q -f --ca "$PKI/ca.pem" --base rootfs="$T/x-inplace/rootfs" -C "$T/x-inplace" \
+	rootfs "$T/v2.oab"
+cmp -s "$T/x-inplace/rootfs" "$T/new-grown.img" && ok "base replaced by its own delta" || bad "in-place differs"
+
+# examples/updater.c, the public verify API only, installs a delta payload
+# into a slot from its base, and refuses a wrong base.
+U=$OAB_TOOLS/../examples/updater
+expect 0 "" "$U" "$PKI/ca.pem" "$T/v2.oab" rootfs "$T/slot.img" "$T/old.img"
+cmp -s "$T/slot.img" "$T/new-grown.img" && ok "updater: delta installed" || bad "updater: slot differs"
+expect 1 "" "$U" "$PKI/ca.pem" "$T/v2.oab" rootfs "$T/slot2.img" "$T/new-grown.img"
+grep -q "refused: 'rootfs': the base given is" "$T/.out" && ok "updater: wrong base refused" ||
+	bad "updater: $(cat "$T/.out")"
+expect 1 "" "$U" "$PKI/ca.pem" "$T/v2.oab" rootfs "$T/slot3.img"
+grep -q "refused: 'rootfs' is a delta payload: it needs its base" "$T/.out" &&
+	ok "updater: no base refused" || bad "updater: $(cat "$T/.out")"
+
 # A wrong or missing base: refused, nothing written.
 mkdir -p "$T/x-bad"
 expect 2 "'rootfs' is a delta payload: it needs its base" \
@@ -188,6 +208,20 @@ mkdir -p "$T/x-ex"
 expect 0 "" "$O" extract -q --ca "$PKI/ca.pem" --base rootfs="$IN/rootfs-2.4.0.ext4" -C "$T/x-ex" "$T/ex.oab"
 cmp -s "$T/x-ex/rootfs" "$IN/rootfs.ext4" && cmp -s "$T/x-ex/app" "$IN/app.tar" &&
 	ok "example delta manifest: built and applied" || bad "example delta manifest"
+# A resolved manifest over the 4 MiB a reader takes (delta segment lines
+# count toward it; here: meta values of tabs, escaped when emitted) is
+# refused by build, not written as a bundle nobody can read.
+python3 - "$T/big.yaml" <<'EOF'
+import sys
+lines = ['format: 1', 'bundle:', '  name: big', '  version: "1"', '  security-version: 1',
+         '  compatible: [x]', '  meta:']
+lines += ['    k%d: "%s"' % (k, '\t' * 4090) for k in range(1000)]
+lines += ['payloads:', '  - {name: p, type: file, source: boot.bin}']
+open(sys.argv[1], 'w').write('\n'.join(lines) + '\n')
+EOF
+expect 2 "resolved manifest would be [0-9]+ bytes, more than the 4194304 bytes a verifier reads" \
+	"$O" build -q --unsigned -o "$T/big.oab" "$T/big.yaml"
+[ ! -e "$T/big.oab" ] && ok "oversized manifest: nothing written" || bad "big.oab written"
 # otabundle-format(5) shows that script as it is.
 awk '/^set -eu$/ && prev ~ /^\.Bd -literal/ { on = 1 } on && /^\.Ed$/ { on = 0 } on { print } { prev = $0 }' \
 	"$OAB_ROOT/man/otabundle-format.5" > "$T/man-script"

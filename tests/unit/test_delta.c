@@ -391,6 +391,104 @@ static void test_manifest_round_trip(void **state)
 	packed_free(&pk);
 }
 
+
+/* The public reader: a signed delta bundle read into an fd sink (a slot).
+ * A wrong base is refused before a byte reaches the fd, no base at all is
+ * a usage error, the right one rebuilds the target in the fd. */
+static void test_reader_fd_sink(void **state)
+{
+	EVP_PKEY *k = tl_key_ec("P-256");
+	X509 *c = tl_self_signed(k, "delta signer", 3);
+	char *key = tl_path(g_dir, "k.pem"), *cert = tl_path(g_dir, "c.pem");
+	char *mf = tl_path(g_dir, "m.yaml"), *out = tl_path(g_dir, "d.oab");
+	char *slot = tl_path(g_dir, "slot"), *wrong = tl_path(g_dir, "wrong");
+	char *basep = tl_path(g_dir, "base");
+	struct oab_signer_spec spec = {0};
+	struct oab_build_opts bo = {0};
+	struct oab_manifest *m = NULL;
+	struct oab_trust *t = oab_trust_new();
+	struct oab_err err = {0};
+	size_t tn = BASE_SIZE + 300 * KIB, len;
+	unsigned char *target = malloc(tn), *back;
+	static const char yaml[] =
+		"format: 1\nbundle: {name: d, version: \"1\", security-version: 1, compatible: [x]}\n"
+		"payloads:\n  - {name: rootfs, type: image, source: target, delta-from: base}\n";
+
+	(void)state;
+	assert_non_null(target);
+	memcpy(target, g_base, BASE_SIZE);
+	fill(target + BASE_SIZE, tn - BASE_SIZE, 31337);
+	target[77777] ^= 1;
+	close(write_tmp("target", target, tn));
+	close(write_tmp("base", g_base, BASE_SIZE));
+	g_base[5] ^= 1;
+	close(write_tmp("wrong", g_base, BASE_SIZE));
+	g_base[5] ^= 1;
+	assert_int_equal(tl_write_key(key, k), 0);
+	assert_int_equal(tl_write_certs(cert, c, NULL), 0);
+	assert_int_equal(tl_write_file(mf, yaml, strlen(yaml)), 0);
+	assert_int_equal(oab_manifest_load(mf, &m, &err), 0);
+	spec.key = key;
+	spec.cert = cert;
+	bo.output = out;
+	bo.signers = &spec;
+	bo.n_signers = 1;
+	assert_int_equal(oab_build(m, &bo, &err), 0);
+	oab_manifest_free(m);
+	assert_int_equal(oab_trust_add_pinned(t, cert, &err), 0);
+
+	for (int pass = 0; pass < 3; pass++) { /* wrong base, none, the right one */
+		struct oab_verify_opts vo = {.trust = t};
+		struct oab_reader *r = NULL;
+		const struct oab_item *it;
+		struct oab_sink *sink;
+		int bfd = open(pass == 0 ? wrong : basep, O_RDONLY);
+		int fd = open(out, O_RDONLY), sfd;
+
+		assert_int_equal(tl_write_file(slot, "old slot", 8), 0);
+		sfd = open(slot, O_RDWR);
+		assert_true(fd >= 0 && bfd >= 0 && sfd >= 0);
+		sink = oab_sink_fd(sfd);
+		assert_int_equal(oab_reader_open(fd, "d", &vo, &r, &err), 0);
+		assert_int_equal(oab_reader_authenticate(r, &err), 0);
+		if (pass != 1)
+			assert_int_equal(oab_reader_set_base(r, "rootfs", bfd, &err), 0);
+		assert_int_equal(oab_reader_next(r, &it, &err), 1);
+		assert_non_null(it->delta);
+		if (pass < 2) {
+			assert_int_equal(oab_reader_read(r, sink, &err), -1);
+			assert_int_equal(err.code, pass == 0 ? OAB_E_REJECTED : OAB_E_USAGE);
+			assert_int_equal(err.detail, OAB_D_DELTA_BASE);
+			back = tl_read_file(slot, &len);
+			assert_int_equal(len, 8); /* nothing reached the slot */
+			assert_memory_equal(back, "old slot", 8);
+		} else {
+			assert_int_equal(oab_reader_read(r, sink, &err), 0);
+			assert_int_equal(oab_reader_next(r, &it, &err), 0);
+			back = tl_read_file(slot, &len);
+			assert_int_equal(len, tn);
+			assert_memory_equal(back, target, tn);
+		}
+		free(back);
+		oab_sink_free(sink);
+		oab_reader_free(r);
+		close(fd);
+		close(bfd);
+		close(sfd);
+	}
+	oab_trust_free(t);
+	EVP_PKEY_free(k);
+	X509_free(c);
+	free(target);
+	free(key);
+	free(cert);
+	free(mf);
+	free(out);
+	free(slot);
+	free(wrong);
+	free(basep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_window_too_large),
 		cmocka_unit_test(test_bad_layout),
 		cmocka_unit_test(test_manifest_round_trip),
+		cmocka_unit_test(test_reader_fd_sink),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
