@@ -214,7 +214,7 @@ expect 2 "not an unsigned RAUC bundle" "$O" attach-signature -q --to rauc -o "$T
 expect 2 "--to: expected rauc" "$O" attach-signature -q --to opkg "$T/room.cms" "$T/room-u.raucb"
 expect 2 "give --unsigned OUT" "$O" export-manifest --to rauc -o "$T/r2.raucm" $CA "$T/b.oab"
 expect 2 "no trust anchor for the input" "$O" export-manifest --to rauc -o "$T/r2.raucm" --unsigned "$T/r2.raucb" "$T/b.oab"
-expect 2 "verify options go with --to" "$O" export-manifest -o "$T/r2.yaml" $CA "$T/b.oab"
+expect 2 "verify options need --to" "$O" export-manifest -o "$T/r2.yaml" $CA "$T/b.oab"
 expect 0 "" "$O" export-manifest --to rauc --rauc-plain -o "$T/roomp.raucb" $CA "$T/b.oab"
 openssl cms -sign -binary -nosmimecap -outform DER -in "$T/roomp.raucb" -signer "$PKI/signer.pem" \
 	-inkey "$PKI/signer.key" -certfile "$PKI/int.pem" -out "$T/roomp.cms" 2>/dev/null
