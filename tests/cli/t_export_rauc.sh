@@ -293,8 +293,13 @@ resign h-fmt 's/^format=verity/format=casync/'
 expect 1 "RAUC bundle format 'casync'" "$O" verify $CA "$T/h-fmt.raucb"
 resign h-nohash '/^verity-hash=/d'
 expect 1 "verity-hash and verity-salt must be 64 hex digits" "$O" verify $CA "$T/h-nohash.raucb"
-resign h-root 's/^verity-hash=\(.\)/verity-hash=0/'
-grep -q "^verity-hash=0" "$T/h-root.raucm" || resign h-root 's/^verity-hash=\(.\)/verity-hash=1/'
+# change the first hex digit of the root hash (0 -> 1, anything else -> 0)
+if grep -q '^verity-hash=0' "$T/h.raucm"; then
+	resign h-root 's/^verity-hash=0/verity-hash=1/'
+else
+	resign h-root 's/^verity-hash=./verity-hash=0/'
+fi
+cmp -s "$T/h.raucm" "$T/h-root.raucm" && bad "h-root: the signed manifest was not changed" || ok "h-root: root hash edited"
 expect 1 "verity hash tree: root hash [0-9a-f]{64}, signed verity-hash" "$O" verify $CA "$T/h-root.raucb"
 resign h-size 's/^size=.*/size=5/'
 grep -q "^size=5" "$T/h-size.raucm" && expect 1 "image '[a-z.]+': size [0-9]+ in the squashfs, manifest.raucm says 5" "$O" verify $CA "$T/h-size.raucb"
