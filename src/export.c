@@ -85,6 +85,10 @@ static int export_run(const char *bundle, const struct oab_export_opts *o, expor
 	/* Nothing is loaded, asked for or written before the input verified. */
 	if (verify_input(fd, bundle, o, &m, err) < 0)
 		goto out;
+	if (!m) { /* verify_input gives a manifest whenever it returns 0 */
+		oab_err_set(err, OAB_E_INTERNAL, "'%s': verified without a manifest", bundle);
+		goto out;
+	}
 	/* A delta payload needs its base to be rebuilt: no peer installs one. */
 	for (size_t i = 0; i < m->n_items; i++)
 		if (m->items[i].delta) {

@@ -1152,20 +1152,24 @@ static int parse_delta(struct sctx *c, struct ynode *map, struct oab_item *it,
 
 	if (it->compression != OAB_COMP_ZSTD) {
 		v = get(map, c->mode == OAB_MANIFEST_SOURCE ? "delta-from" : "delta");
-		return yfail(&c->y, v->line, v->col,
+		return yfail(&c->y, v ? v->line : (size_t)it->line, v ? v->col : 1,
 			     "'%s': a delta payload is zstd frames: compression none is not allowed",
 			     where);
 	}
 	if (c->mode == OAB_MANIFEST_SOURCE) {
 		char *src = NULL;
 
+		struct ynode *df = get(map, "delta-from");
+
 		snprintf(key, sizeof(key), "%s.delta-from", where);
-		if (get_str(c, get(map, "delta-from"), key, 4096, S_PATH, &src) < 0)
-			return -1;
+		if (!df || get_str(c, df, key, 4096, S_PATH, &src) < 0)
+			return df ? -1 : oab_err_set(c->y.err, OAB_E_INTERNAL, "%s: no delta-from", key);
+		if (!src)
+			return oab_err_set(c->y.err, OAB_E_INTERNAL, "%s: no value", key);
 		it->delta_from = join_path(c->basedir, src);
 		it->delta_from_raw = src;
 		if (asprintf(&it->delta_from_where, "%s:%zu:%zu: key '%s'", c->y.label,
-			     get(map, "delta-from")->line, get(map, "delta-from")->col, key) < 0)
+			     df->line, df->col, key) < 0)
 			it->delta_from_where = NULL;
 		if (!it->delta_from || !it->delta_from_where)
 			return oab_err_set(c->y.err, OAB_E_INTERNAL, "out of memory");

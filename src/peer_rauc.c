@@ -203,17 +203,19 @@ int oab_raucm_parse(const char *buf, size_t len, const char *what, struct oab_ra
 						    line, OAB_RAUC_MAX_IMAGES);
 					goto out;
 				}
-				n2 = realloc(m->images, (m->n_images + 1) * sizeof(*n2));
-				if (!n2) {
-					oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-					goto out;
-				}
-				m->images = n2;
-				im = &m->images[m->n_images++];
-				memset(im, 0, sizeof(*im));
-				if (!(im->slotclass = strdup(grp + 6))) {
-					oab_err_set(err, OAB_E_INTERNAL, "out of memory");
-					goto out;
+				{
+					char *cls = strdup(grp + 6);
+
+					n2 = cls ? realloc(m->images, (m->n_images + 1) * sizeof(*n2)) : NULL;
+					if (!n2) {
+						free(cls);
+						oab_err_set(err, OAB_E_INTERNAL, "out of memory");
+						goto out;
+					}
+					m->images = n2;
+					im = &m->images[m->n_images++];
+					memset(im, 0, sizeof(*im));
+					im->slotclass = cls;
 				}
 			}
 			continue;
@@ -843,10 +845,11 @@ static int audit_run(struct audit *a, struct oab_err *err)
 		}
 	}
 	if (a->o->compatible) {
-		int ok = strcmp(a->o->compatible, a->rm.compatible) == 0;
+		const char *have = a->rm.compatible ? a->rm.compatible : "";
+		int ok = strcmp(a->o->compatible, have) == 0;
 		char esc[4 * 80 + 4];
 
-		oab_escape(a->rm.compatible, strlen(a->rm.compatible), esc, sizeof(esc));
+		oab_escape(have, strlen(have), esc, sizeof(esc));
 		oab_report_add_check(a->rep, ok, "policy.compatible", NULL, "bundle '%s'", esc);
 		if (!ok) {
 			oab_err_set(err, OAB_E_REJECTED, "%s: made for '%s', not for this device", a->label, esc);

@@ -368,10 +368,16 @@ static BIO_METHOD *rbio_method(void)
 BIO *oab_rauc_range_bio(int fd, uint64_t off, uint64_t len, int *io_errno)
 {
 	BIO_METHOD *meth = rbio_method();
-	struct rbio *r = malloc(sizeof(*r));
-	BIO *b = meth && r ? BIO_new(meth) : NULL;
+	struct rbio *r;
+	BIO *b;
 
-	if (!b) {
+	if (!meth)
+		return NULL;
+	r = malloc(sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	b = BIO_new(meth);
+	if (b == NULL) {
 		free(r);
 		return NULL;
 	}
