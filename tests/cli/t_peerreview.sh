@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-# Bounds on what a peer bundle's unauthenticated bytes can make the audit
-# hold (review findings; otabundle-export(5) AUDIT).
+# Review findings on peer bundles (otabundle-export(5) AUDIT): bounds on
+# what their unauthenticated bytes can make the audit hold; commands that
+# read otabundle bundles only say so for a native bundle.
 . "$(dirname "$0")/lib.sh"
 for tool in xz python3; do
 	command -v $tool > /dev/null 2>&1 || { [ -n "${CI:-}" ] && bad "$tool missing" || skip "$tool missing"; finish; }
@@ -38,4 +39,13 @@ expect 0 "" "$O" verify -q --trust "$T/signer.pub" "$T/xz9.mender"
 head -c 2000 "$T/good.xz" > "$T/x/data/0000.tar.xz"
 repack "$T/cut.mender"
 expect 1 "xz stream truncated" "$O" verify --trust "$T/signer.pub" "$T/cut.mender"
+
+# sign, attach-signature, export-manifest and timestamp of a native bundle:
+# exit 2 naming its format, as extract and export (failed before: exit 1,
+# "first member is not 'manifest.yaml', not a bundle", as for a damaged one)
+for cmd in "sign --key $PKI/second.key --cert $PKI/second.pem -o $T/o" "export-manifest -o $T/o" \
+	"timestamp --tsa http://127.0.0.1:9 -o $T/o" "attach-signature -o $T/o $T/signer.pub"; do
+	expect 2 "a mender bundle: this command reads otabundle bundles only" "$O" $cmd "$T/m.mender"
+done
+[ ! -e "$T/o" ] && ok "nothing written" || bad "an output was written"
 finish
