@@ -48,4 +48,14 @@ for cmd in "sign --key $PKI/second.key --cert $PKI/second.pem -o $T/o" "export-m
 	expect 2 "a mender bundle: this command reads otabundle bundles only" "$O" $cmd "$T/m.mender"
 done
 [ ! -e "$T/o" ] && ok "nothing written" || bad "an output was written"
+
+# Through a pipe a peer bundle cannot be recognised (read from its end or
+# by offset): say what it looks like (failed before: "tar header at byte
+# 0: checksum mismatch (damaged)" for a .swu or .raucb).
+verify_pipe() { cat "$1" | "$O" verify --trust "$T/signer.pub" -; }
+expect 1 "a Mender artifact\? verify and inspect audit one given as a file" verify_pipe "$T/m.mender"
+expect 0 "" "$O" export -q --to swupdate -o "$T/m.swu" $S1 --ca "$PKI/ca.pem" "$T/m.oab"
+expect 1 "not a bundle: a cpio archive \(an SWUpdate .swu\?" verify_pipe "$T/m.swu"
+expect 0 "" "$O" export -q --to rauc -o "$T/m.raucb" $S1 --ca "$PKI/ca.pem" "$T/m.oab"
+expect 1 "not a bundle: a squashfs image \(a RAUC bundle\?" verify_pipe "$T/m.raucb"
 finish
