@@ -21,7 +21,7 @@ VERIFY_PKGS = libarchive libcrypto yaml-0.1 libzstd
 # (libconfig) bundles, and Mender artifacts (jansson for their JSON headers,
 # zlib for a parallel gzip)
 # (otabundle-export(5)).
-LIB_PKGS = $(VERIFY_PKGS) $(if $(VERIFY_ONLY),,libp11 libcurl libsquashfs1 libconfig jansson zlib)
+LIB_PKGS = $(VERIFY_PKGS) $(if $(VERIFY_ONLY),,libp11 libcurl libsquashfs1 libconfig jansson zlib liblzma)
 CLI_PKGS = $(if $(VERIFY_ONLY),,jansson)
 # Hardening (a sanitizer build sets HARDEN_CFLAGS= : ASan replaces FORTIFY's checks).
 HARDEN_CFLAGS ?= -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \

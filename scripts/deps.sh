@@ -13,6 +13,8 @@ libsquashfs-dev libconfig-dev squashfs-tools squashfs-tools-ng cpio cryptsetup-b
 xdelta3 bsdiff"
 # Mender export (parallel gzip of the payload)
 PKGS="$PKGS zlib1g-dev"
+# Mender audit (xz members decoded with a memory limit; tests: xz)
+PKGS="$PKGS liblzma-dev xz-utils"
 missing=""
 for p in $PKGS $BENCH_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -15,6 +15,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <jansson.h>
+#include <lzma.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -34,6 +35,10 @@
 #define MND_MAX_HEADER_FILES 128      /* entries of header.tar */
 #define MND_MAX_SCRIPT (4 * 1024 * 1024) /* one state script */
 #define MND_MAX_PAYLOADS 16
+/* What an xz member may make its decoder hold: the 128 MiB bound of a
+ * zstd window (xz -9 needs 65 MiB). libarchive's own xz filter allows a
+ * 1 GiB dictionary, filled by an unauthenticated stream. */
+#define MND_XZ_MEMLIMIT ((uint64_t)1 << OAB_ZSTD_WINDOWLOG_MAX)
 #define MND_BUF (256 * 1024)
 
 struct mline {
@@ -367,11 +372,16 @@ struct nest {
 	EVP_MD_CTX *md; /* the stored bytes' hash, or NULL */
 	uint64_t stored;
 	int failed;
+	/* xz: decoded here within MND_XZ_MEMLIMIT, not by libarchive */
+	int xz, xz_eof, xz_end;
+	lzma_stream lz;
+	unsigned char *xbuf;
+	char why[96]; /* why decoding failed */
 };
 
-static la_ssize_t nest_read(struct archive *in, void *arg, const void **p)
+/* The next stored bytes of the outer member, hashed: 0 at its end. */
+static la_ssize_t nest_raw(struct archive *in, struct nest *n)
 {
-	struct nest *n = arg;
 	la_ssize_t r = archive_read_data(n->outer, n->buf, MND_BUF);
 
 	if (r < 0) {
@@ -382,23 +392,107 @@ static la_ssize_t nest_read(struct archive *in, void *arg, const void **p)
 	if (n->md && r > 0)
 		EVP_DigestUpdate(n->md, n->buf, (size_t)r);
 	n->stored += (uint64_t)r;
+	return r;
+}
+
+/* The outer member decoded from xz, its memory bounded. */
+static la_ssize_t nest_xz(struct archive *in, struct nest *n, const void **p)
+{
+	lzma_ret ret = LZMA_OK;
+
+	while (!n->xz_end) {
+		size_t made;
+
+		if (n->lz.avail_in == 0 && !n->xz_eof) {
+			la_ssize_t r = nest_raw(in, n);
+
+			if (r < 0)
+				return -1;
+			n->lz.next_in = n->buf;
+			n->lz.avail_in = (size_t)r;
+			n->xz_eof = r == 0;
+		}
+		n->lz.next_out = n->xbuf;
+		n->lz.avail_out = MND_BUF;
+		ret = lzma_code(&n->lz, n->xz_eof ? LZMA_FINISH : LZMA_RUN);
+		made = MND_BUF - n->lz.avail_out;
+		if (ret == LZMA_STREAM_END)
+			n->xz_end = 1;
+		else if (ret == LZMA_MEMLIMIT_ERROR)
+			goto fail_mem;
+		else if ((ret == LZMA_OK || ret == LZMA_BUF_ERROR) && n->xz_eof && !made)
+			goto fail_cut;
+		else if (ret != LZMA_OK)
+			goto fail;
+		if (made) {
+			*p = n->xbuf;
+			return (la_ssize_t)made;
+		}
+	}
+	return 0;
+fail_mem:
+	snprintf(n->why, sizeof(n->why), "xz stream needs more than %llu MiB to decode",
+		 (unsigned long long)(MND_XZ_MEMLIMIT >> 20));
+	goto fail_set;
+fail_cut:
+	snprintf(n->why, sizeof(n->why), "xz stream truncated");
+	goto fail_set;
+fail:
+	snprintf(n->why, sizeof(n->why), "not a valid xz stream (liblzma error %d)", (int)ret);
+fail_set:
+	n->failed = 1;
+	archive_set_error(in, EINVAL, "%s", n->why);
+	return -1;
+}
+
+static la_ssize_t nest_read(struct archive *in, void *arg, const void **p)
+{
+	struct nest *n = arg;
+	la_ssize_t r;
+
+	if (n->xz)
+		return nest_xz(in, n, p);
+	r = nest_raw(in, n);
 	*p = n->buf;
 	return r;
 }
 
-/* An inner archive over the outer member's data, decompressed by suffix. */
+static void nest_close(struct nest *n, struct archive *in)
+{
+	if (in)
+		archive_read_free(in);
+	if (n->xz)
+		lzma_end(&n->lz);
+	free(n->xbuf);
+	n->xz = 0;
+	n->xbuf = NULL;
+}
+
+/* An inner archive over the outer member's data, decompressed by suffix
+ * (xz by nest_xz). */
 static struct archive *nest_open(struct nest *n, const char *comp)
 {
 	struct archive *in = archive_read_new();
-	int f = strcmp(comp, "gz") == 0 ? ARCHIVE_FILTER_GZIP : strcmp(comp, "xz") == 0 ? ARCHIVE_FILTER_XZ
+	int f = strcmp(comp, "gz") == 0 ? ARCHIVE_FILTER_GZIP
 		: strcmp(comp, "zst") == 0 ? ARCHIVE_FILTER_ZSTD : ARCHIVE_FILTER_NONE;
 
 	if (!in)
 		return NULL;
+	if (strcmp(comp, "xz") == 0) {
+		n->lz = (lzma_stream)LZMA_STREAM_INIT;
+		if (!(n->xbuf = malloc(MND_BUF)) ||
+		    lzma_stream_decoder(&n->lz, MND_XZ_MEMLIMIT, LZMA_CONCATENATED) != LZMA_OK) {
+			free(n->xbuf);
+			n->xbuf = NULL;
+			archive_read_free(in);
+			return NULL;
+		}
+		n->xz = 1;
+	}
 	archive_read_support_format_tar(in);
 	if ((f != ARCHIVE_FILTER_NONE && archive_read_append_filter(in, f) != ARCHIVE_OK) ||
 	    archive_read_open(in, n, NULL, nest_read, NULL) != ARCHIVE_OK) {
-		archive_read_free(in);
+		nest_close(n, in);
 		return NULL;
 	}
 	return in;
@@ -586,7 +680,8 @@ static int read_header(struct maudit *a, struct archive *outer, const char *memb
 	}
 	if (!(in = nest_open(&n, a->comp))) {
 		bad(a, "mender.header", member, err, OAB_D_STRUCTURE,
-		    "member '%s': not a%s tar archive", x, *a->comp ? " compressed" : "");
+		    "member '%s': not a%s tar archive%s%s", x, *a->comp ? " compressed" : "",
+		    n.why[0] ? ": " : "", n.why);
 		goto out;
 	}
 	while ((st = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
@@ -660,8 +755,7 @@ static int read_header(struct maudit *a, struct archive *outer, const char *memb
 			     a->n_pay, a->artifact_name);
 	rc = 0;
 out:
-	if (in)
-		archive_read_free(in);
+	nest_close(&n, in);
 	EVP_MD_CTX_free(n.md);
 	return rc;
 }
@@ -792,7 +886,8 @@ static int read_data(struct maudit *a, struct archive *outer, int idx, const cha
 	if (!(in = nest_open(&n, comp))) {
 		free(cbuf);
 		return bad(a, "member-read", member, err, OAB_D_STRUCTURE,
-			   "member '%s': cannot open it as a%s tar archive", x, *comp ? " compressed" : "");
+			   "member '%s': cannot open it as a%s tar archive%s%s", x,
+			   *comp ? " compressed" : "", n.why[0] ? ": " : "", n.why);
 	}
 	while ((st = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
 		const char *p = archive_entry_pathname(e);
@@ -866,7 +961,7 @@ static int read_data(struct maudit *a, struct archive *outer, int idx, const cha
 	}
 	rc = 0;
 out:
-	archive_read_free(in);
+	nest_close(&n, in);
 	free(cbuf);
 	return rc;
 }

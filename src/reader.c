@@ -134,6 +134,8 @@ static int tar_pax(struct oab_tarin *t)
 	return 0;
 }
 
+#define PEER_HINT "verify and inspect audit one given as a file, not through a pipe"
+
 /* One full header block in t->hdr. */
 static int tar_header(struct oab_tarin *t)
 {
@@ -157,8 +159,15 @@ static int tar_header(struct oab_tarin *t)
 		t->state = TS_END2;
 		return 0;
 	}
-	if (tar_number(h + 148, 8, &want) < 0 || (want != sum && (int64_t)want != ssum))
+	if (tar_number(h + 148, 8, &want) < 0 || (want != sum && (int64_t)want != ssum)) {
+		/* a peer bundle that reached the reader: through a pipe (the
+		 * peers are recognised by pread), or not recognised */
+		if (at == 0 && (memcmp(h, "070701", 6) == 0 || memcmp(h, "070702", 6) == 0))
+			return tar_fail(t, "a cpio archive (an SWUpdate .swu? " PEER_HINT ")");
+		if (at == 0 && memcmp(h, "hsqs", 4) == 0)
+			return tar_fail(t, "a squashfs image (a RAUC bundle? " PEER_HINT ")");
 		return tar_fail(t, "tar header at byte %llu: checksum mismatch (damaged)", at);
+	}
 	if (memcmp(h + 257, "ustar", 5) != 0)
 		return tar_fail(t, "tar header at byte %llu: not a ustar header", at);
 	if (tar_number(h + 124, 12, &size) < 0)
@@ -717,8 +726,9 @@ int oab_reader_open(int fd, const char *label, const struct oab_verify_opts *opt
 	}
 	if (strcmp(archive_entry_pathname(r->e), "manifest.yaml") != 0) {
 		oab_report_add_check(r->rep, 0, "member-order", "manifest.yaml", "not the first member");
-		oab_err_set(err, OAB_E_REJECTED, "%s: first member is not 'manifest.yaml', not a bundle",
-			    r->label);
+		oab_err_set(err, OAB_E_REJECTED, "%s: first member is not 'manifest.yaml', not a bundle%s",
+			    r->label, strcmp(archive_entry_pathname(r->e), "version") == 0
+			    ? " (a Mender artifact? " PEER_HINT ")" : "");
 		oab_err_detail(err, OAB_D_NOT_A_BUNDLE, NULL, -1, NULL, NULL);
 		return stop(r);
 	}

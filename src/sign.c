@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 
 #include "internal.h"
+#include "peer.h"
 
 /* A bundle opened for sign and export-manifest through the one reader:
  * every existing signature checked over the manifest bytes before the
@@ -35,6 +36,13 @@ static int open_bundle(const char *path, oab_progress_fn progress, void *parg, i
 	if (*fd < 0)
 		return oab_err_set(err, errno == ENOENT ? OAB_E_USAGE : OAB_E_IO, "bundle '%s': %s",
 				   path, strerror(errno));
+	/* A native RAUC, SWUpdate or Mender bundle is not a damaged one:
+	 * said as extract and export say it. */
+	if (oab_peer_sniff(*fd) != OAB_PEER_NONE)
+		return oab_err_set(err, OAB_E_USAGE,
+				   "'%s': a %s bundle: this command reads otabundle bundles only "
+				   "(verify and inspect read this one)",
+				   path, oab_peer_name(oab_peer_sniff(*fd)));
 	if (oab_reader_open(*fd, path, &o, r, err) < 0 || oab_reader_auth(*r, OAB_AUTH_SELF, err) < 0)
 		return oab_err_prefix(err, "'%s': ", path);
 	return 0;
