@@ -118,7 +118,14 @@ struct cli_verify_args {
 	struct oab_trust *tsa_trust; /* --tsa-ca anchors; NULL: none */
 	const char *pinned[CLI_MAX_PINNED]; /* --trust files, for the hint */
 	size_t n_pinned;
+	/* every --ca, --trust, --crl and --tsa-ca file (an output may not be
+	 * one of them: cli_output_not_anchor) */
+	const char *files[4 * CLI_MAX_PINNED];
+	size_t n_files;
 };
+/* 0 if out (may be NULL) is none of va's anchor files, else a usage exit
+ * status naming both (compared by device and inode, whatever the names). */
+int cli_output_not_anchor(const char *cmd, const struct cli_verify_args *va, const char *out);
 /* Handle one getopt option for verify/extract; returns 1 if consumed, 0
  * if not ours, -1 on error (exit status in *status). */
 int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, const char *arg,

@@ -64,6 +64,8 @@ int cli_export_room(const char *cmd, enum oab_export_room room, enum oab_export_
 		return cli_usage(cmd, "--signer is for --to mender (a CMS names its signer)");
 	if (oab_trust_count(va->trust) == 0)
 		return cli_usage(cmd, "--to: no trust anchor for the bundle: give --ca PEM or --trust PEM");
+	if ((rc = cli_output_not_anchor(cmd, va, out)))
+		return rc;
 	va->opts.trust = va->trust;
 	va->opts.tsa_trust = va->tsa_trust;
 	o.output = out;
@@ -160,7 +162,7 @@ static int export_bundle(int argc, char **argv, struct cli_verify_args *va)
 				 "no trust anchor for the input: give --ca PEM or --trust PEM");
 	if (sa.nk == 0)
 		return cli_usage("export", "no signing key: give --key KEY --cert CERT");
-	if ((rc = cli_signer_finish(&sa, "export")))
+	if ((rc = cli_signer_finish(&sa, "export")) || (rc = cli_output_not_anchor("export", va, o.output)))
 		return rc;
 	bundle = argv[optind];
 	va->opts.trust = va->trust;

@@ -187,6 +187,7 @@ static int export_room_rauc(const char *out, const char *unsigned_out, int plain
 {
 	struct oab_export_opts o = {0};
 	struct oab_err err = {0};
+	int rc;
 
 	if (oab_trust_count(va->trust) == 0)
 		return cli_usage("export-manifest", "--to: no trust anchor for the input: give --ca PEM or --trust PEM");
@@ -195,6 +196,9 @@ static int export_room_rauc(const char *out, const char *unsigned_out, int plain
 				 "--rauc-plain: -o gets the unsigned bundle, which is what plain signs (no --unsigned)");
 	if (!plain && !unsigned_out)
 		return cli_usage("export-manifest", "--to rauc: give --unsigned OUT for the unsigned bundle");
+	if ((rc = cli_output_not_anchor("export-manifest", va, out)) ||
+	    (rc = cli_output_not_anchor("export-manifest", va, unsigned_out)))
+		return rc;
 	va->opts.trust = va->trust;
 	va->opts.tsa_trust = va->tsa_trust;
 	o.to = OAB_EXPORT_RAUC;

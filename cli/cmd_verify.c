@@ -11,6 +11,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <sys/stat.h>
+
 #include "cli.h"
 
 static int parse_count(const char *cmd, const char *opt, const char *arg, long long min,
@@ -27,12 +29,28 @@ static int parse_count(const char *cmd, const char *opt, const char *arg, long l
 	return 0;
 }
 
+int cli_output_not_anchor(const char *cmd, const struct cli_verify_args *va, const char *out)
+{
+	struct stat so, si;
+
+	if (!out || stat(out, &so) < 0)
+		return 0;
+	for (size_t i = 0; i < va->n_files; i++)
+		if (stat(va->files[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+			return cli_usage(cmd, "output '%s' is '%s', one of the anchor or CRL files given",
+					 out, va->files[i]);
+	return 0;
+}
+
 int cli_verify_option(struct cli_verify_args *va, const char *cmd, int opt, const char *arg,
 		      int *status)
 {
 	struct oab_err err = {0};
 	long long v;
 
+	if ((opt == 1001 || opt == 1002 || opt == 1101 || opt == 3003) &&
+	    va->n_files < sizeof(va->files) / sizeof(va->files[0]))
+		va->files[va->n_files++] = arg;
 	switch (opt) {
 	case 1001:
 	case 1002:

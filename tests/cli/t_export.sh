@@ -80,6 +80,15 @@ expect 2 "no format" "$O" export -o "$T/x" $S --ca "$PKI/ca.pem" "$T/good.oab"
 expect 2 "no signing key" "$O" export --to rauc -o "$T/x" --ca "$PKI/ca.pem" "$T/good.oab"
 expect 2 "bundle.*same file|is the bundle|one of the inputs|output" "$O" export --to rauc -o "$T/good.oab" $S --ca "$PKI/ca.pem" "$T/good.oab"
 expect 2 "key.*same file|one of the inputs|output" "$O" export --to rauc -o "$PKI/signer.key" $S --ca "$PKI/ca.pem" "$T/good.oab"
+# an anchor file is an input too: never overwritten by an output
+cp "$PKI/ca.pem" "$T/anchor.pem"
+expect 2 "output '.*anchor.pem' is '.*anchor.pem', one of the anchor or CRL files given" \
+	"$O" export --to swupdate -o "$T/anchor.pem" $S --ca "$T/anchor.pem" "$T/good.oab"
+expect 2 "one of the anchor or CRL files given" \
+	"$O" export-manifest --to swupdate -o "$T/anchor.pem" --ca "$T/anchor.pem" "$T/good.oab"
+expect 2 "one of the anchor or CRL files given" \
+	"$O" export-manifest --to rauc -o "$T/tbs" --unsigned "$T/anchor.pem" --ca "$T/anchor.pem" "$T/good.oab"
+cmp -s "$PKI/ca.pem" "$T/anchor.pem" && ok "anchor file untouched" || bad "anchor file overwritten"
 for f in rauc swupdate mender; do
 	# a bundle signed by an untrusted key: rejected (exit 1), nothing written
 	expect 1 "refusing to export" "$O" export --to $f -o "$T/u.$f" $S --trust "$PKI/second.pem" "$T/good.oab"
