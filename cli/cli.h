@@ -213,6 +213,10 @@ struct cli_signer_args {
 	{"json", 0, 'J', NULL, 0, CLI_C_NONE, "print one JSON document (otabundle-json(5))"}
 #define CLI_QUIET_OPT {"quiet", 'q', 'q', NULL, 0, CLI_C_NONE, "print no report and no progress"}
 int cli_anchor_option(struct oab_trust **t, int opt, const char *arg, int *status);
+/* 0 if out (may be NULL) is none of the --ca, --trust, --tsa-ca and
+ * build/sign --crl files this command was given (cli_load_anchor,
+ * cli_crl_option), else a usage exit status naming both. */
+int cli_output_not_noted(const char *cmd, const char *out);
 /* Add the CA file (pinned: the pinned key file) arg, named optname in
  * messages, to *t (made on first use): 1, or -1 with the exit status in
  * *status. Shared by --ca, --trust and --tsa-ca. */

@@ -161,6 +161,11 @@ static int build(int argc, char **argv, struct oab_trust **trust)
 		out_default = default_output(m);
 		o.output = out_default;
 	}
+	if ((rc = cli_output_not_noted("build", o.output))) {
+		free(out_default);
+		oab_manifest_free(m);
+		return rc;
+	}
 	cli_progress_init(&prog, quiet || json);
 	o.progress = cli_progress_cb;
 	o.progress_arg = &prog;

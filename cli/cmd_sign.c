@@ -123,7 +123,8 @@ static int sign(int argc, char **argv, struct oab_trust **trust)
 	if (detached && !o.output)
 		return cli_usage("sign", "--detached needs -o SIG");
 	if ((rc = cli_input(detached ? "manifest" : "bundle", argv[optind], 0)) ||
-	    (existing && (rc = cli_input("--sig", existing, 0))))
+	    (existing && (rc = cli_input("--sig", existing, 0))) ||
+	    (rc = cli_output_not_noted("sign", o.output ? o.output : argv[optind])))
 		return rc;
 	if (detached && is_bundle(argv[optind]))
 		return cli_usage("sign", "'%s' is a bundle: --detached signs a manifest written by"

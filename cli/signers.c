@@ -10,6 +10,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <sys/stat.h>
+
 #include "cli.h"
 
 int cli_ask_secret(void *arg, enum oab_secret_kind kind, const char *label, char *buf,
@@ -47,6 +49,29 @@ void cli_warn(void *arg, const char *msg)
 	fputc('\n', stderr);
 }
 
+/* Anchor and CRL files given to this command: no output may be one. */
+static const char *noted[2 * OAB_MAX_CRLS + 64];
+static size_t n_noted;
+
+static void note_input(const char *path)
+{
+	if (n_noted < sizeof(noted) / sizeof(noted[0]))
+		noted[n_noted++] = path;
+}
+
+int cli_output_not_noted(const char *cmd, const char *out)
+{
+	struct stat so, si;
+
+	if (!out || stat(out, &so) < 0)
+		return 0;
+	for (size_t i = 0; i < n_noted; i++)
+		if (stat(noted[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+			return cli_usage(cmd, "output '%s' is '%s', one of the anchor or CRL files given",
+					 out, noted[i]);
+	return 0;
+}
+
 int cli_load_anchor(struct oab_trust **t, const char *optname, const char *arg, int pinned,
 		    int *status)
 {
@@ -54,6 +79,7 @@ int cli_load_anchor(struct oab_trust **t, const char *optname, const char *arg, 
 
 	if ((*status = cli_input(optname, arg, 0)))
 		return -1;
+	note_input(arg);
 	if (!*t && !(*t = oab_trust_new()))
 		oab_err_set(&err, OAB_E_INTERNAL, "out of memory");
 	else if (pinned ? oab_trust_add_pinned(*t, arg, &err) == 0 : oab_trust_add_ca(*t, arg, &err) == 0)
@@ -80,6 +106,7 @@ int cli_crl_option(struct cli_crl_args *ca, const char *cmd, int opt, const char
 	}
 	if ((*status = cli_input("--crl", arg, 0)))
 		return -1;
+	note_input(arg);
 	ca->files[ca->n++] = arg;
 	return 1;
 }

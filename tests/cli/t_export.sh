@@ -88,6 +88,13 @@ expect 2 "one of the anchor or CRL files given" \
 	"$O" export-manifest --to swupdate -o "$T/anchor.pem" --ca "$T/anchor.pem" "$T/good.oab"
 expect 2 "one of the anchor or CRL files given" \
 	"$O" export-manifest --to rauc -o "$T/tbs" --unsigned "$T/anchor.pem" --ca "$T/anchor.pem" "$T/good.oab"
+# build and sign too: -o, or the bundle signed in place, may not be an anchor or CRL file
+expect 2 "one of the anchor or CRL files given" "$O" build -q -o "$T/anchor.pem" --key "$PKI/signer.key" \
+	--cert "$PKI/signer.pem" --chain "$PKI/chain.pem" --ca "$T/anchor.pem" "$T/good.yaml"
+expect 2 "one of the anchor or CRL files given" "$O" sign -q -o "$T/anchor.pem" --key "$PKI/second.key" \
+	--cert "$PKI/second.pem" --trust "$T/anchor.pem" "$T/good.oab"
+expect 2 "one of the anchor or CRL files given" "$O" sign -q --detached -o "$T/anchor.pem" --key "$PKI/second.key" \
+	--cert "$PKI/second.pem" --crl "$T/anchor.pem" "$T/good.res.yaml"
 cmp -s "$PKI/ca.pem" "$T/anchor.pem" && ok "anchor file untouched" || bad "anchor file overwritten"
 for f in rauc swupdate mender; do
 	# a bundle signed by an untrusted key: rejected (exit 1), nothing written
