@@ -283,6 +283,19 @@ int cmd_export_manifest(int argc, char **argv)
 	return rc;
 }
 
+/* attach-signature's summary line: "attached SIG to [WHAT]TARGET". */
+static int attached(const char *sig, const char *what, const char *target, int quiet)
+{
+	if (!quiet) {
+		printf("attached ");
+		cli_put(stdout, sig, CLI_PUT_BACKSLASH, 0);
+		printf(" to %s", what);
+		cli_put(stdout, target, CLI_PUT_BACKSLASH, 0);
+		printf("\n");
+	}
+	return 0;
+}
+
 static int attach_signature(int argc, char **argv, struct cli_verify_args *va)
 {
 	struct cli_parser p = {.cmd = cli_find("attach-signature")};
@@ -326,40 +339,23 @@ static int attach_signature(int argc, char **argv, struct cli_verify_args *va)
 		return st;
 	if (signer && !to)
 		return cli_usage("attach-signature", "--signer goes with --to mender");
+	if (to && o.replace)
+		return cli_usage("attach-signature", "--replace: not with --to (a native bundle has one signature)");
 	if (to == OAB_EXPORT_RAUC) {
 		/* BUNDLE is the unsigned RAUC bundle of export-manifest --to rauc */
-		if (o.replace)
-			return cli_usage("attach-signature", "--replace: not with --to (a native bundle has one signature)");
 		if (oab_trust_count(va->trust))
 			return cli_usage("attach-signature",
 					 "--to rauc: BUNDLE is the unsigned RAUC bundle; SIG is checked against its own certificate "
 					 "(judge trust with otabundle verify --ca on the result)");
 		if (oab_export_attach(argv[optind + 1], argv[optind], o.output, OAB_EXPORT_RAUC, &err) < 0)
 			return cli_fail(&err);
-		if (!quiet) {
-			printf("attached ");
-			cli_put(stdout, argv[optind], CLI_PUT_BACKSLASH, 0);
-			printf(" to ");
-			cli_put(stdout, o.output ? o.output : argv[optind + 1], CLI_PUT_BACKSLASH, 0);
-			printf("\n");
-		}
-		return 0;
+		return attached(argv[optind], "", o.output ? o.output : argv[optind + 1], quiet);
 	}
 	if (to) {
-		if (o.replace)
-			return cli_usage("attach-signature", "--replace is for otabundle bundles, not --to");
 		if ((st = cli_export_room("attach-signature", OAB_ROOM_ATTACH, to, o.output, argv[optind],
-					  signer, argv[optind + 1], va,
-					  quiet)))
+					  signer, argv[optind + 1], va, quiet)))
 			return st;
-		if (!quiet) {
-			printf("attached ");
-			cli_put(stdout, argv[optind], CLI_PUT_BACKSLASH, 0);
-			printf(" to the export ");
-			cli_put(stdout, o.output, CLI_PUT_BACKSLASH, 0);
-			printf("\n");
-		}
-		return 0;
+		return attached(argv[optind], "the export ", o.output, quiet);
 	}
 	o.attach = argv[optind];
 	{
@@ -374,14 +370,7 @@ static int attach_signature(int argc, char **argv, struct cli_verify_args *va)
 		if (rc < 0)
 			return cli_fail(&err);
 	}
-	if (!quiet) {
-		printf("attached ");
-		cli_put(stdout, argv[optind], CLI_PUT_BACKSLASH, 0);
-		printf(" to ");
-		cli_put(stdout, o.output ? o.output : argv[optind + 1], CLI_PUT_BACKSLASH, 0);
-		printf("\n");
-	}
-	return 0;
+	return attached(argv[optind], "", o.output ? o.output : argv[optind + 1], quiet);
 }
 
 int cmd_attach_signature(int argc, char **argv)
